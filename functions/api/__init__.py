@@ -1,0 +1,1 @@
+"""The HTTP API: Label Studio's paths, status codes and JSON, on FastAPI."""

@@ -1,0 +1,39 @@
+"""Reading request bodies and query flags the way Label Studio clients send them."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import Request
+
+from functions.domain.errors import ValidationFailed
+
+
+async def json_body(request: Request, *, expect: type | tuple[type, ...] = dict):
+    raw = await request.body()
+    if not raw.strip():
+        raise ValidationFailed.field("non_field_errors", "Request body is empty; expected JSON.")
+    try:
+        value = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationFailed.field("non_field_errors", f"JSON parse error - {exc}") from None
+    if not isinstance(value, expect):
+        names = " or ".join(t.__name__ for t in (expect if isinstance(expect, tuple) else (expect,)))
+        raise ValidationFailed.field("non_field_errors", f"Expected a JSON {names.replace('dict', 'object')}.")
+    return value
+
+
+def flag(value: str | None, default: bool = False) -> bool:
+    """Query flags arrive as 1/0, true/false, True/False (the legacy SDK sends Python's repr)."""
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def int_param(value: str | None, name: str, default: int | None = None) -> int | None:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationFailed.field(name, "A valid integer is required.") from None

@@ -1,0 +1,76 @@
+"""The one place that turns errors into Label Studio-shaped HTTP responses.
+
+Label Studio answers errors as `{id, status_code, version, detail, exc_info, validation_errors?}`; clients
+and the SDK read `detail` and `validation_errors`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from functions.domain.errors import (
+    Conflict, DomainError, NotAuthenticated, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed)
+from functions.settings import VERSION
+
+logger = logging.getLogger(__name__)
+
+_STATUS = {
+    ValidationFailed: 400,
+    NotAuthenticated: 401,
+    PermissionDenied: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PayloadTooLarge: 413,
+}
+
+
+def error_body(status: int, detail: str, validation_errors: dict | None = None) -> dict:
+    body = {"id": str(uuid.uuid4()), "status_code": status, "version": VERSION, "detail": detail,
+            "exc_info": None}
+    if validation_errors is not None:
+        body["validation_errors"] = validation_errors
+    return body
+
+
+def error_response(status: int, detail: str, validation_errors: dict | None = None) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Token realm="api"'} if status == 401 else None
+    return JSONResponse(error_body(status, detail, validation_errors), status_code=status, headers=headers)
+
+
+def _field_name(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "non_field_errors"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError):
+        status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
+        errors = exc.errors if isinstance(exc, ValidationFailed) else None
+        return error_response(status, exc.detail, errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_: Request, exc: RequestValidationError):
+        errors: dict[str, list[str]] = {}
+        for error in exc.errors():
+            if error.get("type") == "json_invalid":
+                errors.setdefault("non_field_errors", []).append(
+                    f"JSON parse error: {error.get('ctx', {}).get('error', 'invalid JSON')}")
+                continue
+            errors.setdefault(_field_name(tuple(error.get("loc", ()))), []).append(error.get("msg", "invalid"))
+        return error_response(400, "Validation error", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException):
+        return error_response(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception):
+        logger.exception("unhandled error")
+        return error_response(500, "Internal server error")

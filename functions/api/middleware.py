@@ -1,0 +1,82 @@
+"""ASGI middleware: Label Studio's slash-agnostic paths and a bound on request bodies."""
+
+from __future__ import annotations
+
+import json
+
+from functions.api.errors import error_body
+
+
+class SlashAgnosticPaths:
+    """Serve `/api/x/` as `/api/x`, without a redirect.
+
+    Label Studio answers both forms; the legacy SDK client omits the slash and SDK 2.x adds it, and a POST
+    behind a redirect is fragile. Routes are declared without the slash.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            path = scope["path"]
+            if len(path) > 1 and path.endswith("/"):
+                scope = dict(scope, path=path.rstrip("/") or "/")
+        await self.app(scope, receive, send)
+
+
+class BodyLimit:
+    """Refuse bodies over `max_bytes` with 413, by Content-Length or by counting a streamed body."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _refuse(self, send):
+        body = json.dumps(error_body(413, f"Request body is larger than {self.max_bytes} bytes.")).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            return await self._refuse(send)
+        seen = 0
+        too_large = False
+
+        async def counting_receive():
+            nonlocal seen, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    too_large = True
+                    raise _TooLarge()
+            return message
+
+        started = False
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(send)
+        except Exception:
+            if too_large and not started:
+                await self._refuse(send)
+            else:
+                raise
+
+
+class _TooLarge(Exception):
+    pass

@@ -1,0 +1,1 @@
+"""Lambda entry points: adapt an AWS event to a service call, nothing more."""

@@ -1,0 +1,132 @@
+"""Annotations: create, read, change, delete — keeping task and project counters exact."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from functions.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from functions.domain.records import Annotation, Project, Task, User, utcnow
+from functions.services import access
+from functions.services.projects import config_of
+from functions.store import annotations as annotation_store
+from functions.store import projects as project_store
+from functions.store import tasks as task_store
+from functions.store import users as user_store
+
+_ATTEMPTS = 5
+
+
+def _validate_result(project: Project, result) -> list:
+    if result is None:
+        return []
+    if not isinstance(result, list):
+        raise ValidationFailed.field("result", "Expected a list of regions.")
+    try:
+        config_of(project).validate_result(result)
+    except ValueError as exc:
+        raise ValidationFailed.field("result", str(exc)) from None
+    return result
+
+
+def _lead_time(value) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationFailed.field("lead_time", "A valid number is required.")
+    return float(value)
+
+
+def annotation_for(user: User, annotation_id: int, *, change: bool = False) -> tuple[Annotation, Project]:
+    annotation = annotation_store.get(annotation_id)
+    try:
+        project = access.project_for(user, annotation.project_id)
+    except NotFound:
+        raise NotFound("No Annotation matches the given query.") from None
+    if change and annotation.completed_by != user.id and user.role == "annotator":
+        raise PermissionDenied("Annotators can change only their own annotations.")
+    return annotation, project
+
+
+def list_for_task(user: User, task_id: int) -> tuple[list[Annotation], dict[int, User]]:
+    task, _ = access.task_for(user, task_id)
+    annotations = annotation_store.batch_get(task.annotation_ids)
+    return annotations, user_store.batch_get(a.completed_by for a in annotations)
+
+
+def _counter_deltas(task: Task, annotation: Annotation, sign: int) -> tuple[dict, dict, bool | None]:
+    """What adding (sign=1) or removing (sign=-1) `annotation` does to its task's and project's counters."""
+    cancelled = annotation.was_cancelled
+    total = task.total_annotations + (0 if cancelled else sign)
+    labeled = total >= task.overlap
+    task_counters = {"cancelled_annotations" if cancelled else "total_annotations": sign}
+    project_counters = {
+        "skipped_annotations_number" if cancelled else "total_annotations_number": sign,
+        "ground_truth_number": sign * int(annotation.ground_truth),
+        "num_tasks_with_annotations": int(total > 0) - int(task.total_annotations > 0),
+        "finished_task_number": int(labeled) - int(task.is_labeled),
+    }
+    return task_counters, project_counters, (labeled if labeled != task.is_labeled else None)
+
+
+def create(user: User, task_id: int, fields: dict) -> Annotation:
+    task, project = access.task_for(user, task_id)
+    was_cancelled = bool(fields.get("was_cancelled") or False)
+    result = _validate_result(project, fields.get("result"))
+    annotation = Annotation(
+        id=annotation_store.new_ids(1), task_id=task.id, project_id=project.id, result=result,
+        completed_by=user.id, updated_by=user.id, was_cancelled=was_cancelled,
+        ground_truth=bool(fields.get("ground_truth") or False), lead_time=_lead_time(fields.get("lead_time")),
+        parent_prediction=fields.get("parent_prediction"), parent_annotation=fields.get("parent_annotation"),
+        last_action=fields.get("last_action"),
+    )
+    # Another annotation of the same task may land between our read and our write; the transaction's
+    # condition notices, and we recompute is_labeled from a fresh read.
+    for _ in range(_ATTEMPTS):
+        task_counters, project_counters, labeled = _counter_deltas(task, annotation, +1)
+        try:
+            return annotation_store.insert(
+                annotation, task_counters=task_counters, task_is_labeled=labeled,
+                expected_task_counts=(task.total_annotations, task.cancelled_annotations),
+                project_counters=project_counters)
+        except Conflict:
+            task = task_store.get(task_id)
+    raise Conflict("The task is being annotated by many people at once; try again.")
+
+
+def update(user: User, annotation_id: int, fields: dict) -> Annotation:
+    annotation, project = annotation_for(user, annotation_id, change=True)
+    expected = annotation.version
+    if "version" in fields and fields["version"] is not None and int(fields["version"]) != expected:
+        raise Conflict("The annotation was changed by someone else; reload it and try again.")
+    changes: dict = {"updated_by": user.id, "updated_at": utcnow()}
+    if "result" in fields:
+        changes["result"] = _validate_result(project, fields["result"])
+    if "lead_time" in fields:
+        changes["lead_time"] = _lead_time(fields["lead_time"])
+    if "ground_truth" in fields and fields["ground_truth"] is not None:
+        changes["ground_truth"] = bool(fields["ground_truth"])
+    if "last_action" in fields:
+        changes["last_action"] = fields["last_action"]
+    if "was_cancelled" in fields and bool(fields["was_cancelled"]) != annotation.was_cancelled:
+        raise ValidationFailed.field("was_cancelled", "Delete the annotation and submit a new one instead.")
+    updated = annotation_store.save(dataclasses.replace(annotation, **changes), expected)
+    gt_delta = int(updated.ground_truth) - int(annotation.ground_truth)
+    if gt_delta:
+        project_store.add_counters(project.id, ground_truth_number=gt_delta)
+    return updated
+
+
+def delete(user: User, annotation_id: int) -> None:
+    annotation, _ = annotation_for(user, annotation_id, change=True)
+    for _ in range(_ATTEMPTS):
+        task = task_store.get(annotation.task_id)
+        task_counters, project_counters, labeled = _counter_deltas(task, annotation, -1)
+        try:
+            annotation_store.remove(
+                annotation, task_counters=task_counters, task_is_labeled=labeled,
+                expected_task_counts=(task.total_annotations, task.cancelled_annotations),
+                project_counters=project_counters)
+            return
+        except Conflict:
+            continue
+    raise Conflict("The task is being annotated by many people at once; try again.")

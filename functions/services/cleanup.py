@@ -1,0 +1,19 @@
+"""Removing what a deleted project left behind, in the background."""
+
+from __future__ import annotations
+
+from functions.store import annotations as annotation_store
+from functions.store import predictions as prediction_store
+from functions.store import tasks as task_store
+
+
+def delete_project_contents(project_id: int) -> int:
+    """Delete every task of the project with its annotations and predictions. Returns tasks deleted."""
+    deleted = 0
+    for chunk in task_store.iter_ids(project_id):
+        found = task_store.batch_get(chunk)
+        annotation_store.delete_many(i for t in found for i in t.annotation_ids)
+        prediction_store.delete_many(i for t in found for i in t.prediction_ids)
+        task_store.delete_many(chunk)
+        deleted += len(chunk)
+    return deleted

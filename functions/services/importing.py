@@ -1,0 +1,241 @@
+"""Importing tasks (with their predictions and annotations) into a project.
+
+Every task is validated before anything is written, so bad input stores nothing. Writes go in
+BatchWriteItem calls of 25 after one counter write reserves all the ids, so N tasks cost about N/25 calls.
+Imports over `sync_import_limit` tasks run as a background job the client polls at
+`GET /api/projects/{id}/imports/{import_id}` (what the legacy SDK client does when it gets `{"import": id}`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+from functions.domain.errors import NotFound, ValidationFailed
+from functions.domain.records import Annotation, ImportJob, Prediction, Project, Task, User, utcnow
+from functions.domain.task_import import ImportedTask, normalize_import, read_import_file
+from functions.services import access, jobs
+from functions.services.projects import config_of
+from functions.settings import get_settings
+from functions.store import annotations as annotation_store
+from functions.store import blobs, ids
+from functions.store import imports as import_store
+from functions.store import predictions as prediction_store
+from functions.store import projects as project_store
+from functions.store import tasks as task_store
+from functions.store import users as user_store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ImportResult:
+    job: ImportJob
+    duration: float
+
+    def response(self, return_task_ids: bool) -> dict:
+        """Label Studio's import response; a background import answers with its id instead of counts."""
+        job = self.job
+        body = {
+            "task_count": job.task_count, "annotation_count": job.annotation_count,
+            "prediction_count": job.prediction_count, "duration": self.duration, "file_upload_ids": [],
+            "could_be_tasks_list": False, "found_formats": [], "data_columns": [],
+        }
+        if job.status != "completed":
+            body["import"] = job.id
+        elif return_task_ids:
+            body["task_ids"] = job.task_ids
+        return body
+
+
+def read_payload(json_body=None, files: list[tuple[str, bytes]] | None = None) -> list:
+    """The raw task list from a JSON body or from uploaded files (JSON, JSONL, CSV, TSV, TXT)."""
+    if files:
+        items: list = []
+        for filename, content in files:
+            items.extend(read_import_file(filename, content))
+        return items
+    if json_body is None:
+        raise ValidationFailed.field("non_field_errors", "No tasks: send a JSON list of tasks or upload a file.")
+    return json_body
+
+
+def import_tasks(user: User, project_id: int, raw_items) -> ImportResult:
+    started = time.monotonic()
+    project = access.project_for(user, project_id, manage=True)
+    settings = get_settings()
+    if isinstance(raw_items, list) and len(raw_items) > settings.max_tasks_per_import:
+        raise ValidationFailed.field(
+            "non_field_errors",
+            f"Too many tasks in one import: {len(raw_items)} > {settings.max_tasks_per_import}.")
+    tasks = normalize_import(raw_items, config_of(project))
+    if not tasks:
+        raise ValidationFailed.field("non_field_errors", "No tasks found in the import.")
+    job = ImportJob(id=import_store.new_id(), project_id=project.id, created_by=user.id,
+                    task_count=len(tasks), annotation_count=sum(len(t.annotations) for t in tasks),
+                    prediction_count=sum(len(t.predictions) for t in tasks))
+    if len(tasks) <= settings.sync_import_limit:
+        _write(project, tasks, user, job)
+        return ImportResult(job, time.monotonic() - started)
+    # Large: keep the validated tasks in S3 and let a job write them.
+    body_ref = f"imports/{job.id}/tasks.json"
+    blobs.put_bytes(body_ref, json.dumps([t.__dict__ for t in tasks]).encode(), "application/json")
+    import_store.create(job, body_ref)
+    jobs.submit("import_tasks", {"import_id": job.id})
+    return ImportResult(job, time.monotonic() - started)
+
+
+def run_import_job(import_id: int) -> None:
+    job, body_ref = import_store.get(import_id)
+    if job.status != "created":
+        return  # a retried invocation of a job that already ran
+    job.status = "in_progress"
+    import_store.update(job)
+    started = time.monotonic()
+    try:
+        project = project_store.get(job.project_id)
+        tasks = [ImportedTask(**t) for t in json.loads(blobs.get_bytes(body_ref))]
+        _write(project, tasks, user_store.get(job.created_by), job)
+    except Exception as exc:
+        logger.exception("import %s failed", import_id)
+        job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"
+    job.duration = time.monotonic() - started
+    job.finished_at = utcnow()
+    import_store.update(job)
+    blobs.delete(body_ref)
+
+
+def get_import(user: User, project_id: int, import_id: int) -> ImportJob:
+    access.project_for(user, project_id)
+    job, _ = import_store.get(import_id)
+    if job.project_id != project_id:
+        raise NotFound("No FileUpload matches the given query.")
+    return job
+
+
+def _annotators(tasks: list[ImportedTask], importer: User) -> dict:
+    """Map each `completed_by` value found in the import to a user id (unknown ones: the importer)."""
+    raw = {a["completed_by"] for t in tasks for a in t.annotations if a.get("completed_by") is not None
+           and not isinstance(a["completed_by"], dict)}
+    emails = {a["completed_by"].get("email") for t in tasks for a in t.annotations
+              if isinstance(a.get("completed_by"), dict)}
+    known = user_store.batch_get(v for v in raw if isinstance(v, int))
+    by_email = {e: user_store.find_by_email(e) for e in emails if e}
+    mapping: dict = {v: (v if v in known else importer.id) for v in raw}
+    mapping.update({e: (u.id if u else importer.id) for e, u in by_email.items()})
+    return mapping
+
+
+def _write(project: Project, imported: list[ImportedTask], user: User, job: ImportJob) -> None:
+    """Reserve ids, build records, write them in batches; on failure remove what was written."""
+    n = len(imported)
+    first_inner = project_store.reserve_inner_ids(project.id, n)
+    first_task_id = ids.reserve("task", n)
+    n_ann = job.annotation_count
+    n_pred = job.prediction_count
+    next_ann = ids.reserve("annotation", n_ann) if n_ann else 0
+    next_pred = ids.reserve("prediction", n_pred) if n_pred else 0
+    annotator_of = _annotators(imported, user) if n_ann else {}
+    now = utcnow()
+    overlap = project.maximum_annotations
+    tasks: list[Task] = []
+    annotations: list[Annotation] = []
+    predictions: list[Prediction] = []
+    counters = dict(task_number=n, total_annotations_number=0, skipped_annotations_number=0,
+                    ground_truth_number=0, total_predictions_number=n_pred, num_tasks_with_annotations=0,
+                    finished_task_number=0)
+    for offset, item in enumerate(imported):
+        task = Task(id=first_task_id + offset, project_id=project.id, data=item.data, meta=item.meta,
+                    inner_id=first_inner + offset, overlap=overlap, created_at=now, updated_at=now)
+        for raw in item.annotations:
+            completed_by = raw.get("completed_by")
+            key = completed_by.get("email") if isinstance(completed_by, dict) else completed_by
+            annotation = Annotation(
+                id=next_ann, task_id=task.id, project_id=project.id, result=raw["result"],
+                completed_by=annotator_of.get(key, user.id), updated_by=user.id,
+                was_cancelled=raw["was_cancelled"], ground_truth=raw["ground_truth"],
+                lead_time=raw["lead_time"], import_id=raw.get("import_id"), created_at=now, updated_at=now)
+            next_ann += 1
+            annotations.append(annotation)
+            task.annotation_ids.append(annotation.id)
+            if annotation.was_cancelled:
+                task.cancelled_annotations += 1
+            else:
+                task.total_annotations += 1
+            counters["ground_truth_number"] += int(annotation.ground_truth)
+        for raw in item.predictions:
+            predictions.append(Prediction(
+                id=next_pred, task_id=task.id, project_id=project.id, result=raw["result"],
+                score=raw["score"], model_version=raw["model_version"], created_at=now, updated_at=now))
+            task.prediction_ids.append(next_pred)
+            next_pred += 1
+        task.total_predictions = len(item.predictions)
+        task.is_labeled = task.total_annotations >= overlap
+        counters["total_annotations_number"] += task.total_annotations
+        counters["skipped_annotations_number"] += task.cancelled_annotations
+        counters["num_tasks_with_annotations"] += int(task.total_annotations > 0)
+        counters["finished_task_number"] += int(task.is_labeled)
+        tasks.append(task)
+    try:
+        task_store.put_many(tasks)
+        annotation_store.put_many(annotations)
+        prediction_store.put_many(predictions)
+        project_store.add_counters(project.id, **counters)
+    except Exception:
+        _undo(tasks, annotations, predictions)
+        raise
+    job.first_task_id = first_task_id
+    job.status = "completed"
+    job.finished_at = utcnow()
+
+
+def _undo(tasks: list[Task], annotations: list[Annotation], predictions: list[Prediction]) -> None:
+    """Best-effort removal of a failed import's items, so a retry does not leave duplicates."""
+    try:
+        task_store.delete_many(t.id for t in tasks)
+        annotation_store.delete_many(a.id for a in annotations)
+        prediction_store.delete_many(p.id for p in predictions)
+    except Exception:
+        logger.exception("could not undo a failed import of %d tasks", len(tasks))
+
+
+def import_tasks_once(user: User, project_id: int, raw_items, *, return_task_ids: bool,
+                      idempotency_key: str | None, body_digest: str) -> dict:
+    """`import_tasks` behind an `Idempotency-Key`: a retry with the same key and body gets the first
+    answer back and writes nothing; the same key with another body is a ValidationFailed naming the key.
+
+    Powertools' idempotency utility keeps the record (its table is `IdempotencyModel`).
+    """
+    def run(request: dict) -> dict:
+        return import_tasks(user, project_id, raw_items).response(return_task_ids)
+
+    if not idempotency_key:
+        return run({})
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function)
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError, IdempotencyValidationError)
+
+    from functions.domain.errors import Conflict
+    from functions.store.aws_clients import client
+    from functions.store.models import IdempotencyModel
+
+    if len(idempotency_key) > 255:
+        raise ValidationFailed.field("Idempotency-Key", "Must be at most 255 characters.")
+    persistence = DynamoDBPersistenceLayer(table_name=IdempotencyModel.Meta.table_name,
+                                           boto3_client=client("dynamodb"))
+    config = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="body",
+                               expires_after_seconds=24 * 3600)
+    guarded = idempotent_function(run, data_keyword_argument="request", persistence_store=persistence,
+                                  config=config, key_prefix="import")
+    request = {"key": f"{user.id}:{project_id}:{idempotency_key}", "body": body_digest,
+               "return_task_ids": return_task_ids}
+    try:
+        return guarded(request=request)
+    except IdempotencyValidationError:
+        raise ValidationFailed.field(
+            "Idempotency-Key", "This key was already used for a different import request.") from None
+    except IdempotencyAlreadyInProgressError:
+        raise Conflict("An import with this Idempotency-Key is still running.") from None

@@ -1,0 +1,52 @@
+"""Background jobs: work too long for one HTTP request (large imports, deleting a project's contents).
+
+In AWS a job is an asynchronous invocation of the jobs Lambda (`functions/handlers/jobs.py`); the local
+stack, which has no Lambda, runs it on a worker thread of this process. Either way the job itself is a
+plain function named in `_JOBS`, and it records its own progress where clients can poll it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from functions.settings import get_settings
+from functions.store.aws_clients import client
+
+logger = logging.getLogger(__name__)
+
+_JOBS = {
+    "import_tasks": "functions.services.importing:run_import_job",
+    "delete_project_contents": "functions.services.cleanup:delete_project_contents",
+}
+_local_pool: ThreadPoolExecutor | None = None
+
+
+def run(kind: str, payload: dict):
+    """Run a job here and now (the jobs Lambda and the local worker both end up here)."""
+    module_name, _, function_name = _JOBS[kind].partition(":")
+    return getattr(importlib.import_module(module_name), function_name)(**payload)
+
+
+def _run_logged(kind: str, payload: dict):
+    try:
+        return run(kind, payload)
+    except Exception:  # a background job has nobody else to tell
+        logger.exception("job %s failed", kind)
+        raise
+
+
+def submit(kind: str, payload: dict) -> Future | None:
+    if kind not in _JOBS:
+        raise ValueError(f"unknown job {kind!r}")
+    function_name = get_settings().jobs_function_name
+    if function_name:
+        client("lambda").invoke(FunctionName=function_name, InvocationType="Event",
+                                Payload=json.dumps({"job": kind, "payload": payload}).encode())
+        return None
+    global _local_pool
+    if _local_pool is None:
+        _local_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="labelstack-job")
+    return _local_pool.submit(_run_logged, kind, payload)

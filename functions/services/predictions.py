@@ -1,0 +1,93 @@
+"""Predictions: model output attached to tasks, created by scripts, imports and ML backends."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from functions.domain.errors import NotFound, ValidationFailed
+from functions.domain.records import Prediction, Project, User, utcnow
+from functions.services import access
+from functions.services.projects import config_of
+from functions.store import predictions as prediction_store
+from functions.store import tasks as task_store
+
+MAX_LIST = 10_000
+
+
+def _result(project: Project, value) -> list:
+    config = config_of(project)
+    try:
+        result = value if isinstance(value, list) else config.prediction_result_from_value(value)
+        config.validate_result(result)
+    except ValueError as exc:
+        raise ValidationFailed.field("result", str(exc)) from None
+    return result
+
+
+def _score(value) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed.field("score", "A valid number is required.") from None
+
+
+def prediction_for(user: User, prediction_id: int, *, manage: bool = False) -> tuple[Prediction, Project]:
+    prediction = prediction_store.get(prediction_id)
+    try:
+        project = access.project_for(user, prediction.project_id, manage=manage)
+    except NotFound:
+        raise NotFound("No Prediction matches the given query.") from None
+    return prediction, project
+
+
+def create(user: User, fields: dict) -> Prediction:
+    task_id = fields.get("task")
+    if not isinstance(task_id, int) or isinstance(task_id, bool):
+        raise ValidationFailed.field("task", "This field is required and must be a task id.")
+    task, project = access.task_for(user, task_id, manage=True)
+    if "result" not in fields:
+        raise ValidationFailed.field("result", "This field is required.")
+    model_version = fields.get("model_version") or "undefined"
+    if not isinstance(model_version, str) or len(model_version) > 255:
+        raise ValidationFailed.field("model_version", "Must be a string of at most 255 characters.")
+    prediction = Prediction(
+        id=prediction_store.new_ids(1), task_id=task.id, project_id=project.id,
+        result=_result(project, fields["result"]), score=_score(fields.get("score")),
+        model_version=model_version, model=fields.get("model") if isinstance(fields.get("model"), int) else None,
+    )
+    return prediction_store.insert(prediction)
+
+
+def list_predictions(user: User, task_id: int | None, project_id: int | None) -> list[Prediction]:
+    if task_id is not None:
+        task, _ = access.task_for(user, task_id)
+        return prediction_store.batch_get(task.prediction_ids)
+    if project_id is None:
+        raise ValidationFailed.field("task", "Filter by task or project.")
+    access.project_for(user, project_id)
+    found: list[Prediction] = []
+    for chunk in task_store.iter_ids(project_id):
+        ids = [i for t in task_store.batch_get(chunk) for i in t.prediction_ids]
+        found.extend(prediction_store.batch_get(ids))
+        if len(found) >= MAX_LIST:
+            raise ValidationFailed.field("project", f"More than {MAX_LIST} predictions; list them per task.")
+    return found
+
+
+def update(user: User, prediction_id: int, fields: dict) -> Prediction:
+    prediction, project = prediction_for(user, prediction_id, manage=True)
+    changes: dict = {"updated_at": utcnow()}
+    if "result" in fields:
+        changes["result"] = _result(project, fields["result"])
+    if "score" in fields:
+        changes["score"] = _score(fields["score"])
+    if "model_version" in fields and isinstance(fields["model_version"], str):
+        changes["model_version"] = fields["model_version"]
+    return prediction_store.save(dataclasses.replace(prediction, **changes))
+
+
+def delete(user: User, prediction_id: int) -> None:
+    prediction, _ = prediction_for(user, prediction_id, manage=True)
+    prediction_store.remove(prediction)

@@ -1,0 +1,100 @@
+"""Create, read, change and delete projects; manage their members."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from functions.domain.errors import NotFound, ValidationFailed
+from functions.domain.label_config import LabelConfig, parse_label_config
+from functions.domain.records import SAMPLING_MODES, SKIP_QUEUES, Project, User
+from functions.services import access, jobs
+from functions.store import projects as project_store
+from functions.store import users as user_store
+
+EDITABLE = ("title", *(name for name in project_store.SETTINGS if name != "control_weights"),
+            "control_weights")
+TITLE_MAX = 50
+
+
+def _check_choices(changes: dict[str, Any]) -> None:
+    if "sampling" in changes and changes["sampling"] not in SAMPLING_MODES:
+        raise ValidationFailed.field("sampling", f'"{changes["sampling"]}" is not a valid choice.')
+    if "skip_queue" in changes and changes["skip_queue"] not in SKIP_QUEUES:
+        raise ValidationFailed.field("skip_queue", f'"{changes["skip_queue"]}" is not a valid choice.')
+    if "maximum_annotations" in changes and int(changes["maximum_annotations"]) < 1:
+        raise ValidationFailed.field("maximum_annotations", "Ensure this value is greater than or equal to 1.")
+    if "title" in changes and (changes["title"] is None or len(changes["title"]) > TITLE_MAX):
+        raise ValidationFailed.field("title", f"Ensure this field has no more than {TITLE_MAX} characters.")
+
+
+def config_of(project: Project) -> LabelConfig:
+    return parse_label_config(project.label_config)
+
+
+def create_project(user: User, fields: dict[str, Any]) -> Project:
+    access.require_manager(user)
+    changes = {k: v for k, v in fields.items() if k in EDITABLE and v is not None}
+    _check_choices(changes)
+    project = Project(id=0, title=changes.pop("title", "") or "", created_by=user.id)
+    for name, value in changes.items():
+        setattr(project, name, value)
+    config = parse_label_config(project.label_config)
+    if "control_weights" not in changes:
+        project.control_weights = config.control_weights()
+    project.id = project_store.new_id()
+    return project_store.create(project)
+
+
+def get_project(user: User, project_id: int) -> Project:
+    return access.project_for(user, project_id)
+
+
+def list_projects(user: User, page: int, page_size: int) -> tuple[int, list[Project]]:
+    """One page of the projects `user` can see, newest first, and how many there are in all."""
+    ids = project_store.all_ids() if user.is_admin else project_store.member_project_ids(user.id)
+    start = (page - 1) * page_size
+    if page > 1 and start >= len(ids):
+        raise NotFound("Invalid page.")
+    return len(ids), project_store.batch_get(ids[start:start + page_size])
+
+
+def update_project(user: User, project_id: int, fields: dict[str, Any]) -> Project:
+    project = access.project_for(user, project_id, manage=True)
+    changes = {k: v for k, v in fields.items() if k in EDITABLE}
+    _check_choices(changes)
+    if "label_config" in changes:
+        config = parse_label_config(changes["label_config"])
+        if "control_weights" not in changes:
+            changes["control_weights"] = config.control_weights()
+    expected = project.version
+    project = dataclasses.replace(project, **changes)
+    return project_store.save_settings(project, expected)
+
+
+def delete_project(user: User, project_id: int) -> None:
+    """The project disappears at once; its tasks, annotations and predictions are removed by a job."""
+    access.project_for(user, project_id, manage=True)
+    project_store.delete(project_id)
+    project_store.remove_all_members(project_id)
+    jobs.submit("delete_project_contents", {"project_id": project_id})
+
+
+def members(user: User, project_id: int) -> list[User]:
+    access.project_for(user, project_id)
+    return list(user_store.batch_get(project_store.member_ids(project_id)).values())
+
+
+def add_member(user: User, project_id: int, member_id: int) -> User:
+    access.project_for(user, project_id, manage=True)
+    try:
+        member = user_store.get(member_id)
+    except NotFound:
+        raise ValidationFailed.field("user", f"User {member_id} does not exist.") from None
+    project_store.add_member(project_id, member.id)
+    return member
+
+
+def remove_member(user: User, project_id: int, member_id: int) -> None:
+    access.project_for(user, project_id, manage=True)
+    project_store.remove_member(project_id, member_id)

@@ -1,0 +1,108 @@
+"""Reading, listing, changing and deleting tasks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from functions.domain.errors import NotFound, ValidationFailed
+from functions.domain.records import Annotation, Prediction, Project, Task, User, utcnow
+from functions.domain.task_import import normalize_import
+from functions.services import access
+from functions.services.projects import config_of
+from functions.store import annotations as annotation_store
+from functions.store import ids
+from functions.store import predictions as prediction_store
+from functions.store import projects as project_store
+from functions.store import tasks as task_store
+from functions.store import users as user_store
+
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass
+class TaskView:
+    """A task with what its JSON shows: annotations, predictions and the users behind them."""
+
+    task: Task
+    annotations: list[Annotation]
+    predictions: list[Prediction]
+    users: dict[int, User]
+
+
+def _views(tasks: list[Task]) -> list[TaskView]:
+    """Attach annotations and predictions with one BatchGetItem each (per 100), not one query per task."""
+    annotations = annotation_store.batch_get([i for t in tasks for i in t.annotation_ids])
+    predictions = prediction_store.batch_get([i for t in tasks for i in t.prediction_ids])
+    users = user_store.batch_get(a.completed_by for a in annotations)
+    by_task_a: dict[int, list[Annotation]] = {}
+    for a in annotations:
+        by_task_a.setdefault(a.task_id, []).append(a)
+    by_task_p: dict[int, list[Prediction]] = {}
+    for p in predictions:
+        by_task_p.setdefault(p.task_id, []).append(p)
+    return [TaskView(t, by_task_a.get(t.id, []), by_task_p.get(t.id, []), users) for t in tasks]
+
+
+def get_task(user: User, task_id: int) -> TaskView:
+    task, _ = access.task_for(user, task_id)
+    return _views([task])[0]
+
+
+def list_tasks(user: User, project_id: int, page: int, page_size: int, *, with_children: bool
+               ) -> tuple[Project, list[TaskView] | list[Task]]:
+    if page < 1:
+        raise NotFound("Invalid page.")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValidationFailed.field("page_size", f"Must be between 1 and {MAX_PAGE_SIZE}.")
+    project = access.project_for(user, project_id)
+    offset = (page - 1) * page_size
+    # Django's paginator: page 1 always exists (maybe empty); a later page past the end is a 404.
+    if page > 1 and offset >= project.task_number:
+        raise NotFound("Invalid page.")
+    tasks = task_store.batch_get(task_store.page_ids(project_id, offset, page_size))
+    if page > 1 and not tasks:
+        raise NotFound("Invalid page.")
+    return project, (_views(tasks) if with_children else tasks)
+
+
+def create_task(user: User, project_id: int, data, meta) -> Task:
+    project = access.project_for(user, project_id, manage=True)
+    item = normalize_import([{"data": data, "meta": meta or {}}], config_of(project))[0]
+    task = Task(id=ids.reserve("task"), project_id=project.id, data=item.data, meta=item.meta,
+                inner_id=project_store.reserve_inner_ids(project.id, 1), overlap=project.maximum_annotations)
+    task_store.create(task)
+    project_store.add_counters(project.id, task_number=1)
+    return task
+
+
+def update_task(user: User, task_id: int, data=None, meta=None) -> TaskView:
+    task, project = access.task_for(user, task_id, manage=True)
+    expected = task.version
+    if data is not None:
+        if not isinstance(data, dict):
+            raise ValidationFailed.field("data", "Expected a JSON object.")
+        task.data = normalize_import([{"data": data}], config_of(project))[0].data
+    if meta is not None:
+        if not isinstance(meta, dict):
+            raise ValidationFailed.field("meta", "Expected a JSON object.")
+        task.meta = meta
+    task.updated_at = utcnow()
+    task.updated_by = user.id
+    task_store.save_fields(task, expected)
+    return _views([task])[0]
+
+
+def delete_task(user: User, task_id: int) -> None:
+    task, project = access.task_for(user, task_id, manage=True)
+    annotations = annotation_store.batch_get(task.annotation_ids)
+    annotation_store.delete_many(task.annotation_ids)
+    prediction_store.delete_many(task.prediction_ids)
+    task_store.delete(task.id)
+    finished = [a for a in annotations if not a.was_cancelled]
+    project_store.add_counters(
+        project.id, task_number=-1, total_annotations_number=-len(finished),
+        skipped_annotations_number=-(len(annotations) - len(finished)),
+        ground_truth_number=-sum(a.ground_truth for a in annotations),
+        total_predictions_number=-len(task.prediction_ids),
+        num_tasks_with_annotations=-int(bool(finished)), finished_task_number=-int(task.is_labeled),
+    )

@@ -1,0 +1,21 @@
+"""boto3 clients for the configured endpoint: the embedded emulator locally, AWS itself when unset."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import boto3
+from botocore.config import Config
+
+from functions.settings import get_settings
+
+
+@lru_cache(maxsize=None)
+def client(service: str):
+    settings = get_settings()
+    return boto3.client(
+        service,
+        region_name=settings.region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=Config(retries={"mode": "standard", "max_attempts": 5}, s3={"addressing_style": "path"}),
+    )

@@ -1,0 +1,46 @@
+"""JSON documents too large for a DynamoDB item (400 KB) live in S3; the item keeps the object's key."""
+
+from __future__ import annotations
+
+import json
+
+from functions.settings import get_settings
+from functions.store.aws_clients import client
+
+
+def dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def pack(value, key: str) -> tuple[str | None, str | None]:
+    """Return (inline JSON, None) for a small value, or (None, S3 key) after writing a large one."""
+    text = dumps(value)
+    settings = get_settings()
+    if len(text.encode()) <= settings.offload_bytes:
+        return text, None
+    client("s3").put_object(
+        Bucket=settings.files_bucket, Key=key, Body=text.encode(), ContentType="application/json"
+    )
+    return None, key
+
+
+def unpack(inline: str | None, ref: str | None, default=None):
+    if inline is not None:
+        return json.loads(inline)
+    if ref is not None:
+        body = client("s3").get_object(Bucket=get_settings().files_bucket, Key=ref)["Body"].read()
+        return json.loads(body)
+    return default
+
+
+def delete(ref: str | None) -> None:
+    if ref:
+        client("s3").delete_object(Bucket=get_settings().files_bucket, Key=ref)
+
+
+def put_bytes(key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
+    client("s3").put_object(Bucket=get_settings().files_bucket, Key=key, Body=body, ContentType=content_type)
+
+
+def get_bytes(key: str) -> bytes:
+    return client("s3").get_object(Bucket=get_settings().files_bucket, Key=key)["Body"].read()

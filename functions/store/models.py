@@ -1,0 +1,287 @@
+"""PynamoDB models: the one schema for DynamoDB.
+
+The CDK stack and the local stack both build their tables from these classes (see `ALL_MODELS` and
+`table_specs`), so keys, indexes, streams and TTL are declared here and nowhere else.
+
+Design notes (ARCHITECTURE.md, "Data model"):
+- ids are integers from `Counter`, reserved in ranges for bulk writes;
+- a task lists its annotation and prediction ids, so reading a page of tasks with their annotations is a
+  fixed number of BatchGetItem calls instead of one query per task;
+- JSON fields are stored as strings; a value over the offload bound lives in S3 and the item keeps its key.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    NumberSetAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from functions.settings import Settings, get_settings
+
+
+class _Base(Model):
+    class Meta:
+        abstract = True
+        table_name = ""  # set by configure()
+        region = "us-east-1"
+
+    # Short table name; the deployed name is the configured prefix + this.
+    TABLE = ""
+
+
+class Counter(_Base):
+    TABLE = "counters"
+    name = UnicodeAttribute(hash_key=True)
+    value = NumberAttribute(default=0)
+
+
+class UserModel(_Base):
+    class EmailIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "email-index"
+            projection = KeysOnlyProjection()
+
+        email = UnicodeAttribute(hash_key=True)
+
+    class OrganizationIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "organization-index"
+            projection = AllProjection()
+
+        organization = NumberAttribute(hash_key=True)
+        id = NumberAttribute(range_key=True)
+
+    TABLE = "users"
+    id = NumberAttribute(hash_key=True)
+    organization = NumberAttribute(default=1)
+    email = UnicodeAttribute()
+    role = UnicodeAttribute(default="annotator")
+    username = UnicodeAttribute(default="")
+    first_name = UnicodeAttribute(default="")
+    last_name = UnicodeAttribute(default="")
+    password_hash = UnicodeAttribute(null=True)
+    # Hash of the current `Token <key>` credential, so resetting it can revoke the old one.
+    legacy_token_hash = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    last_activity = UTCDateTimeAttribute(null=True)
+    email_index = EmailIndex()
+    organization_index = OrganizationIndex()
+
+
+class TokenModel(_Base):
+    """API credentials, stored by the SHA-256 of the secret: a leaked table does not leak tokens."""
+
+    TABLE = "tokens"
+    token_hash = UnicodeAttribute(hash_key=True)
+    user_id = NumberAttribute()
+    kind = UnicodeAttribute()  # "legacy" (Token <key>) or "refresh" (a personal access token, a JWT)
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+class ProjectModel(_Base):
+    class OrganizationIndex(GlobalSecondaryIndex):
+        """Lists every project for admins without a Scan; one organization per installation."""
+
+        class Meta:
+            index_name = "organization-index"
+            projection = KeysOnlyProjection()
+
+        organization = NumberAttribute(hash_key=True)
+        id = NumberAttribute(range_key=True)
+
+    TABLE = "projects"
+    id = NumberAttribute(hash_key=True)
+    organization = NumberAttribute(default=1)
+    title = UnicodeAttribute()
+    created_by = NumberAttribute()
+    created_at = UTCDateTimeAttribute()
+    # Every editable setting, as one JSON document: settings change together and are read together.
+    settings = UnicodeAttribute()
+    task_number = NumberAttribute(default=0)
+    total_annotations_number = NumberAttribute(default=0)
+    skipped_annotations_number = NumberAttribute(default=0)
+    ground_truth_number = NumberAttribute(default=0)
+    total_predictions_number = NumberAttribute(default=0)
+    num_tasks_with_annotations = NumberAttribute(default=0)
+    finished_task_number = NumberAttribute(default=0)
+    # Next per-project task number (Label Studio's inner_id), reserved in ranges like global ids.
+    inner_id_seq = NumberAttribute(default=0)
+    version = NumberAttribute(default=0)
+    organization_index = OrganizationIndex()
+
+
+class MembershipModel(_Base):
+    class UserIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "user-index"
+            projection = AllProjection()
+
+        user_id = NumberAttribute(hash_key=True)
+        project_id = NumberAttribute(range_key=True)
+
+    TABLE = "memberships"
+    project_id = NumberAttribute(hash_key=True)
+    user_id = NumberAttribute(range_key=True)
+    created_at = UTCDateTimeAttribute()
+    user_index = UserIndex()
+
+
+class TaskModel(_Base):
+    class ProjectIndex(GlobalSecondaryIndex):
+        """A project's tasks in id order; keys only, pages are then read with BatchGetItem."""
+
+        class Meta:
+            index_name = "project-index"
+            projection = KeysOnlyProjection()
+
+        project_id = NumberAttribute(hash_key=True)
+        id = NumberAttribute(range_key=True)
+
+    TABLE = "tasks"
+    id = NumberAttribute(hash_key=True)
+    project_id = NumberAttribute()
+    data = UnicodeAttribute(null=True)  # JSON
+    data_ref = UnicodeAttribute(null=True)  # S3 key when the JSON is over the offload bound
+    meta = UnicodeAttribute(default="{}")
+    inner_id = NumberAttribute(default=0)
+    overlap = NumberAttribute(default=1)
+    is_labeled = BooleanAttribute(default=False)
+    total_annotations = NumberAttribute(default=0)
+    cancelled_annotations = NumberAttribute(default=0)
+    total_predictions = NumberAttribute(default=0)
+    annotation_ids = NumberSetAttribute(null=True)
+    prediction_ids = NumberSetAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    updated_by = NumberAttribute(null=True)
+    version = NumberAttribute(default=0)
+    project_index = ProjectIndex()
+
+
+class AnnotationModel(_Base):
+    class ProjectIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "project-index"
+            projection = KeysOnlyProjection()
+
+        project_id = NumberAttribute(hash_key=True)
+        id = NumberAttribute(range_key=True)
+
+    TABLE = "annotations"
+    # The stream drives webhooks, target storage and training (ARCHITECTURE.md, "Events").
+    STREAM_VIEW = "NEW_AND_OLD_IMAGES"
+    id = NumberAttribute(hash_key=True)
+    task_id = NumberAttribute()
+    project_id = NumberAttribute()
+    result = UnicodeAttribute(null=True)  # JSON
+    result_ref = UnicodeAttribute(null=True)
+    completed_by = NumberAttribute(null=True)
+    updated_by = NumberAttribute(null=True)
+    was_cancelled = BooleanAttribute(default=False)
+    ground_truth = BooleanAttribute(default=False)
+    lead_time = NumberAttribute(null=True)
+    import_id = NumberAttribute(null=True)
+    parent_prediction = NumberAttribute(null=True)
+    parent_annotation = NumberAttribute(null=True)
+    last_action = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = NumberAttribute(default=0)
+    project_index = ProjectIndex()
+
+
+class PredictionModel(_Base):
+    class ProjectIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "project-index"
+            projection = KeysOnlyProjection()
+
+        project_id = NumberAttribute(hash_key=True)
+        id = NumberAttribute(range_key=True)
+
+    TABLE = "predictions"
+    id = NumberAttribute(hash_key=True)
+    task_id = NumberAttribute()
+    project_id = NumberAttribute()
+    result = UnicodeAttribute(null=True)  # JSON
+    result_ref = UnicodeAttribute(null=True)
+    score = NumberAttribute(null=True)
+    model_version = UnicodeAttribute(default="undefined")
+    model = NumberAttribute(null=True)
+    cluster = NumberAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    project_index = ProjectIndex()
+
+
+class ImportJobModel(_Base):
+    TABLE = "imports"
+    id = NumberAttribute(hash_key=True)
+    project_id = NumberAttribute()
+    created_by = NumberAttribute()
+    status = UnicodeAttribute(default="created")
+    task_count = NumberAttribute(default=0)
+    annotation_count = NumberAttribute(default=0)
+    prediction_count = NumberAttribute(default=0)
+    first_task_id = NumberAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    duration = NumberAttribute(null=True)
+    body_ref = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+
+
+class IdempotencyModel(_Base):
+    """The table Powertools' idempotency utility writes to (its default attribute names)."""
+
+    TABLE = "idempotency"
+    id = UnicodeAttribute(hash_key=True)
+    expiration = TTLAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[_Base], ...] = (
+    Counter,
+    UserModel,
+    TokenModel,
+    ProjectModel,
+    MembershipModel,
+    TaskModel,
+    AnnotationModel,
+    PredictionModel,
+    ImportJobModel,
+    IdempotencyModel,
+)
+
+
+def configure(settings: Settings | None = None) -> None:
+    """Point every model at the configured table names and endpoint (moto locally, AWS otherwise)."""
+    settings = settings or get_settings()
+    for model in ALL_MODELS:
+        # Each model gets its own Meta (a subclass of the base one, which PynamoDB filled with defaults):
+        # models that do not declare a Meta would otherwise all share, and overwrite, the base's.
+        meta = {"table_name": settings.table_name(model.TABLE), "host": settings.aws_endpoint_url,
+                "region": settings.region}
+        if getattr(model, "STREAM_VIEW", None):
+            meta["stream_view_type"] = model.STREAM_VIEW
+        model.Meta = type("Meta", (_Base.Meta,), meta)
+        # PynamoDB caches one connection per class, bound to the old table name and host.
+        model._connection = None
+
+
+def create_tables() -> None:
+    """Create every table from its model, with on-demand billing, streams and TTL as declared."""
+    for model in ALL_MODELS:
+        if model.exists():
+            continue
+        model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+
+
+configure()

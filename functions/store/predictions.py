@@ -1,0 +1,94 @@
+"""Predictions: model output stored per task with its model version and score."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from functions.domain.errors import NotFound
+from functions.domain.records import Prediction
+from functions.store import blobs, ids
+from functions.store.errors import conflict_on_condition
+from functions.store.models import PredictionModel
+from functions.store.tasks import child_added_actions, child_removed_actions
+from functions.store.transactions import write_child
+
+
+def _result_key(prediction_id: int) -> str:
+    return f"predictions/{prediction_id}/result.json"
+
+
+def _to_prediction(item: PredictionModel) -> Prediction:
+    return Prediction(
+        id=int(item.id), task_id=int(item.task_id), project_id=int(item.project_id),
+        result=blobs.unpack(item.result, item.result_ref, default=[]),
+        score=float(item.score) if item.score is not None else None, model_version=item.model_version,
+        model=int(item.model) if item.model is not None else None,
+        cluster=int(item.cluster) if item.cluster is not None else None,
+        created_at=item.created_at, updated_at=item.updated_at,
+    )
+
+
+def to_item(p: Prediction) -> PredictionModel:
+    result, result_ref = blobs.pack(p.result, _result_key(p.id))
+    return PredictionModel(
+        p.id, task_id=p.task_id, project_id=p.project_id, result=result, result_ref=result_ref,
+        score=p.score, model_version=p.model_version, model=p.model, cluster=p.cluster,
+        created_at=p.created_at, updated_at=p.updated_at,
+    )
+
+
+def new_ids(count: int) -> int:
+    return ids.reserve("prediction", count)
+
+
+def put_many(predictions: Iterable[Prediction]) -> int:
+    written = 0
+    with PredictionModel.batch_write() as batch:
+        for prediction in predictions:
+            batch.save(to_item(prediction))
+            written += 1
+    return written
+
+
+def get(prediction_id: int) -> Prediction:
+    try:
+        return _to_prediction(PredictionModel.get(prediction_id))
+    except PredictionModel.DoesNotExist:
+        raise NotFound("No Prediction matches the given query.") from None
+
+
+def batch_get(prediction_ids: list[int]) -> list[Prediction]:
+    if not prediction_ids:
+        return []
+    found = {int(item.id): item for item in PredictionModel.batch_get(prediction_ids)}
+    return [_to_prediction(found[i]) for i in prediction_ids if i in found]
+
+
+def insert(prediction: Prediction) -> Prediction:
+    write_child(
+        save=to_item(prediction), save_condition=PredictionModel.id.does_not_exist(),
+        task_id=prediction.task_id,
+        task_actions=child_added_actions("prediction", prediction.id, {"total_predictions": 1}, None),
+        project_id=prediction.project_id, project_counters={"total_predictions_number": 1},
+    )
+    return prediction
+
+
+def remove(prediction: Prediction) -> None:
+    write_child(
+        delete=PredictionModel(prediction.id), task_id=prediction.task_id,
+        task_actions=child_removed_actions("prediction", prediction.id, {"total_predictions": -1}, None),
+        project_id=prediction.project_id, project_counters={"total_predictions_number": -1},
+    )
+
+
+def save(prediction: Prediction) -> Prediction:
+    with conflict_on_condition("prediction is gone"):
+        to_item(prediction).save(condition=PredictionModel.id.exists())
+    return prediction
+
+
+def delete_many(prediction_ids: Iterable[int]) -> None:
+    with PredictionModel.batch_write() as batch:
+        for prediction_id in prediction_ids:
+            batch.delete(PredictionModel(prediction_id))

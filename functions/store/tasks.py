@@ -1,0 +1,163 @@
+"""Tasks: the unit of labeling work. A project's tasks are read a page at a time through its index."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+
+from functions.domain.errors import NotFound
+from functions.domain.records import Task
+from functions.store import blobs
+from functions.store.errors import conflict_on_condition
+from functions.store.models import TaskModel
+
+
+def _data_key(task_id: int) -> str:
+    return f"tasks/{task_id}/data.json"
+
+
+def _to_task(item: TaskModel) -> Task:
+    return Task(
+        id=int(item.id), project_id=int(item.project_id),
+        data=blobs.unpack(item.data, item.data_ref, default={}), meta=json.loads(item.meta or "{}"),
+        inner_id=int(item.inner_id or 0), overlap=int(item.overlap or 1), is_labeled=bool(item.is_labeled),
+        total_annotations=int(item.total_annotations or 0),
+        cancelled_annotations=int(item.cancelled_annotations or 0),
+        total_predictions=int(item.total_predictions or 0),
+        annotation_ids=sorted(int(i) for i in (item.annotation_ids or ())),
+        prediction_ids=sorted(int(i) for i in (item.prediction_ids or ())),
+        created_at=item.created_at, updated_at=item.updated_at,
+        updated_by=int(item.updated_by) if item.updated_by is not None else None,
+        version=int(item.version or 0),
+    )
+
+
+def to_item(task: Task) -> TaskModel:
+    data, data_ref = blobs.pack(task.data, _data_key(task.id))
+    return TaskModel(
+        task.id, project_id=task.project_id, data=data, data_ref=data_ref, meta=blobs.dumps(task.meta),
+        inner_id=task.inner_id, overlap=task.overlap, is_labeled=task.is_labeled,
+        total_annotations=task.total_annotations, cancelled_annotations=task.cancelled_annotations,
+        total_predictions=task.total_predictions, annotation_ids=set(task.annotation_ids) or None,
+        prediction_ids=set(task.prediction_ids) or None, created_at=task.created_at,
+        updated_at=task.updated_at, updated_by=task.updated_by, version=task.version,
+    )
+
+
+def put_many(tasks: Iterable[Task]) -> int:
+    """BatchWriteItem in chunks of 25 (PynamoDB retries unprocessed items). Returns how many were written."""
+    written = 0
+    with TaskModel.batch_write() as batch:
+        for task in tasks:
+            batch.save(to_item(task))
+            written += 1
+    return written
+
+
+def create(task: Task) -> Task:
+    with conflict_on_condition("task id already taken"):
+        to_item(task).save(condition=TaskModel.id.does_not_exist())
+    return task
+
+
+def get(task_id: int) -> Task:
+    try:
+        return _to_task(TaskModel.get(task_id))
+    except TaskModel.DoesNotExist:
+        raise NotFound("No Task matches the given query.") from None
+
+
+def batch_get(task_ids: list[int]) -> list[Task]:
+    """Tasks in the order of `task_ids` (missing ones left out)."""
+    if not task_ids:
+        return []
+    found = {int(item.id): item for item in TaskModel.batch_get(task_ids)}
+    return [_to_task(found[i]) for i in task_ids if i in found]
+
+
+def page_ids(project_id: int, offset: int, limit: int) -> list[int]:
+    """Task ids `offset`..`offset+limit` of a project, in id order.
+
+    DynamoDB has no OFFSET: the skipped part is counted (Select=COUNT over the keys-only index, up to
+    1 MB of keys — tens of thousands — per call), then one page of keys is read.
+    """
+    conn = TaskModel._get_connection()
+    index = TaskModel.project_index.Meta.index_name
+    start_key = None
+    remaining = offset
+    while remaining > 0:
+        page = conn.query(project_id, index_name=index, select="COUNT", limit=remaining,
+                          exclusive_start_key=start_key)
+        remaining -= page["Count"]
+        start_key = page.get("LastEvaluatedKey")
+        if start_key is None:
+            return []
+    found: list[int] = []
+    while len(found) < limit:
+        page = conn.query(project_id, index_name=index, limit=limit - len(found),
+                          exclusive_start_key=start_key)
+        found.extend(int(item["id"]["N"]) for item in page.get("Items", []))
+        start_key = page.get("LastEvaluatedKey")
+        if start_key is None:
+            break
+    return found
+
+
+def iter_ids(project_id: int) -> Iterator[list[int]]:
+    """All of a project's task ids, a chunk of at most 100 at a time (one BatchGetItem each)."""
+    chunk: list[int] = []
+    for key in TaskModel.project_index.query(project_id, page_size=1000):
+        chunk.append(int(key.id))
+        if len(chunk) == 100:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def save_fields(task: Task, expected_version: int) -> Task:
+    """Write data and meta if the task was not changed since `expected_version` was read."""
+    data, data_ref = blobs.pack(task.data, _data_key(task.id))
+    actions = [
+        TaskModel.data.set(data) if data is not None else TaskModel.data.remove(),
+        TaskModel.data_ref.set(data_ref) if data_ref is not None else TaskModel.data_ref.remove(),
+        TaskModel.meta.set(blobs.dumps(task.meta)),
+        TaskModel.updated_at.set(task.updated_at),
+        TaskModel.version.set(expected_version + 1),
+    ]
+    if task.updated_by is not None:
+        actions.append(TaskModel.updated_by.set(task.updated_by))
+    with conflict_on_condition("The task was changed by someone else; reload it and try again."):
+        TaskModel(task.id).update(actions=actions, condition=TaskModel.version == expected_version)
+    task.version = expected_version + 1
+    return task
+
+
+def delete(task_id: int, data_ref: str | None = None) -> None:
+    TaskModel(task_id).delete()
+    blobs.delete(data_ref)
+
+
+def delete_many(task_ids: Iterable[int]) -> None:
+    with TaskModel.batch_write() as batch:
+        for task_id in task_ids:
+            batch.delete(TaskModel(task_id))
+
+
+# Update expressions other store modules combine with theirs in one transaction.
+def child_added_actions(kind: str, child_id: int, counters: dict[str, int], is_labeled: bool | None):
+    ids_attr = TaskModel.annotation_ids if kind == "annotation" else TaskModel.prediction_ids
+    actions = [ids_attr.add({child_id})]
+    actions += [getattr(TaskModel, name).add(delta) for name, delta in counters.items() if delta]
+    if is_labeled is not None:
+        actions.append(TaskModel.is_labeled.set(is_labeled))
+    return actions
+
+
+def child_removed_actions(kind: str, child_id: int, counters: dict[str, int], is_labeled: bool | None):
+    ids_attr = TaskModel.annotation_ids if kind == "annotation" else TaskModel.prediction_ids
+    actions = [ids_attr.delete({child_id})]
+    actions += [getattr(TaskModel, name).add(delta) for name, delta in counters.items() if delta]
+    if is_labeled is not None:
+        actions.append(TaskModel.is_labeled.set(is_labeled))
+    return actions

@@ -1,0 +1,1 @@
+"""The CDK app (AWS) and the local stack that emulates it (`labelstack dev`)."""

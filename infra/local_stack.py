@@ -1,0 +1,76 @@
+"""The local stack: the embedded AWS emulator (moto server) with labelstack's tables and bucket.
+
+`labelstack dev` and the end-to-end tests both use it; nothing here needs an AWS account or the internet.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+
+# moto's server answers any credentials; real ones must never be needed (or sent) locally.
+_FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "labelstack-local",
+    "AWS_SECRET_ACCESS_KEY": "labelstack-local",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def apply_settings(env: dict[str, str]) -> None:
+    """Put `env` into the process environment and make already-imported modules re-read it."""
+    os.environ.update(env)
+    from functions.settings import get_settings
+    from functions.store import aws_clients, models
+
+    get_settings.cache_clear()
+    aws_clients.client.cache_clear()
+    models.configure()
+
+
+def provision() -> None:
+    """Create every table from the PynamoDB models, and the files bucket."""
+    from functions.settings import get_settings
+    from functions.store.aws_clients import client
+    from functions.store.models import create_tables
+
+    create_tables()
+    s3 = client("s3")
+    bucket = get_settings().files_bucket
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    if bucket not in existing:
+        s3.create_bucket(Bucket=bucket)
+
+
+@dataclass
+class LocalStack:
+    host: str = "127.0.0.1"
+    moto_port: int | None = None
+
+    def start(self) -> str:
+        from moto.server import ThreadedMotoServer
+
+        self.moto_port = self.moto_port or free_port(self.host)
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
+        self._server.start()
+        endpoint = f"http://{self.host}:{self.moto_port}"
+        env = dict(_FAKE_AWS_ENV, LABELSTACK_AWS_ENDPOINT_URL=endpoint)
+        # A fresh signing key per run: the emulator's data does not outlive the process either.
+        env.setdefault("LABELSTACK_JWT_SECRET", os.environ.get("LABELSTACK_JWT_SECRET") or secrets.token_hex(32))
+        apply_settings(env)
+        provision()
+        return endpoint
+
+    def stop(self) -> None:
+        server = getattr(self, "_server", None)
+        if server is not None:
+            server.stop()
+            self._server = None

@@ -1,0 +1,73 @@
+"""Shared fixtures: AWS through moto's in-process `mock_aws`, HTTP through the real FastAPI app."""
+
+from __future__ import annotations
+
+import os
+
+# Before any labelstack module reads its settings: no real AWS, ever.
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+    "LABELSTACK_JWT_SECRET": "test-signing-key-that-is-long-enough-for-hs256",
+})
+os.environ.pop("LABELSTACK_AWS_ENDPOINT_URL", None)
+
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+ADMIN_TOKEN = "admin-test-token"
+
+
+@pytest.fixture
+def aws():
+    """Fresh emulated DynamoDB tables and S3 bucket, created from the models."""
+    from infra.local_stack import apply_settings, provision
+
+    with mock_aws():
+        apply_settings({})
+        provision()
+        yield
+
+
+@pytest.fixture
+def admin(aws):
+    from functions.services import identity
+
+    user, _ = identity.ensure_admin("admin@example.com", ADMIN_TOKEN)
+    return user
+
+
+@pytest.fixture
+def app(aws):
+    from functions.api.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def api(app, admin):
+    """An HTTP client for the real app, signed in as the admin."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, headers={"Authorization": f"Token {ADMIN_TOKEN}"}) as client:
+        yield client
+
+
+@pytest.fixture
+def make_user(api):
+    """Create a user with a role through the API; returns (user json, an HTTP client signed in as them)."""
+    from fastapi.testclient import TestClient
+
+    clients = []
+
+    def make(email: str, role: str):
+        response = api.post("/api/users", json={"email": email, "role": role})
+        assert response.status_code == 201, response.text
+        body = response.json()
+        client = TestClient(api.app, headers={"Authorization": f"Token {body['token']}"})
+        clients.append(client)
+        return body, client
+
+    yield make
+    for client in clients:
+        client.close()

@@ -1,0 +1,46 @@
+"""`labelstack dev` as a real process (moto server inside), for clients that speak HTTP to it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from infra.local_stack import free_port
+
+E2E_TOKEN = "e2e-admin-token-0123456789"
+
+
+@pytest.fixture(scope="session")
+def local_stack():
+    port = free_port()
+    env = dict(os.environ, LABELSTACK_ADMIN_TOKEN=E2E_TOKEN, PYTHONUNBUFFERED="1")
+    env.pop("LABELSTACK_AWS_ENDPOINT_URL", None)
+    process = subprocess.Popen([sys.executable, "-m", "infra.cli", "dev", "--port", str(port)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"labelstack dev exited early:\n{process.stdout.read()}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError("labelstack dev did not start within 60 s")
+    yield url
+    # Ctrl-C must stop everything it started.
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError("labelstack dev did not stop on SIGINT") from None

@@ -1,0 +1,84 @@
+"""label-studio-sdk, unmodified, against `labelstack dev`: both the legacy `Client` and `LabelStudio`."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import E2E_TOKEN
+
+CONFIG = """<View>
+  <Text name="text" value="$text"/>
+  <Choices name="sentiment" toName="text" choice="single">
+    <Choice value="Positive"/><Choice value="Negative"/><Choice value="Neutral"/>
+  </Choices>
+</View>"""
+CHOICE = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
+
+
+def test_startup_prints_token_and_serves_version(local_stack):
+    version = httpx.get(f"{local_stack}/api/version/").json()
+    assert version["edition"] == "Community"
+    me = httpx.get(f"{local_stack}/api/current-user/whoami", headers={"Authorization": f"Token {E2E_TOKEN}"})
+    assert me.status_code == 200 and me.json()["role"] == "admin"
+
+
+def test_legacy_client(local_stack):
+    from label_studio_sdk import Client
+
+    ls = Client(url=local_stack, api_key=E2E_TOKEN)
+    assert ls.check_connection()["status"] == "UP"
+    project = ls.start_project(title="legacy client", label_config=CONFIG)
+    assert project.id > 0
+    ids = project.import_tasks([{"text": "I love it"}, {"text": "Terrible"}, {"data": {"text": "Tuesday"}}])
+    assert len(ids) == 3
+    tasks = project.get_tasks()  # pages until the 404 past the last page
+    assert [t["data"]["text"] for t in tasks] == ["I love it", "Terrible", "Tuesday"]
+    project.update_task(ids[0], meta={"reviewed": True})
+    assert project.get_task(ids[0])["meta"] == {"reviewed": True}
+    project.create_prediction(ids[1], result="Negative", score=0.8, model_version="legacy-m")
+    project.create_annotation(ids[0], result=CHOICE, lead_time=1.5)
+    exported = project.export_tasks(export_type="JSON")
+    # Label Studio's default export: only tasks with annotations.
+    assert [t["id"] for t in exported] == [ids[0]]
+    assert exported[0]["annotations"][0]["result"] == CHOICE
+    assert project.get_task(ids[1])["predictions"][0]["result"][0]["value"] == {"choices": ["Negative"]}
+    assert project.id in [p.id for p in ls.list_projects()]
+
+
+@pytest.mark.parametrize("kind", ["legacy token", "personal access token"])
+def test_labelstudio_client(local_stack, kind):
+    from label_studio_sdk import LabelStudio
+
+    key = E2E_TOKEN
+    if kind == "personal access token":
+        key = httpx.post(f"{local_stack}/api/token/", headers={"Authorization": f"Token {E2E_TOKEN}"}).json()["token"]
+    ls = LabelStudio(base_url=local_stack, api_key=key)
+    project = ls.projects.create(title=f"new client {kind}"[:50], label_config=CONFIG)
+    response = ls.projects.import_tasks(id=project.id, request=[{"data": {"text": "a"}}, {"data": {"text": "b"}}],
+                                        return_task_ids=True)
+    assert response.task_count == 2 and len(response.task_ids) == 2
+    tasks = list(ls.tasks.list(project=project.id))
+    assert [t.data["text"] for t in tasks] == ["a", "b"]
+    ls.tasks.update(id=str(tasks[0].id), meta={"checked": 1})
+    assert ls.tasks.get(id=tasks[0].id).meta == {"checked": 1}
+    prediction = ls.predictions.create(task=tasks[1].id, result=CHOICE, score=0.9, model_version="m")
+    assert prediction.model_version == "m"
+    ls.annotations.create(id=tasks[0].id, result=CHOICE, lead_time=2.0)
+    exported = ls.projects.exports.as_json(project.id)
+    assert len(exported) == 2 and exported[0]["annotations"][0]["result"] == CHOICE
+    ls.projects.delete(id=project.id)
+    assert httpx.get(f"{local_stack}/api/projects/{project.id}",
+                     headers={"Authorization": f"Token {E2E_TOKEN}"}).status_code == 404
+
+
+def test_100k_task_import_runs_in_the_background(local_stack):
+    from label_studio_sdk import Client
+
+    ls = Client(url=local_stack, api_key=E2E_TOKEN)
+    project = ls.start_project(title="100k", label_config=CONFIG)
+    ids = project.import_tasks([{"text": f"review {i}"} for i in range(100_000)])  # polls the import status
+    assert len(ids) == 100_000 and len(set(ids)) == 100_000
+    assert project.get_params()["task_number"] == 100_000
+    last = httpx.get(f"{local_stack}/api/tasks/{ids[-1]}", headers={"Authorization": f"Token {E2E_TOKEN}"})
+    assert last.json()["data"] == {"text": "review 99999"}
