@@ -56,7 +56,12 @@ class LocalStack:
     moto_port: int | None = None
 
     def start(self) -> str:
+        import logging
+
         from moto.server import ThreadedMotoServer
+
+        # The emulator's request log would drown the API's own output.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
         self.moto_port = self.moto_port or free_port(self.host)
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)

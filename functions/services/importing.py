@@ -202,7 +202,7 @@ def _undo(tasks: list[Task], annotations: list[Annotation], predictions: list[Pr
 
 
 def import_tasks_once(user: User, project_id: int, raw_items, *, return_task_ids: bool,
-                      idempotency_key: str | None, body_digest: str) -> dict:
+                      idempotency_key: str | None, body_digest: str, lambda_context=None) -> dict:
     """`import_tasks` behind an `Idempotency-Key`: a retry with the same key and body gets the first
     answer back and writes nothing; the same key with another body is a ValidationFailed naming the key.
 
@@ -228,6 +228,9 @@ def import_tasks_once(user: User, project_id: int, raw_items, *, return_task_ids
                                            boto3_client=client("dynamodb"))
     config = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="body",
                                expires_after_seconds=24 * 3600)
+    if lambda_context is not None:
+        # In Lambda, an import cut off by the timeout must not block its retries until the record expires.
+        config.register_lambda_context(lambda_context)
     guarded = idempotent_function(run, data_keyword_argument="request", persistence_store=persistence,
                                   config=config, key_prefix="import")
     request = {"key": f"{user.id}:{project_id}:{idempotency_key}", "body": body_digest,

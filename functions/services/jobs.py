@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
 
 from functions.settings import get_settings
 from functions.store.aws_clients import client
@@ -21,7 +21,6 @@ _JOBS = {
     "import_tasks": "functions.services.importing:run_import_job",
     "delete_project_contents": "functions.services.cleanup:delete_project_contents",
 }
-_local_pool: ThreadPoolExecutor | None = None
 
 
 def run(kind: str, payload: dict):
@@ -38,7 +37,7 @@ def _run_logged(kind: str, payload: dict):
         raise
 
 
-def submit(kind: str, payload: dict) -> Future | None:
+def submit(kind: str, payload: dict) -> threading.Thread | None:
     if kind not in _JOBS:
         raise ValueError(f"unknown job {kind!r}")
     function_name = get_settings().jobs_function_name
@@ -46,7 +45,8 @@ def submit(kind: str, payload: dict) -> Future | None:
         client("lambda").invoke(FunctionName=function_name, InvocationType="Event",
                                 Payload=json.dumps({"job": kind, "payload": payload}).encode())
         return None
-    global _local_pool
-    if _local_pool is None:
-        _local_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="labelstack-job")
-    return _local_pool.submit(_run_logged, kind, payload)
+    # A daemon thread: Ctrl-C on the local stack must not wait for a job (its data is in memory anyway).
+    worker = threading.Thread(target=_run_logged, args=(kind, payload), name=f"labelstack-job-{kind}",
+                              daemon=True)
+    worker.start()
+    return worker

@@ -12,8 +12,7 @@ from functions.services import access, jobs
 from functions.store import projects as project_store
 from functions.store import users as user_store
 
-EDITABLE = ("title", *(name for name in project_store.SETTINGS if name != "control_weights"),
-            "control_weights")
+EDITABLE = ("title", *project_store.SETTINGS)
 TITLE_MAX = 50
 
 
@@ -66,7 +65,7 @@ def update_project(user: User, project_id: int, fields: dict[str, Any]) -> Proje
     if "label_config" in changes:
         config = parse_label_config(changes["label_config"])
         if "control_weights" not in changes:
-            changes["control_weights"] = config.control_weights()
+            changes["control_weights"] = config.control_weights(project.control_weights)
     expected = project.version
     project = dataclasses.replace(project, **changes)
     return project_store.save_settings(project, expected)

@@ -45,6 +45,10 @@ def to_item(a: Annotation) -> AnnotationModel:
     )
 
 
+def _negated(counters: dict[str, int]) -> dict[str, int]:
+    return {name: -delta for name, delta in counters.items()}
+
+
 def new_ids(count: int) -> int:
     return ids.reserve("annotation", count)
 
@@ -84,6 +88,8 @@ def insert(annotation: Annotation, *, task_counters: dict[str, int], task_is_lab
         save=to_item(annotation), save_condition=AnnotationModel.id.does_not_exist(),
         task_id=annotation.task_id,
         task_actions=child_added_actions("annotation", annotation.id, task_counters, task_is_labeled),
+        undo_task_actions=child_removed_actions("annotation", annotation.id, _negated(task_counters),
+                                                None if task_is_labeled is None else not task_is_labeled),
         task_condition=(TaskModel.total_annotations == total) & (TaskModel.cancelled_annotations == cancelled),
         project_id=annotation.project_id, project_counters=project_counters,
     )
@@ -96,6 +102,8 @@ def remove(annotation: Annotation, *, task_counters: dict[str, int], task_is_lab
     write_child(
         delete=AnnotationModel(annotation.id), task_id=annotation.task_id,
         task_actions=child_removed_actions("annotation", annotation.id, task_counters, task_is_labeled),
+        undo_task_actions=child_added_actions("annotation", annotation.id, _negated(task_counters),
+                                              None if task_is_labeled is None else not task_is_labeled),
         task_condition=(TaskModel.total_annotations == total) & (TaskModel.cancelled_annotations == cancelled),
         project_id=annotation.project_id, project_counters=project_counters,
     )

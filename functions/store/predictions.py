@@ -69,6 +69,7 @@ def insert(prediction: Prediction) -> Prediction:
         save=to_item(prediction), save_condition=PredictionModel.id.does_not_exist(),
         task_id=prediction.task_id,
         task_actions=child_added_actions("prediction", prediction.id, {"total_predictions": 1}, None),
+        undo_task_actions=child_removed_actions("prediction", prediction.id, {"total_predictions": -1}, None),
         project_id=prediction.project_id, project_counters={"total_predictions_number": 1},
     )
     return prediction
@@ -78,6 +79,7 @@ def remove(prediction: Prediction) -> None:
     write_child(
         delete=PredictionModel(prediction.id), task_id=prediction.task_id,
         task_actions=child_removed_actions("prediction", prediction.id, {"total_predictions": -1}, None),
+        undo_task_actions=child_added_actions("prediction", prediction.id, {"total_predictions": 1}, None),
         project_id=prediction.project_id, project_counters={"total_predictions_number": -1},
     )
 

@@ -39,7 +39,8 @@ async def import_tasks(project_id: int, request: Request, user: User = Depends(c
     return await run_in_threadpool(
         importing.import_tasks_once, user, project_id, raw_items,
         return_task_ids=flag(request.query_params.get("return_task_ids")),
-        idempotency_key=request.headers.get("idempotency-key"), body_digest=digest.hexdigest())
+        idempotency_key=request.headers.get("idempotency-key"), body_digest=digest.hexdigest(),
+        lambda_context=request.scope.get("aws.context"))
 
 
 @router.get("/api/projects/{project_id}/imports/{import_id}")
