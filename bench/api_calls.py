@@ -123,8 +123,8 @@ def main() -> None:
         _, token = identity.ensure_admin("bench@localhost")
         client = TestClient(create_app(), headers={"Authorization": f"Token {token}"})
 
-        print(f"\n## Import (moto server on this machine; Label Studio: 10k tasks 1.9 s, with predictions 9.0 s)\n")
-        print(f"| import | tasks | seconds | tasks/s | DynamoDB calls | BatchWriteItem | calls per 25 tasks |")
+        print("\n## Import (moto server on this machine; Label Studio: 10k tasks 1.9 s, with predictions 9.0 s)\n")
+        print("| import | tasks | seconds | tasks/s | DynamoDB calls | BatchWriteItem | calls per 25 tasks |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         for label, preds in (("tasks", False), ("tasks + 1 prediction each", True)):
             pid = client.post("/api/projects", json={"title": "import bench", "label_config": CONFIG}).json()["id"]
@@ -145,7 +145,7 @@ def main() -> None:
             print(f"\n(built a project of {size} tasks in {time.perf_counter() - started:.1f} s)")
             columns[size] = _operations(client, pid, ids, size)
 
-        print(f"\n## DynamoDB calls per operation (and latency) by project size\n")
+        print("\n## DynamoDB calls per operation (and latency) by project size\n")
         header = " | ".join(f"{s} tasks: calls | ms" for s in sizes)
         print(f"| operation | {header} |")
         print("|---|" + "---:|---:|" * len(sizes))

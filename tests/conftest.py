@@ -12,8 +12,8 @@ os.environ.update({
 })
 os.environ.pop("LABELSTACK_AWS_ENDPOINT_URL", None)
 
-import pytest  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import pytest
+from moto import mock_aws
 
 ADMIN_TOKEN = "admin-test-token"
 

@@ -15,7 +15,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from functions.domain.errors import (
-    Conflict, DomainError, NotAuthenticated, NotFound, PayloadTooLarge, PermissionDenied, ValidationFailed)
+    Conflict,
+    DomainError,
+    NotAuthenticated,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    ValidationFailed,
+)
 from functions.settings import VERSION
 
 logger = logging.getLogger(__name__)

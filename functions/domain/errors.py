@@ -19,7 +19,7 @@ class ValidationFailed(DomainError):
         self.errors = errors
 
     @classmethod
-    def field(cls, name: str, message: str) -> "ValidationFailed":
+    def field(cls, name: str, message: str) -> ValidationFailed:
         return cls({name: [message]})
 
 

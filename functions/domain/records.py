@@ -7,7 +7,7 @@ follow Label Studio's where one exists, so the JSON the API returns is mostly a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 ROLES = ("admin", "manager", "reviewer", "annotator")
 SAMPLING_MODES = ("Sequential sampling", "Uniform sampling", "Uncertainty sampling")
@@ -15,7 +15,7 @@ SKIP_QUEUES = ("REQUEUE_FOR_OTHERS", "REQUEUE_FOR_ME", "IGNORE_SKIPPED")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass

@@ -143,9 +143,9 @@ def _write(project: Project, imported: list[ImportedTask], user: User, job: Impo
     tasks: list[Task] = []
     annotations: list[Annotation] = []
     predictions: list[Prediction] = []
-    counters = dict(task_number=n, total_annotations_number=0, skipped_annotations_number=0,
-                    ground_truth_number=0, total_predictions_number=n_pred, num_tasks_with_annotations=0,
-                    finished_task_number=0)
+    counters = {"task_number": n, "total_annotations_number": 0, "skipped_annotations_number": 0,
+                "ground_truth_number": 0, "total_predictions_number": n_pred,
+                "num_tasks_with_annotations": 0, "finished_task_number": 0}
     for offset, item in enumerate(imported):
         task = Task(id=first_task_id + offset, project_id=project.id, data=item.data, meta=item.meta,
                     inner_id=first_inner + offset, overlap=overlap, created_at=now, updated_at=now)
@@ -214,9 +214,14 @@ def import_tasks_once(user: User, project_id: int, raw_items, *, return_task_ids
     if not idempotency_key:
         return run({})
     from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function)
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError, IdempotencyValidationError)
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
 
     from functions.domain.errors import Conflict
     from functions.store.aws_clients import client

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import boto3
 from botocore.config import Config
@@ -10,7 +10,7 @@ from botocore.config import Config
 from functions.settings import get_settings
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str):
     settings = get_settings()
     return boto3.client(

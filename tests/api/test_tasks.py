@@ -199,3 +199,30 @@ def test_large_task_data_is_offloaded_transparently(api):
     big = "word " * 120_000  # ~600 KB: over DynamoDB's 400 KB item limit
     tid = import_(api, pid, [{"text": big}])["task_ids"][0]
     assert api.get(f"/api/tasks/{tid}").json()["data"]["text"] == big
+
+
+def test_import_over_the_sync_limit_runs_in_the_background(api, monkeypatch):
+    import time
+
+    from functions.settings import get_settings
+
+    pid = create_project(api)["id"]
+    monkeypatch.setenv("LABELSTACK_SYNC_IMPORT_LIMIT", "10")
+    get_settings.cache_clear()
+    try:
+        body = api.post(f"/api/projects/{pid}/import?return_task_ids=1",
+                        json=[{"text": f"t{i}"} for i in range(60)]).json()
+    finally:
+        monkeypatch.delenv("LABELSTACK_SYNC_IMPORT_LIMIT")
+        get_settings.cache_clear()
+    assert "import" in body and "task_ids" not in body
+    deadline = time.monotonic() + 30
+    while True:
+        status = api.get(f"/api/projects/{pid}/imports/{body['import']}/").json()
+        if status["status"] in ("completed", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert status["status"] == "completed", status
+    assert len(status["task_ids"]) == 60
+    assert api.get(f"/api/projects/{pid}").json()["task_number"] == 60
+    assert api.get(f"/api/tasks/{status['task_ids'][-1]}").json()["data"] == {"text": "t59"}

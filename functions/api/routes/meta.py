@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from functions.api.auth import current_user
 from functions.api.bodies import json_body
@@ -10,7 +11,6 @@ from functions.domain.ls_json import user_json
 from functions.domain.records import User
 from functions.services import identity
 from functions.settings import VERSION
-from starlette.concurrency import run_in_threadpool
 
 router = APIRouter()
 

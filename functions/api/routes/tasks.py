@@ -8,7 +8,13 @@ from starlette.concurrency import run_in_threadpool
 from functions.api.auth import current_user
 from functions.api.bodies import flag, int_param, json_body
 from functions.domain.errors import ValidationFailed
-from functions.domain.ls_json import annotation_json, prediction_json, task_detail_json, task_json, task_list_item_json
+from functions.domain.ls_json import (
+    annotation_json,
+    prediction_json,
+    task_detail_json,
+    task_json,
+    task_list_item_json,
+)
 from functions.domain.records import User
 from functions.services import annotations as annotation_service
 from functions.services import predictions as prediction_service
