@@ -9,7 +9,7 @@ from functions.domain.records import Annotation
 from functions.store import blobs, ids
 from functions.store.errors import conflict_on_condition
 from functions.store.models import AnnotationModel, TaskModel
-from functions.store.tasks import child_added_actions, child_removed_actions
+from functions.store.tasks import child_actions
 from functions.store.transactions import write_child
 
 
@@ -87,10 +87,12 @@ def insert(annotation: Annotation, *, task_counters: dict[str, int], task_is_lab
     write_child(
         save=to_item(annotation), save_condition=AnnotationModel.id.does_not_exist(),
         task_id=annotation.task_id,
-        task_actions=child_added_actions("annotation", annotation.id, task_counters, task_is_labeled),
-        undo_task_actions=child_removed_actions("annotation", annotation.id, _negated(task_counters),
-                                                None if task_is_labeled is None else not task_is_labeled),
-        task_condition=(TaskModel.total_annotations == total) & (TaskModel.cancelled_annotations == cancelled),
+        task_actions=child_actions("annotation", annotation.id, task_counters, task_is_labeled, added=True),
+        undo_task_actions=child_actions("annotation", annotation.id, _negated(task_counters),
+                                          None if task_is_labeled is None else not task_is_labeled,
+                                          added=False),
+        task_condition=(TaskModel.total_annotations == total) & (TaskModel.cancelled_annotations == cancelled)
+        & ~TaskModel.annotation_ids.contains(annotation.id),
         project_id=annotation.project_id, project_counters=project_counters,
     )
     return annotation
@@ -101,9 +103,10 @@ def remove(annotation: Annotation, *, task_counters: dict[str, int], task_is_lab
     total, cancelled = expected_task_counts
     write_child(
         delete=AnnotationModel(annotation.id), task_id=annotation.task_id,
-        task_actions=child_removed_actions("annotation", annotation.id, task_counters, task_is_labeled),
-        undo_task_actions=child_added_actions("annotation", annotation.id, _negated(task_counters),
-                                              None if task_is_labeled is None else not task_is_labeled),
+        task_actions=child_actions("annotation", annotation.id, task_counters, task_is_labeled, added=False),
+        undo_task_actions=child_actions("annotation", annotation.id, _negated(task_counters),
+                                          None if task_is_labeled is None else not task_is_labeled,
+                                          added=True),
         task_condition=(TaskModel.total_annotations == total) & (TaskModel.cancelled_annotations == cancelled),
         project_id=annotation.project_id, project_counters=project_counters,
     )

@@ -8,8 +8,8 @@ from functions.domain.errors import NotFound
 from functions.domain.records import Prediction
 from functions.store import blobs, ids
 from functions.store.errors import conflict_on_condition
-from functions.store.models import PredictionModel
-from functions.store.tasks import child_added_actions, child_removed_actions
+from functions.store.models import PredictionModel, TaskModel
+from functions.store.tasks import child_actions
 from functions.store.transactions import write_child
 
 
@@ -68,8 +68,9 @@ def insert(prediction: Prediction) -> Prediction:
     write_child(
         save=to_item(prediction), save_condition=PredictionModel.id.does_not_exist(),
         task_id=prediction.task_id,
-        task_actions=child_added_actions("prediction", prediction.id, {"total_predictions": 1}, None),
-        undo_task_actions=child_removed_actions("prediction", prediction.id, {"total_predictions": -1}, None),
+        task_actions=child_actions("prediction", prediction.id, {"total_predictions": 1}, None, added=True),
+        undo_task_actions=child_actions("prediction", prediction.id, {"total_predictions": -1}, None, added=False),
+        task_condition=~TaskModel.prediction_ids.contains(prediction.id),
         project_id=prediction.project_id, project_counters={"total_predictions_number": 1},
     )
     return prediction
@@ -78,8 +79,8 @@ def insert(prediction: Prediction) -> Prediction:
 def remove(prediction: Prediction) -> None:
     write_child(
         delete=PredictionModel(prediction.id), task_id=prediction.task_id,
-        task_actions=child_removed_actions("prediction", prediction.id, {"total_predictions": -1}, None),
-        undo_task_actions=child_added_actions("prediction", prediction.id, {"total_predictions": 1}, None),
+        task_actions=child_actions("prediction", prediction.id, {"total_predictions": -1}, None, added=False),
+        undo_task_actions=child_actions("prediction", prediction.id, {"total_predictions": 1}, None, added=True),
         project_id=prediction.project_id, project_counters={"total_predictions_number": -1},
     )
 

@@ -144,19 +144,12 @@ def delete_many(task_ids: Iterable[int]) -> None:
             batch.delete(TaskModel(task_id))
 
 
-# Update expressions other store modules combine with theirs in one transaction.
-def child_added_actions(kind: str, child_id: int, counters: dict[str, int], is_labeled: bool | None):
+# Update expressions the annotation and prediction stores apply to the task a child belongs to.
+def child_actions(kind: str, child_id: int, counters: dict[str, int], is_labeled: bool | None, *,
+                  added: bool) -> list:
+    """List (or unlist) the child's id on its task, add `counters`, and set `is_labeled` if given."""
     ids_attr = TaskModel.annotation_ids if kind == "annotation" else TaskModel.prediction_ids
-    actions = [ids_attr.add({child_id})]
-    actions += [getattr(TaskModel, name).add(delta) for name, delta in counters.items() if delta]
-    if is_labeled is not None:
-        actions.append(TaskModel.is_labeled.set(is_labeled))
-    return actions
-
-
-def child_removed_actions(kind: str, child_id: int, counters: dict[str, int], is_labeled: bool | None):
-    ids_attr = TaskModel.annotation_ids if kind == "annotation" else TaskModel.prediction_ids
-    actions = [ids_attr.delete({child_id})]
+    actions = [ids_attr.add({child_id}) if added else ids_attr.delete({child_id})]
     actions += [getattr(TaskModel, name).add(delta) for name, delta in counters.items() if delta]
     if is_labeled is not None:
         actions.append(TaskModel.is_labeled.set(is_labeled))
