@@ -7,10 +7,9 @@ from collections.abc import Iterable
 from functions.domain.errors import NotFound
 from functions.domain.records import Annotation
 from functions.store import blobs, ids
+from functions.store.child_writes import write_child
 from functions.store.errors import conflict_on_condition
 from functions.store.models import AnnotationModel, TaskModel
-from functions.store.tasks import child_actions
-from functions.store.transactions import write_child
 
 
 def _result_key(annotation_id: int) -> str:
@@ -43,10 +42,6 @@ def to_item(a: Annotation) -> AnnotationModel:
         parent_prediction=a.parent_prediction, parent_annotation=a.parent_annotation,
         last_action=a.last_action, created_at=a.created_at, updated_at=a.updated_at, version=a.version,
     )
-
-
-def _negated(counters: dict[str, int]) -> dict[str, int]:
-    return {name: -delta for name, delta in counters.items()}
 
 
 def new_ids(count: int) -> int:
@@ -86,11 +81,8 @@ def insert(annotation: Annotation, *, task_counters: dict[str, int], task_is_lab
     total, cancelled = expected_task_counts
     write_child(
         save=to_item(annotation), save_condition=AnnotationModel.id.does_not_exist(),
-        task_id=annotation.task_id,
-        task_actions=child_actions("annotation", annotation.id, task_counters, task_is_labeled, added=True),
-        undo_task_actions=child_actions("annotation", annotation.id, _negated(task_counters),
-                                          None if task_is_labeled is None else not task_is_labeled,
-                                          added=False),
+        kind="annotation", child_id=annotation.id, added=True, task_id=annotation.task_id,
+        task_counters=task_counters, task_is_labeled=task_is_labeled,
         task_condition=(TaskModel.total_annotations == total) & (TaskModel.cancelled_annotations == cancelled)
         & ~TaskModel.annotation_ids.contains(annotation.id),
         project_id=annotation.project_id, project_counters=project_counters,
@@ -102,11 +94,8 @@ def remove(annotation: Annotation, *, task_counters: dict[str, int], task_is_lab
            expected_task_counts: tuple[int, int], project_counters: dict[str, int]) -> None:
     total, cancelled = expected_task_counts
     write_child(
-        delete=AnnotationModel(annotation.id), task_id=annotation.task_id,
-        task_actions=child_actions("annotation", annotation.id, task_counters, task_is_labeled, added=False),
-        undo_task_actions=child_actions("annotation", annotation.id, _negated(task_counters),
-                                          None if task_is_labeled is None else not task_is_labeled,
-                                          added=True),
+        delete=AnnotationModel(annotation.id), kind="annotation", child_id=annotation.id, added=False,
+        task_id=annotation.task_id, task_counters=task_counters, task_is_labeled=task_is_labeled,
         task_condition=(TaskModel.total_annotations == total) & (TaskModel.cancelled_annotations == cancelled),
         project_id=annotation.project_id, project_counters=project_counters,
     )

@@ -7,10 +7,9 @@ from collections.abc import Iterable
 from functions.domain.errors import NotFound
 from functions.domain.records import Prediction
 from functions.store import blobs, ids
+from functions.store.child_writes import write_child
 from functions.store.errors import conflict_on_condition
 from functions.store.models import PredictionModel, TaskModel
-from functions.store.tasks import child_actions
-from functions.store.transactions import write_child
 
 
 def _result_key(prediction_id: int) -> str:
@@ -67,9 +66,8 @@ def batch_get(prediction_ids: list[int]) -> list[Prediction]:
 def insert(prediction: Prediction) -> Prediction:
     write_child(
         save=to_item(prediction), save_condition=PredictionModel.id.does_not_exist(),
-        task_id=prediction.task_id,
-        task_actions=child_actions("prediction", prediction.id, {"total_predictions": 1}, None, added=True),
-        undo_task_actions=child_actions("prediction", prediction.id, {"total_predictions": -1}, None, added=False),
+        kind="prediction", child_id=prediction.id, added=True, task_id=prediction.task_id,
+        task_counters={"total_predictions": 1}, task_is_labeled=None,
         task_condition=~TaskModel.prediction_ids.contains(prediction.id),
         project_id=prediction.project_id, project_counters={"total_predictions_number": 1},
     )
@@ -78,9 +76,8 @@ def insert(prediction: Prediction) -> Prediction:
 
 def remove(prediction: Prediction) -> None:
     write_child(
-        delete=PredictionModel(prediction.id), task_id=prediction.task_id,
-        task_actions=child_actions("prediction", prediction.id, {"total_predictions": -1}, None, added=False),
-        undo_task_actions=child_actions("prediction", prediction.id, {"total_predictions": 1}, None, added=True),
+        delete=PredictionModel(prediction.id), kind="prediction", child_id=prediction.id, added=False,
+        task_id=prediction.task_id, task_counters={"total_predictions": -1}, task_is_labeled=None,
         project_id=prediction.project_id, project_counters={"total_predictions_number": -1},
     )
 

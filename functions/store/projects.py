@@ -76,15 +76,15 @@ def save_settings(project: Project, expected_version: int) -> Project:
     return project
 
 
+def counter_actions(**deltas: int) -> list:
+    """ADD expressions for the non-zero counter deltas (atomic, never read-modify-write)."""
+    return [getattr(ProjectModel, name).add(delta) for name, delta in deltas.items() if delta]
+
+
 def add_counters(project_id: int, **deltas: int) -> None:
-    """Atomically add to the project's counters (ADD, never read-modify-write)."""
-    actions = [getattr(ProjectModel, name).add(delta) for name, delta in deltas.items() if delta]
+    actions = counter_actions(**deltas)
     if actions:
         ProjectModel(project_id).update(actions=actions, condition=ProjectModel.id.exists())
-
-
-def counter_actions(**deltas: int) -> list:
-    return [getattr(ProjectModel, name).add(delta) for name, delta in deltas.items() if delta]
 
 
 def reserve_inner_ids(project_id: int, count: int) -> int:

@@ -144,7 +144,7 @@ def delete_many(task_ids: Iterable[int]) -> None:
             batch.delete(TaskModel(task_id))
 
 
-# Update expressions the annotation and prediction stores apply to the task a child belongs to.
+# Update expressions for the task a child belongs to (see child_writes.py).
 def child_actions(kind: str, child_id: int, counters: dict[str, int], is_labeled: bool | None, *,
                   added: bool) -> list:
     """List (or unlist) the child's id on its task, add `counters`, and set `is_labeled` if given."""

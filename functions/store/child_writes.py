@@ -11,14 +11,21 @@ from __future__ import annotations
 
 from functions.store.errors import conflict_on_condition
 from functions.store.models import ProjectModel, TaskModel
+from functions.store.projects import counter_actions
+from functions.store.tasks import child_actions
 
 
-def write_child(*, save=None, save_condition=None, delete=None, task_id: int, task_actions: list,
-                undo_task_actions: list, task_condition=None, project_id: int,
-                project_counters: dict[str, int]) -> None:
+def write_child(*, kind: str, child_id: int, added: bool, save=None, save_condition=None, delete=None,
+                task_id: int, task_counters: dict[str, int], task_is_labeled: bool | None,
+                task_condition=None, project_id: int, project_counters: dict[str, int]) -> None:
+    """Add (`save`) or remove (`delete`) one annotation or prediction and update the counters.
+
+    `task_is_labeled` is given only when it changes, so undoing it is setting its opposite.
+    """
     condition = TaskModel.id.exists() if task_condition is None else (TaskModel.id.exists() & task_condition)
     with conflict_on_condition("The task changed while this request ran; try again."):
-        TaskModel(task_id).update(actions=task_actions, condition=condition)
+        TaskModel(task_id).update(actions=child_actions(kind, child_id, task_counters, task_is_labeled,
+                                                        added=added), condition=condition)
     try:
         with conflict_on_condition("The object changed while this request ran; try again."):
             if save is not None:
@@ -26,8 +33,11 @@ def write_child(*, save=None, save_condition=None, delete=None, task_id: int, ta
             if delete is not None:
                 delete.delete()
     except Exception:
-        TaskModel(task_id).update(actions=undo_task_actions)
+        undo_counters = {name: -delta for name, delta in task_counters.items()}
+        undo_labeled = None if task_is_labeled is None else not task_is_labeled
+        TaskModel(task_id).update(actions=child_actions(kind, child_id, undo_counters, undo_labeled,
+                                                        added=not added))
         raise
-    project_actions = [getattr(ProjectModel, n).add(d) for n, d in project_counters.items() if d]
+    project_actions = counter_actions(**project_counters)
     if project_actions:
         ProjectModel(project_id).update(actions=project_actions)
