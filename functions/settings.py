@@ -40,6 +40,8 @@ class Settings:
     offload_bytes: int
     access_token_seconds: int
     refresh_token_days: int
+    # How long a task handed out by /next stays reserved for its annotator (Label Studio: TASK_LOCK_TTL).
+    task_lock_seconds: int
     # Name of the Lambda that runs background jobs; unset means "run them in this process" (local stack).
     jobs_function_name: str | None
 
@@ -62,5 +64,6 @@ def get_settings() -> Settings:
         offload_bytes=_int("LABELSTACK_OFFLOAD_BYTES", 300_000),
         access_token_seconds=_int("LABELSTACK_ACCESS_TOKEN_SECONDS", 300),
         refresh_token_days=_int("LABELSTACK_REFRESH_TOKEN_DAYS", 365),
+        task_lock_seconds=_int("LABELSTACK_TASK_LOCK_SECONDS", 86_400),
         jobs_function_name=os.environ.get("LABELSTACK_JOBS_FUNCTION") or None,
     )

@@ -127,6 +127,12 @@ def annotation_json(annotation: Annotation, completed_by: User | None = None, *,
         "parent_prediction": annotation.parent_prediction,
         "parent_annotation": annotation.parent_annotation,
         "last_created_by": None,
+        # labelstack's additions: the version to send back with a change (a stale one is a 409), and the
+        # latest review.
+        "version": annotation.version,
+        "review_status": annotation.review_status,
+        "reviewed_by": annotation.reviewed_by,
+        "reviewed_at": iso(annotation.reviewed_at),
     }
 
 

@@ -97,6 +97,19 @@ class Task:
     updated_at: datetime = field(default_factory=utcnow)
     updated_by: int | None = None
     version: int = 0
+    # Label stream state: answers counted toward `is_labeled`, who answered, whose answer was a skip.
+    labeling_count: int = 0
+    annotators: list[int] = field(default_factory=list)
+    skipped_by: list[int] = field(default_factory=list)
+    prediction_scores: dict[str, float] = field(default_factory=dict)  # model version -> latest score
+    locks: dict[int, float] = field(default_factory=dict)  # user id -> lease expiry, epoch seconds
+    lease_rev: int = 0
+
+    @property
+    def predictions_score(self) -> float | None:
+        """The Data Manager's column: the mean score of the task's model versions."""
+        scores = list(self.prediction_scores.values())
+        return sum(scores) / len(scores) if scores else None
 
 
 @dataclass
@@ -117,6 +130,10 @@ class Annotation:
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
     version: int = 0
+    review_status: str | None = None  # "accepted" | "rejected", the latest review
+    reviewed_by: int | None = None
+    reviewed_at: datetime | None = None
+    review_comment: str | None = None
 
 
 @dataclass

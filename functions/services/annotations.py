@@ -5,15 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 from functions.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from functions.domain.records import Annotation, Project, Task, User, utcnow
+from functions.domain.label_stream import counts_toward_labeled
+from functions.domain.records import Annotation, Project, User, utcnow
 from functions.services import access
 from functions.services.projects import config_of
 from functions.store import annotations as annotation_store
 from functions.store import projects as project_store
 from functions.store import tasks as task_store
 from functions.store import users as user_store
-
-_ATTEMPTS = 5
 
 
 def _validate_result(project: Project, result) -> list:
@@ -53,24 +52,11 @@ def list_for_task(user: User, task_id: int) -> tuple[list[Annotation], dict[int,
     return annotations, user_store.batch_get(a.completed_by for a in annotations)
 
 
-def _counter_deltas(task: Task, annotation: Annotation, sign: int) -> tuple[dict, dict, bool | None]:
-    """What adding (sign=1) or removing (sign=-1) `annotation` does to its task's and project's counters."""
-    cancelled = annotation.was_cancelled
-    total = task.total_annotations + (0 if cancelled else sign)
-    labeled = total >= task.overlap
-    task_counters = {"cancelled_annotations" if cancelled else "total_annotations": sign}
-    project_counters = {
-        "skipped_annotations_number" if cancelled else "total_annotations_number": sign,
-        "ground_truth_number": sign * int(annotation.ground_truth),
-        "num_tasks_with_annotations": int(total > 0) - int(task.total_annotations > 0),
-        "finished_task_number": int(labeled) - int(task.is_labeled),
-    }
-    return task_counters, project_counters, (labeled if labeled != task.is_labeled else None)
-
-
 def create(user: User, task_id: int, fields: dict) -> Annotation:
     task, project = access.task_for(user, task_id)
     was_cancelled = bool(fields.get("was_cancelled") or False)
+    if was_cancelled and not project.show_skip_button:
+        raise ValidationFailed.field("was_cancelled", "Skipping tasks is turned off in this project.")
     result = _validate_result(project, fields.get("result"))
     annotation = Annotation(
         id=annotation_store.new_ids(1), task_id=task.id, project_id=project.id, result=result,
@@ -79,25 +65,19 @@ def create(user: User, task_id: int, fields: dict) -> Annotation:
         parent_prediction=fields.get("parent_prediction"), parent_annotation=fields.get("parent_annotation"),
         last_action=fields.get("last_action"),
     )
-    # Another annotation of the same task may land between our read and our write; the transaction's
-    # condition notices, and we recompute is_labeled from a fresh read.
-    for _ in range(_ATTEMPTS):
-        task_counters, project_counters, labeled = _counter_deltas(task, annotation, +1)
-        try:
-            return annotation_store.insert(
-                annotation, task_counters=task_counters, task_is_labeled=labeled,
-                expected_task_counts=(task.total_annotations, task.cancelled_annotations),
-                project_counters=project_counters)
-        except Conflict:
-            task = task_store.get(task_id)
-    raise Conflict("The task is being annotated by many people at once; try again.")
+    return annotation_store.insert(
+        annotation, counts_toward_labeled=counts_toward_labeled(was_cancelled, project.skip_queue))
 
 
 def update(user: User, annotation_id: int, fields: dict) -> Annotation:
     annotation, project = annotation_for(user, annotation_id, change=True)
     expected = annotation.version
-    if "version" in fields and fields["version"] is not None and int(fields["version"]) != expected:
-        raise Conflict("The annotation was changed by someone else; reload it and try again.")
+    version = fields.get("version")
+    if version is not None:
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise ValidationFailed.field("version", "Expected the integer version the change is based on.")
+        if version != expected:
+            raise Conflict("The annotation was changed by someone else; reload it and try again.")
     changes: dict = {"updated_by": user.id, "updated_at": utcnow()}
     if "result" in fields:
         changes["result"] = _validate_result(project, fields["result"])
@@ -117,16 +97,9 @@ def update(user: User, annotation_id: int, fields: dict) -> Annotation:
 
 
 def delete(user: User, annotation_id: int) -> None:
-    annotation, _ = annotation_for(user, annotation_id, change=True)
-    for _ in range(_ATTEMPTS):
-        task = task_store.get(annotation.task_id)
-        task_counters, project_counters, labeled = _counter_deltas(task, annotation, -1)
-        try:
-            annotation_store.remove(
-                annotation, task_counters=task_counters, task_is_labeled=labeled,
-                expected_task_counts=(task.total_annotations, task.cancelled_annotations),
-                project_counters=project_counters)
-            return
-        except Conflict:
-            continue
-    raise Conflict("The task is being annotated by many people at once; try again.")
+    annotation, project = annotation_for(user, annotation_id, change=True)
+    task = task_store.get(annotation.task_id)
+    others = annotation_store.batch_get([i for i in task.annotation_ids if i != annotation.id])
+    annotation_store.remove(
+        annotation, others=others,
+        counts_toward_labeled=counts_toward_labeled(annotation.was_cancelled, project.skip_queue))

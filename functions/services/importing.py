@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from functions.domain.errors import NotFound, ValidationFailed
+from functions.domain.label_stream import counts_toward_labeled
 from functions.domain.records import Annotation, ImportJob, Prediction, Project, Task, User, utcnow
 from functions.domain.task_import import ImportedTask, normalize_import, read_import_file
 from functions.services import access, jobs
@@ -164,6 +165,8 @@ def _write(project: Project, imported: list[ImportedTask], user: User, job: Impo
                 task.cancelled_annotations += 1
             else:
                 task.total_annotations += 1
+            task.labeling_count += int(counts_toward_labeled(annotation.was_cancelled, project.skip_queue))
+            _note_annotator(task, annotation)
             counters["ground_truth_number"] += int(annotation.ground_truth)
         for raw in item.predictions:
             predictions.append(Prediction(
@@ -171,15 +174,17 @@ def _write(project: Project, imported: list[ImportedTask], user: User, job: Impo
                 score=raw["score"], model_version=raw["model_version"], created_at=now, updated_at=now))
             task.prediction_ids.append(next_pred)
             next_pred += 1
+            if raw["score"] is not None:
+                task.prediction_scores[raw["model_version"]] = raw["score"]
         task.total_predictions = len(item.predictions)
-        task.is_labeled = task.total_annotations >= overlap
+        task.is_labeled = task.labeling_count >= overlap
         counters["total_annotations_number"] += task.total_annotations
         counters["skipped_annotations_number"] += task.cancelled_annotations
         counters["num_tasks_with_annotations"] += int(task.total_annotations > 0)
         counters["finished_task_number"] += int(task.is_labeled)
         tasks.append(task)
     try:
-        task_store.put_many(tasks)
+        task_store.put_many(tasks, project.model_version)
         annotation_store.put_many(annotations)
         prediction_store.put_many(predictions)
         project_store.add_counters(project.id, **counters)
@@ -189,6 +194,19 @@ def _write(project: Project, imported: list[ImportedTask], user: User, job: Impo
     job.first_task_id = first_task_id
     job.status = "completed"
     job.finished_at = utcnow()
+
+
+def _note_annotator(task: Task, annotation: Annotation) -> None:
+    """Who answered the task, and whose answers were all skips (the label stream reads both)."""
+    user = annotation.completed_by
+    if user is None:
+        return
+    if user not in task.annotators:
+        task.annotators.append(user)
+        if annotation.was_cancelled:
+            task.skipped_by.append(user)
+    elif not annotation.was_cancelled and user in task.skipped_by:
+        task.skipped_by.remove(user)
 
 
 def _undo(tasks: list[Task], annotations: list[Annotation], predictions: list[Prediction]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from functions.domain.errors import NotFound, ValidationFailed
+from functions.domain.label_stream import uncertainty
 from functions.domain.records import Prediction, Project, User, utcnow
 from functions.services import access
 from functions.services.projects import config_of
@@ -57,7 +58,11 @@ def create(user: User, fields: dict) -> Prediction:
         result=_result(project, fields["result"]), score=_score(fields.get("score")),
         model_version=model_version, model=fields.get("model") if isinstance(fields.get("model"), int) else None,
     )
-    return prediction_store.insert(prediction)
+    scores = None
+    if prediction.score is not None:
+        scores = {**task.prediction_scores, prediction.model_version: prediction.score}
+    return prediction_store.insert(prediction, scores=scores,
+                                   uncertainty=uncertainty(scores or {}, project.model_version))
 
 
 def list_predictions(user: User, task_id: int | None, project_id: int | None) -> list[Prediction]:
@@ -85,9 +90,26 @@ def update(user: User, prediction_id: int, fields: dict) -> Prediction:
         changes["score"] = _score(fields["score"])
     if "model_version" in fields and isinstance(fields["model_version"], str):
         changes["model_version"] = fields["model_version"]
-    return prediction_store.save(dataclasses.replace(prediction, **changes))
+    saved = prediction_store.save(dataclasses.replace(prediction, **changes))
+    if saved.score != prediction.score or saved.model_version != prediction.model_version:
+        task = task_store.get(saved.task_id)
+        scores = scores_of(prediction_store.batch_get(task.prediction_ids))
+        task_store.set_scores(task.id, scores, uncertainty(scores, project.model_version))
+    return saved
 
 
 def delete(user: User, prediction_id: int) -> None:
-    prediction, _ = prediction_for(user, prediction_id, manage=True)
-    prediction_store.remove(prediction)
+    prediction, project = prediction_for(user, prediction_id, manage=True)
+    task = task_store.get(prediction.task_id)
+    others = prediction_store.batch_get([i for i in task.prediction_ids if i != prediction.id])
+    scores = scores_of(others)
+    prediction_store.remove(prediction, scores=scores, uncertainty=uncertainty(scores, project.model_version))
+
+
+def scores_of(predictions: list[Prediction]) -> dict[str, float]:
+    """Per model version, the score of its latest scored prediction."""
+    scores: dict[str, float] = {}
+    for p in sorted(predictions, key=lambda p: (p.created_at, p.id)):
+        if p.score is not None:
+            scores[p.model_version] = p.score
+    return scores

@@ -29,7 +29,7 @@ class TaskView:
     users: dict[int, User]
 
 
-def _views(tasks: list[Task]) -> list[TaskView]:
+def views(tasks: list[Task]) -> list[TaskView]:
     """Attach annotations and predictions with one BatchGetItem each (per 100), not one query per task."""
     annotations = annotation_store.batch_get([i for t in tasks for i in t.annotation_ids])
     predictions = prediction_store.batch_get([i for t in tasks for i in t.prediction_ids])
@@ -45,7 +45,7 @@ def _views(tasks: list[Task]) -> list[TaskView]:
 
 def get_task(user: User, task_id: int) -> TaskView:
     task, _ = access.task_for(user, task_id)
-    return _views([task])[0]
+    return views([task])[0]
 
 
 def list_tasks(user: User, project_id: int, page: int, page_size: int, *, with_children: bool
@@ -62,7 +62,7 @@ def list_tasks(user: User, project_id: int, page: int, page_size: int, *, with_c
     tasks = task_store.batch_get(task_store.page_ids(project_id, offset, page_size))
     if page > 1 and not tasks:
         raise NotFound("Invalid page.")
-    return project, (_views(tasks) if with_children else tasks)
+    return project, (views(tasks) if with_children else tasks)
 
 
 def create_task(user: User, project_id: int, data, meta) -> Task:
@@ -89,7 +89,7 @@ def update_task(user: User, task_id: int, data=None, meta=None) -> TaskView:
     task.updated_at = utcnow()
     task.updated_by = user.id
     task_store.save_fields(task, expected)
-    return _views([task])[0]
+    return views([task])[0]
 
 
 def delete_task(user: User, task_id: int) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from functions.domain.errors import NotFound
 from functions.domain.records import Annotation
-from functions.store import blobs, ids
+from functions.store import blobs, ids, projects, tasks
 from functions.store.child_writes import write_child
 from functions.store.errors import conflict_on_condition
 from functions.store.models import AnnotationModel, TaskModel
@@ -30,6 +30,8 @@ def _to_annotation(item: AnnotationModel) -> Annotation:
         import_id=_num(item.import_id), parent_prediction=_num(item.parent_prediction),
         parent_annotation=_num(item.parent_annotation), last_action=item.last_action,
         created_at=item.created_at, updated_at=item.updated_at, version=int(item.version or 0),
+        review_status=item.review_status, reviewed_by=_num(item.reviewed_by), reviewed_at=item.reviewed_at,
+        review_comment=item.review_comment,
     )
 
 
@@ -41,6 +43,8 @@ def to_item(a: Annotation) -> AnnotationModel:
         ground_truth=a.ground_truth, lead_time=a.lead_time, import_id=a.import_id,
         parent_prediction=a.parent_prediction, parent_annotation=a.parent_annotation,
         last_action=a.last_action, created_at=a.created_at, updated_at=a.updated_at, version=a.version,
+        review_status=a.review_status, reviewed_by=a.reviewed_by, reviewed_at=a.reviewed_at,
+        review_comment=a.review_comment,
     )
 
 
@@ -71,34 +75,60 @@ def batch_get(annotation_ids: list[int]) -> list[Annotation]:
     return [_to_annotation(found[i]) for i in annotation_ids if i in found]
 
 
-def insert(annotation: Annotation, *, task_counters: dict[str, int], task_is_labeled: bool | None,
-           expected_task_counts: tuple[int, int], project_counters: dict[str, int]) -> Annotation:
-    """Store a new annotation and its task's and project's counters in one transaction.
+def _project_deltas(annotation: Annotation, task: TaskModel, sign: int, labeled_change: int) -> dict[str, int]:
+    """Project counters after the task update returned `task`: the 0<->1 crossing of the task's
+    `total_annotations` is seen by exactly one of several concurrent writers."""
+    cancelled = annotation.was_cancelled
+    total_after = int(task.total_annotations or 0)
+    crossed = (not cancelled) and total_after == (1 if sign > 0 else 0)
+    return {
+        "skipped_annotations_number" if cancelled else "total_annotations_number": sign,
+        "ground_truth_number": sign * int(annotation.ground_truth),
+        "num_tasks_with_annotations": sign * int(crossed),
+        "finished_task_number": labeled_change,
+    }
 
-    `expected_task_counts` is (total_annotations, cancelled_annotations) as read: if another annotation
-    landed meanwhile the transaction fails with Conflict and the caller recomputes `is_labeled`.
+
+def insert(annotation: Annotation, *, counts_toward_labeled: bool) -> Annotation:
+    """Store a new annotation: list it on its task, count it, end its author's lease, settle the rest.
+
+    Counters move by atomic ADDs, so many annotators submitting to one task at once all succeed.
     """
-    total, cancelled = expected_task_counts
-    write_child(
+    user = annotation.completed_by
+    extra = []
+    if user is not None:
+        skipped = TaskModel.skipped_by.add({user}) if annotation.was_cancelled else TaskModel.skipped_by.delete({user})
+        extra = [TaskModel.annotators.add({user}), skipped, tasks.lease_path(user).remove()]
+    counters = {"cancelled_annotations" if annotation.was_cancelled else "total_annotations": 1,
+                "labeling_count": int(counts_toward_labeled)}
+    task = write_child(
         save=to_item(annotation), save_condition=AnnotationModel.id.does_not_exist(),
         kind="annotation", child_id=annotation.id, added=True, task_id=annotation.task_id,
-        task_counters=task_counters, task_is_labeled=task_is_labeled,
-        task_condition=(TaskModel.total_annotations == total) & (TaskModel.cancelled_annotations == cancelled)
-        & ~TaskModel.annotation_ids.contains(annotation.id),
-        project_id=annotation.project_id, project_counters=project_counters,
-    )
+        task_counters=counters, task_extra=extra, task_condition=~TaskModel.annotation_ids.contains(annotation.id))
+    labeled_change = tasks.settle_labeled(task)
+    projects.add_counters(annotation.project_id, **_project_deltas(annotation, task, +1, labeled_change))
     return annotation
 
 
-def remove(annotation: Annotation, *, task_counters: dict[str, int], task_is_labeled: bool | None,
-           expected_task_counts: tuple[int, int], project_counters: dict[str, int]) -> None:
-    total, cancelled = expected_task_counts
-    write_child(
+def remove(annotation: Annotation, *, counts_toward_labeled: bool, others: list[Annotation]) -> None:
+    """Delete an annotation; `others` are the task's other annotations, which decide whether its author
+    still counts as having answered the task."""
+    user = annotation.completed_by
+    extra = []
+    if user is not None:
+        mine = [a for a in others if a.completed_by == user]
+        if not mine:
+            extra = [TaskModel.annotators.delete({user}), TaskModel.skipped_by.delete({user})]
+        elif all(a.was_cancelled for a in mine):
+            extra = [TaskModel.skipped_by.add({user})]
+    counters = {"cancelled_annotations" if annotation.was_cancelled else "total_annotations": -1,
+                "labeling_count": -int(counts_toward_labeled)}
+    task = write_child(
         delete=AnnotationModel(annotation.id), kind="annotation", child_id=annotation.id, added=False,
-        task_id=annotation.task_id, task_counters=task_counters, task_is_labeled=task_is_labeled,
-        task_condition=(TaskModel.total_annotations == total) & (TaskModel.cancelled_annotations == cancelled),
-        project_id=annotation.project_id, project_counters=project_counters,
-    )
+        task_id=annotation.task_id, task_counters=counters, task_extra=extra,
+        task_condition=TaskModel.annotation_ids.contains(annotation.id))
+    labeled_change = tasks.settle_labeled(task)
+    projects.add_counters(annotation.project_id, **_project_deltas(annotation, task, -1, labeled_change))
 
 
 def save(annotation: Annotation, expected_version: int) -> Annotation:

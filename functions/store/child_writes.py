@@ -1,31 +1,33 @@
-"""Writing "a child changed, and the counters of its task and project with it".
+"""Writing "a child changed, and the counters of its task with it".
 
-Three conditional/atomic writes in a fixed order rather than one TransactWriteItems call: the task update
-goes first and is the concurrency gate (its condition fails if another child landed since the read); the
-child is written only after it, and the task update is undone if the child write fails. So the stream
-never sees a child that was rolled back, and no counter counts a child that is not stored.
+Two writes in a fixed order rather than one TransactWriteItems call: the task update goes first (atomic
+ADDs, so concurrent submits never conflict and none is lost), and the child is written only after it; if
+the child write fails the task update is undone. So the stream never sees a child that was rolled back,
+and no counter counts a child that is not stored. The caller then settles `is_labeled` and the project
+counters from the values the task update returned (see `tasks.settle_labeled`).
 (moto also copies whole tables inside TransactWriteItems, which made a submit take seconds locally.)
 """
 
 from __future__ import annotations
 
 from functions.store.errors import conflict_on_condition
-from functions.store.models import ProjectModel, TaskModel
-from functions.store.projects import counter_actions
+from functions.store.models import TaskModel
 from functions.store.tasks import child_actions
 
 
-def write_child(*, kind: str, child_id: int, added: bool, save=None, save_condition=None, delete=None,
-                task_id: int, task_counters: dict[str, int], task_is_labeled: bool | None,
-                task_condition=None, project_id: int, project_counters: dict[str, int]) -> None:
-    """Add (`save`) or remove (`delete`) one annotation or prediction and update the counters.
+def write_child(*, kind: str, child_id: int, added: bool, task_id: int, task_counters: dict[str, int],
+                task_extra: list | None = None, task_condition=None, save=None, save_condition=None,
+                delete=None) -> TaskModel:
+    """Add (`save`) or remove (`delete`) one annotation or prediction; return the task as updated.
 
-    `task_is_labeled` is given only when it changes, so undoing it is setting its opposite.
+    `task_extra` are further update actions on the task (annotators, leases, scores); they are not
+    undone if the child write fails, because each of them is safe to keep (see the callers).
     """
     condition = TaskModel.id.exists() if task_condition is None else (TaskModel.id.exists() & task_condition)
-    with conflict_on_condition("The task changed while this request ran; try again."):
-        TaskModel(task_id).update(actions=child_actions(kind, child_id, task_counters, task_is_labeled,
-                                                        added=added), condition=condition)
+    task = TaskModel(task_id)
+    with conflict_on_condition("The task changed or is gone; reload it and try again."):
+        task.update(actions=child_actions(kind, child_id, task_counters, added=added) + list(task_extra or ()),
+                    condition=condition)
     try:
         with conflict_on_condition("The object changed while this request ran; try again."):
             if save is not None:
@@ -34,10 +36,6 @@ def write_child(*, kind: str, child_id: int, added: bool, save=None, save_condit
                 delete.delete()
     except Exception:
         undo_counters = {name: -delta for name, delta in task_counters.items()}
-        undo_labeled = None if task_is_labeled is None else not task_is_labeled
-        TaskModel(task_id).update(actions=child_actions(kind, child_id, undo_counters, undo_labeled,
-                                                        added=not added))
+        TaskModel(task_id).update(actions=child_actions(kind, child_id, undo_counters, added=not added))
         raise
-    project_actions = counter_actions(**project_counters)
-    if project_actions:
-        ProjectModel(project_id).update(actions=project_actions)
+    return task

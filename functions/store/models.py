@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    MapAttribute,
     NumberAttribute,
     NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from functions.settings import Settings, get_settings
@@ -134,7 +135,42 @@ class MembershipModel(_Base):
     user_index = UserIndex()
 
 
+# What the label stream reads from its indexes: enough to decide on a lease without the task's data.
+QUEUE_FIELDS = ["overlap", "total_annotations", "cancelled_annotations", "locks", "annotators", "skipped_by",
+                "lease_rev"]
+
+
 class TaskModel(_Base):
+    """A task. While it still needs work it carries `queue_project`, which puts it in the three sparse
+    queue indexes (one per sampling order); labeling it removes the attribute and so the index entries.
+    `/next` then reads one page of one index, whatever the project size."""
+
+    class QueueIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "queue-index"
+            projection = IncludeProjection(QUEUE_FIELDS)
+
+        queue_project = NumberAttribute(hash_key=True)
+        id = NumberAttribute(range_key=True)
+
+    class RandomQueueIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "queue-random-index"
+            projection = IncludeProjection(QUEUE_FIELDS)
+
+        queue_project = NumberAttribute(hash_key=True)
+        queue_random = NumberAttribute(range_key=True)
+
+    class UncertaintyQueueIndex(GlobalSecondaryIndex):
+        """Only tasks with a prediction of the project's model version have `uncertainty`."""
+
+        class Meta:
+            index_name = "queue-uncertainty-index"
+            projection = IncludeProjection(QUEUE_FIELDS)
+
+        queue_project = NumberAttribute(hash_key=True)
+        uncertainty = NumberAttribute(range_key=True)
+
     class ProjectIndex(GlobalSecondaryIndex):
         """A project's tasks in id order; keys only, pages are then read with BatchGetItem."""
 
@@ -163,7 +199,31 @@ class TaskModel(_Base):
     updated_at = UTCDateTimeAttribute()
     updated_by = NumberAttribute(null=True)
     version = NumberAttribute(default=0)
+    # Label stream state (see functions/domain/label_stream.py).
+    queue_project = NumberAttribute(null=True)
+    queue_random = NumberAttribute(null=True)
+    uncertainty = NumberAttribute(null=True)
+    labeling_count = NumberAttribute(default=0)
+    annotators = NumberSetAttribute(null=True)
+    skipped_by = NumberSetAttribute(null=True)
+    locks = MapAttribute(default=dict)  # str(user id) -> lease expiry, epoch seconds
+    lease_rev = NumberAttribute(default=0)
+    prediction_scores = MapAttribute(default=dict)  # model version -> score of its latest prediction
     project_index = ProjectIndex()
+    queue_index = QueueIndex()
+    random_queue_index = RandomQueueIndex()
+    uncertainty_queue_index = UncertaintyQueueIndex()
+
+
+class LeaseModel(_Base):
+    """Which task a user holds in a project, so `/next` hands it back without searching (a pointer;
+    the lease itself lives on the task and is checked there)."""
+
+    TABLE = "leases"
+    project_id = NumberAttribute(hash_key=True)
+    user_id = NumberAttribute(range_key=True)
+    task_id = NumberAttribute()
+    expires_at = TTLAttribute()
 
 
 class AnnotationModel(_Base):
@@ -188,6 +248,10 @@ class AnnotationModel(_Base):
     was_cancelled = BooleanAttribute(default=False)
     ground_truth = BooleanAttribute(default=False)
     lead_time = NumberAttribute(null=True)
+    review_status = UnicodeAttribute(null=True)  # "accepted" | "rejected"
+    reviewed_by = NumberAttribute(null=True)
+    reviewed_at = UTCDateTimeAttribute(null=True)
+    review_comment = UnicodeAttribute(null=True)
     import_id = NumberAttribute(null=True)
     parent_prediction = NumberAttribute(null=True)
     parent_annotation = NumberAttribute(null=True)
@@ -254,6 +318,7 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     ProjectModel,
     MembershipModel,
     TaskModel,
+    LeaseModel,
     AnnotationModel,
     PredictionModel,
     ImportJobModel,

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from functions.domain.errors import NotFound
 from functions.domain.records import Prediction
-from functions.store import blobs, ids
+from functions.store import blobs, ids, projects, tasks
 from functions.store.child_writes import write_child
 from functions.store.errors import conflict_on_condition
 from functions.store.models import PredictionModel, TaskModel
@@ -63,23 +63,33 @@ def batch_get(prediction_ids: list[int]) -> list[Prediction]:
     return [_to_prediction(found[i]) for i in prediction_ids if i in found]
 
 
-def insert(prediction: Prediction) -> Prediction:
+def _score_actions(scores: dict[str, float] | None, uncertainty: float | None) -> list:
+    # Two predictions landing at once may leave the key one write behind; the order stays roughly right.
+    return [] if scores is None else tasks.score_actions(scores, uncertainty)
+
+
+def insert(prediction: Prediction, *, scores: dict[str, float] | None = None,
+           uncertainty: float | None = None) -> Prediction:
+    """Store a prediction; `scores`/`uncertainty` are the task's values with it (None: unchanged)."""
     write_child(
         save=to_item(prediction), save_condition=PredictionModel.id.does_not_exist(),
         kind="prediction", child_id=prediction.id, added=True, task_id=prediction.task_id,
-        task_counters={"total_predictions": 1}, task_is_labeled=None,
+        task_counters={"total_predictions": 1}, task_extra=_score_actions(scores, uncertainty),
         task_condition=~TaskModel.prediction_ids.contains(prediction.id),
-        project_id=prediction.project_id, project_counters={"total_predictions_number": 1},
     )
+    projects.add_counters(prediction.project_id, total_predictions_number=1)
     return prediction
 
 
-def remove(prediction: Prediction) -> None:
+def remove(prediction: Prediction, *, scores: dict[str, float] | None = None,
+           uncertainty: float | None = None) -> None:
     write_child(
         delete=PredictionModel(prediction.id), kind="prediction", child_id=prediction.id, added=False,
-        task_id=prediction.task_id, task_counters={"total_predictions": -1}, task_is_labeled=None,
-        project_id=prediction.project_id, project_counters={"total_predictions_number": -1},
+        task_id=prediction.task_id, task_counters={"total_predictions": -1},
+        task_extra=_score_actions(scores, uncertainty),
+        task_condition=TaskModel.prediction_ids.contains(prediction.id),
     )
+    projects.add_counters(prediction.project_id, total_predictions_number=-1)
 
 
 def save(prediction: Prediction) -> Prediction:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterable, Iterator
 
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.operand import Path
+
 from functions.domain.errors import NotFound
+from functions.domain.label_stream import uncertainty
 from functions.domain.records import Task
 from functions.store import blobs
 from functions.store.errors import conflict_on_condition
 from functions.store.models import TaskModel
+
+# Uniform sampling reads the random-order index from a random point, so the order is redrawn per call.
+QUEUE_RANDOM_RANGE = 2**31
 
 
 def _data_key(task_id: int) -> str:
@@ -28,11 +36,20 @@ def _to_task(item: TaskModel) -> Task:
         prediction_ids=sorted(int(i) for i in (item.prediction_ids or ())),
         created_at=item.created_at, updated_at=item.updated_at,
         updated_by=int(item.updated_by) if item.updated_by is not None else None,
-        version=int(item.version or 0),
+        version=int(item.version or 0), labeling_count=int(item.labeling_count or 0),
+        annotators=sorted(int(i) for i in (item.annotators or ())),
+        skipped_by=sorted(int(i) for i in (item.skipped_by or ())),
+        prediction_scores={k: float(v) for k, v in _plain(item.prediction_scores).items()},
+        locks={int(k): float(v) for k, v in _plain(item.locks).items()}, lease_rev=int(item.lease_rev or 0),
     )
 
 
-def to_item(task: Task) -> TaskModel:
+def _plain(value) -> dict:
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value or {})
+
+
+def to_item(task: Task, model_version: str = "") -> TaskModel:
+    """A new task's item; `model_version` is the project's, whose score orders Uncertainty sampling."""
     data, data_ref = blobs.pack(task.data, _data_key(task.id))
     return TaskModel(
         task.id, project_id=task.project_id, data=data, data_ref=data_ref, meta=blobs.dumps(task.meta),
@@ -41,15 +58,20 @@ def to_item(task: Task) -> TaskModel:
         total_predictions=task.total_predictions, annotation_ids=set(task.annotation_ids) or None,
         prediction_ids=set(task.prediction_ids) or None, created_at=task.created_at,
         updated_at=task.updated_at, updated_by=task.updated_by, version=task.version,
+        labeling_count=task.labeling_count, annotators=set(task.annotators) or None,
+        skipped_by=set(task.skipped_by) or None, prediction_scores=dict(task.prediction_scores),
+        locks={}, lease_rev=0, queue_random=random.randrange(QUEUE_RANDOM_RANGE),
+        queue_project=None if task.is_labeled else task.project_id,
+        uncertainty=uncertainty(task.prediction_scores, model_version),
     )
 
 
-def put_many(tasks: Iterable[Task]) -> int:
+def put_many(tasks: Iterable[Task], model_version: str = "") -> int:
     """BatchWriteItem in chunks of 25 (PynamoDB retries unprocessed items). Returns how many were written."""
     written = 0
     with TaskModel.batch_write() as batch:
         for task in tasks:
-            batch.save(to_item(task))
+            batch.save(to_item(task, model_version))
             written += 1
     return written
 
@@ -60,9 +82,9 @@ def create(task: Task) -> Task:
     return task
 
 
-def get(task_id: int) -> Task:
+def get(task_id: int, *, consistent: bool = False) -> Task:
     try:
-        return _to_task(TaskModel.get(task_id))
+        return _to_task(TaskModel.get(task_id, consistent_read=consistent))
     except TaskModel.DoesNotExist:
         raise NotFound("No Task matches the given query.") from None
 
@@ -133,6 +155,16 @@ def save_fields(task: Task, expected_version: int) -> Task:
     return task
 
 
+def score_actions(scores: dict[str, float], uncertainty: float | None) -> list:
+    """Set the task's per-version prediction scores and its Uncertainty-sampling key."""
+    return [TaskModel.prediction_scores.set(scores),
+            TaskModel.uncertainty.set(uncertainty) if uncertainty is not None else TaskModel.uncertainty.remove()]
+
+
+def set_scores(task_id: int, scores: dict[str, float], uncertainty: float | None) -> None:
+    TaskModel(task_id).update(actions=score_actions(scores, uncertainty), condition=TaskModel.id.exists())
+
+
 def delete(task_id: int, data_ref: str | None = None) -> None:
     TaskModel(task_id).delete()
     blobs.delete(data_ref)
@@ -145,12 +177,38 @@ def delete_many(task_ids: Iterable[int]) -> None:
 
 
 # Update expressions for the task a child belongs to (see child_writes.py).
-def child_actions(kind: str, child_id: int, counters: dict[str, int], is_labeled: bool | None, *,
-                  added: bool) -> list:
-    """List (or unlist) the child's id on its task, add `counters`, and set `is_labeled` if given."""
+def child_actions(kind: str, child_id: int, counters: dict[str, int], *, added: bool) -> list:
+    """List (or unlist) the child's id on its task and add `counters`."""
     ids_attr = TaskModel.annotation_ids if kind == "annotation" else TaskModel.prediction_ids
     actions = [ids_attr.add({child_id}) if added else ids_attr.delete({child_id})]
     actions += [getattr(TaskModel, name).add(delta) for name, delta in counters.items() if delta]
-    if is_labeled is not None:
-        actions.append(TaskModel.is_labeled.set(is_labeled))
     return actions
+
+
+def lease_path(user_id: int) -> Path:
+    return Path(["locks", str(user_id)])
+
+
+def settle_labeled(item: TaskModel) -> int:
+    """Make `is_labeled` agree with the counts `item` was just updated to; return the change (-1, 0, 1).
+
+    The flip is conditional on the counts *as stored*, so of several concurrent writers exactly the one
+    whose view is current flips it, and `finished_task_number` moves once. Labeling takes the task out
+    of the queue indexes; unlabeling puts it back.
+    """
+    labeled = int(item.labeling_count or 0) >= int(item.overlap or 1)
+    if labeled == bool(item.is_labeled):
+        return 0
+    if labeled:
+        actions = [TaskModel.is_labeled.set(True), TaskModel.queue_project.remove()]
+        condition = (TaskModel.is_labeled == False) & (TaskModel.labeling_count >= TaskModel.overlap)
+    else:
+        actions = [TaskModel.is_labeled.set(False), TaskModel.queue_project.set(int(item.project_id))]
+        condition = (TaskModel.is_labeled == True) & (TaskModel.labeling_count < TaskModel.overlap)
+    try:
+        TaskModel(int(item.id)).update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return 0
+        raise
+    return 1 if labeled else -1
