@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import threading
 from dataclasses import dataclass
 
 # moto's server answers any credentials; real ones must never be needed (or sent) locally.
@@ -50,6 +51,23 @@ def provision() -> None:
         s3.create_bucket(Bucket=bucket)
 
 
+class _OneRequestAtATime:
+    """WSGI wrapper applying one emulator request at a time.
+
+    moto evaluates a conditional write and then applies it without a lock, so two threads can both pass
+    the same condition; DynamoDB makes each write atomic. Leases and counters rely on that, so the
+    emulator must too. (moto is bound by the GIL anyway; this costs little throughput.)
+    """
+
+    def __init__(self, app):
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self._lock:
+            return list(self._app(environ, start_response))
+
+
 @dataclass
 class LocalStack:
     host: str = "127.0.0.1"
@@ -58,14 +76,23 @@ class LocalStack:
     def start(self) -> str:
         import logging
 
-        from moto.server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            create_backend_app,
+        )
+        from moto.server import MotoRequestHandler
+        from werkzeug.serving import make_server
 
         # The emulator's request log would drown the API's own output.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
         self.moto_port = self.moto_port or free_port(self.host)
-        self._server = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
-        self._server.start()
+        app = _OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self.host, self.moto_port, app, threaded=True,
+                                   request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="labelstack-emulator",
+                                        daemon=True)
+        self._thread.start()
         endpoint = f"http://{self.host}:{self.moto_port}"
         env = dict(_FAKE_AWS_ENV, LABELSTACK_AWS_ENDPOINT_URL=endpoint)
         # A fresh signing key per run: the emulator's data does not outlive the process either.
@@ -77,5 +104,6 @@ class LocalStack:
     def stop(self) -> None:
         server = getattr(self, "_server", None)
         if server is not None:
-            server.stop()
+            server.shutdown()
+            self._thread.join()
             self._server = None

@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 _JOBS = {
     "import_tasks": "functions.services.importing:run_import_job",
     "delete_project_contents": "functions.services.cleanup:delete_project_contents",
+    "refresh_label_queue": "functions.services.label_stream:refresh_label_queue",
 }
 
 

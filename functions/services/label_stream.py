@@ -24,12 +24,14 @@ from functions.domain.label_stream import (
     available_to,
     expired_holders,
     preference_order,
+    uncertainty,
 )
 from functions.domain.records import Project, Task, User
 from functions.services import access
 from functions.services.tasks import TaskView, views
 from functions.settings import get_settings
 from functions.store import label_queue
+from functions.store import projects as project_store
 from functions.store import tasks as task_store
 
 
@@ -100,3 +102,17 @@ def _answer(project: Project, user: User, task: Task, how: str) -> NextTask:
     if not project.show_collab_predictions:
         view.predictions = []
     return NextTask(view, QUEUE_NAMES[how], str(uuid.uuid4()))
+
+
+def refresh_label_queue(project_id: int) -> int:
+    """Job: give every task the project's current overlap and Uncertainty-sampling key, and settle
+    `is_labeled` (so raising `maximum_annotations` puts labeled tasks back in the queue). Returns the
+    change in the number of finished tasks."""
+    project = project_store.get(project_id)
+    change = 0
+    for chunk in task_store.iter_ids(project_id):
+        for task in task_store.batch_get(chunk):
+            key = uncertainty(task.prediction_scores, project.model_version)
+            change += task_store.set_queue_settings(task.id, project.maximum_annotations, key)
+    project_store.add_counters(project_id, finished_task_number=change)
+    return change

@@ -67,8 +67,12 @@ def update_project(user: User, project_id: int, fields: dict[str, Any]) -> Proje
         if "control_weights" not in changes:
             changes["control_weights"] = config.control_weights(project.control_weights)
     expected = project.version
-    project = dataclasses.replace(project, **changes)
-    return project_store.save_settings(project, expected)
+    before = project
+    project = project_store.save_settings(dataclasses.replace(project, **changes), expected)
+    if (project.maximum_annotations, project.model_version) != (before.maximum_annotations, before.model_version):
+        # Every task's overlap or Uncertainty-sampling key follows these settings.
+        jobs.submit("refresh_label_queue", {"project_id": project.id})
+    return project
 
 
 def delete_project(user: User, project_id: int) -> None:

@@ -165,6 +165,17 @@ def set_scores(task_id: int, scores: dict[str, float], uncertainty: float | None
     TaskModel(task_id).update(actions=score_actions(scores, uncertainty), condition=TaskModel.id.exists())
 
 
+def set_queue_settings(task_id: int, overlap: int, uncertainty: float | None) -> int:
+    """Apply the project's overlap and sampling key to a task; return its `is_labeled` change."""
+    item = TaskModel(task_id)
+    with conflict_on_condition("No Task matches the given query."):
+        item.update(actions=[
+            TaskModel.overlap.set(overlap),
+            TaskModel.uncertainty.set(uncertainty) if uncertainty is not None else TaskModel.uncertainty.remove(),
+        ], condition=TaskModel.id.exists())
+    return settle_labeled(item)
+
+
 def delete(task_id: int, data_ref: str | None = None) -> None:
     TaskModel(task_id).delete()
     blobs.delete(data_ref)

@@ -153,3 +153,18 @@ def test_non_members_cannot_use_the_stream(api, make_user):
     pid, _, _ = labeling_project(api, make_user, 1, annotators=())
     _, outsider = make_user("x@example.com", "annotator")
     assert outsider.get(f"/api/projects/{pid}/next").status_code == 404
+
+
+def test_raising_maximum_annotations_puts_labeled_tasks_back_in_the_stream(api, make_user, monkeypatch):
+    from functions.services import jobs
+
+    pid, ids, c = labeling_project(api, make_user, 1)
+    submit(c["a"], ids[0])
+    assert next_of(c["b"], pid) is None
+    # The PATCH starts the refresh as a background job; run it inline so the test can look at the result.
+    monkeypatch.setattr(jobs, "submit", jobs.run)
+    assert api.patch(f"/api/projects/{pid}", json={"maximum_annotations": 2}).status_code == 200
+    assert api.get(f"/api/projects/{pid}").json()["finished_task_number"] == 0
+    assert next_of(c["b"], pid)["id"] == ids[0]
+    submit(c["b"], ids[0])
+    assert api.get(f"/api/projects/{pid}").json()["finished_task_number"] == 1

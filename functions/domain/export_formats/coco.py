@@ -75,7 +75,8 @@ def config_categories(parsed: dict) -> Categories:
     return result
 
 
-def _keypoint_labels(parsed: dict, tag: str = "KeyPointLabels") -> list[str]:
+def labels_of_type(parsed: dict, tag: str) -> list[str]:
+    """The labels of every `tag` control, in config order, without repeats."""
     labels: dict[str, None] = {}
     for info in parsed.values():
         if info.get("type") == tag:
@@ -87,7 +88,7 @@ def coco_categories(parsed: dict) -> Categories:
     """`update_categories_for_keypoints`: all keypoint labels share one "default" category after the
     others."""
     categories = config_categories(parsed)
-    keypoints = _keypoint_labels(parsed)
+    keypoints = labels_of_type(parsed, "KeyPointLabels")
     if not keypoints:
         return categories
     kept = [dict(c) for c in categories.list if c["name"] not in keypoints]
@@ -241,7 +242,7 @@ def rotated_rectangle(label: dict) -> tuple[float, float, float, float] | None:
     if not ("x" in label and "y" in label and "width" in label and "height" in label):
         return None
     x, y, w, h = label["x"], label["y"], label["width"], label["height"]
-    r = label["rotation"] if "rotation" in label else 0.0
+    r = label.get("rotation", 0.0)
     if abs(r) > 0:
         alpha = math.atan(h / w)
         beta = math.pi * (r / 180)  # Label Studio measures the angle from the vertical axis
@@ -289,8 +290,8 @@ def _keypoints_annotation(labels: list[dict], kp_order: list[str], annotation_id
         for name in names:
             if name in kp_order:
                 index = kp_order.index(name)
-                keypoints[3 * index] = int(round(x))
-                keypoints[3 * index + 1] = int(round(y))
+                keypoints[3 * index] = round(x)
+                keypoints[3 * index + 1] = round(y)
                 keypoints[3 * index + 2] = visibility
     visible = [i for i in range(len(kp_order)) if keypoints[3 * i + 2] > 0]
     if visible:

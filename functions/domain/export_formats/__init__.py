@@ -1,0 +1,82 @@
+"""Label Studio's export formats, converted from its JSON export as label-studio-sdk's `Converter` does it
+(the converter Label Studio itself runs), output for output, but streamed.
+
+`tasks` is a factory returning a fresh iterable of tasks in the JSON export's shape (`id`, `data`,
+`annotations` with `completed_by` as a user id, ...). Formats that need totals before their first byte
+(CSV's header, COCO's categories, YOLO's label files) call it more than once and expect the same tasks in
+the same order each time; memory stays at one task plus the labels/columns, never all tasks.
+
+Not supported: formats that need the media (`*_WITH_IMAGES`, brush masks, ASR manifests, DocLang) and VOC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from functions.domain.export_formats.catalogue import FORMAT_NAMES, FORMATS, data_keys, formats_for_config
+from functions.domain.export_formats.catalogue import supported_formats as _supported_formats
+from functions.domain.export_formats.coco import write_coco
+from functions.domain.export_formats.conll import write_conll
+from functions.domain.export_formats.tabular import write_csv, write_json, write_json_min
+from functions.domain.export_formats.yolo import write_yolo
+from functions.domain.label_config import LabelConfig
+
+__all__ = ["FORMATS", "WRITABLE_FORMATS", "ExportFile", "formats_for_config", "write_export"]
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """What was written: Label Studio names the download `<name>.<extension>` and sends `content_type`."""
+
+    content_type: str
+    extension: str
+
+
+# Label Studio serves a single output file as `application/<its extension, dot included>` (the capture in
+# shared/reference/ls-samples/INDEX.json shows "application/.json" and "application/.csv"), and anything
+# else as a zip. TSV is still written to "result.csv" by the SDK, hence its ".csv".
+_JSON = ExportFile("application/.json", "json")
+_CSV = ExportFile("application/.csv", "csv")
+_ZIP = ExportFile("application/zip", "zip")
+_FILES = {"JSON": _JSON, "JSON_MIN": _JSON, "CSV": _CSV, "TSV": _CSV,
+          "CONLL2003": ExportFile("application/.conll", "conll"), "COCO": _ZIP, "YOLO": _ZIP, "YOLO_OBB": _ZIP}
+
+WRITABLE_FORMATS: tuple[str, ...] = tuple(_FILES)
+
+
+def write_export(export_type: str, tasks: Callable[[], Iterable[dict]], config: LabelConfig,
+                 out: BinaryIO) -> ExportFile:
+    """Write the `export_type` export of `tasks` to `out`. ValueError (before anything is written) for an
+    unknown type, one this server does not produce, or one the project's labeling config does not support."""
+    name = export_type.upper() if isinstance(export_type, str) else ""
+    if name not in FORMAT_NAMES:
+        raise ValueError(f"Unknown export type {export_type!r}; expected one of {', '.join(FORMAT_NAMES)}")
+    if name not in _FILES:
+        raise ValueError(f"Export type {name} is not available on this server; available: "
+                         f"{', '.join(WRITABLE_FORMATS)}")
+    parsed = config.parsed
+    if name not in _supported_formats(parsed):
+        raise ValueError(f"Export type {name} does not fit this project's labeling config "
+                         "(see GET /api/projects/{id}/export/formats)")
+
+    if name == "JSON":
+        write_json(tasks, out)
+    elif name == "JSON_MIN":
+        write_json_min(tasks, parsed, out)
+    elif name in ("CSV", "TSV"):
+        write_csv(tasks, parsed, out, delimiter="," if name == "CSV" else "\t")
+    else:
+        # These are enabled only for configs with a single data key (see catalogue.supported_formats).
+        keys = data_keys(parsed)
+        if not keys:
+            raise ValueError(f"Export type {name} needs an object tag reading task data in the labeling config")
+        data_key = keys[0]
+        if name == "CONLL2003":
+            write_conll(tasks, parsed, data_key, out)
+        elif name == "COCO":
+            write_coco(tasks, parsed, data_key, out)
+        else:
+            write_yolo(tasks, parsed, data_key, out, obb=name == "YOLO_OBB")
+    return _FILES[name]
