@@ -101,7 +101,7 @@ def test_ignore_skipped_counts_a_skip_as_done(api, make_user):
 
 
 def test_skip_is_refused_when_the_project_hides_the_skip_button(api, make_user):
-    pid, ids, c = labeling_project(api, make_user, 1, show_skip_button=False)
+    _, ids, c = labeling_project(api, make_user, 1, show_skip_button=False)
     response = c["a"].post(f"/api/tasks/{ids[0]}/annotations", json={"result": [], "was_cancelled": True})
     assert response.status_code == 400 and "was_cancelled" in response.json()["validation_errors"]
 

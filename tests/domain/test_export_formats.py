@@ -685,3 +685,29 @@ def test_writers_consume_tasks_lazily(export_type):
     assert sink.size > 1_000_000
     assert len(passes) == (1 if export_type == "JSON_MIN" else 2)
     assert peak < holding_cost / 20, (peak, holding_cost)
+
+
+REPEATER = """
+<View>
+  <Repeater on="$pages" indexFlag="{{idx}}">
+    <Image name="page_{{idx}}" value="$pages[{{idx}}].url"/>
+    <RectangleLabels name="labels_{{idx}}" toName="page_{{idx}}">
+      <Label value="Title"/>
+    </RectangleLabels>
+  </Repeater>
+</View>"""
+
+
+@pytest.mark.parametrize("export_type", ["JSON_MIN", "CSV"])
+def test_repeater_results_match_label_studio(export_type, tmp_path):
+    # Repeater controls are found through the `regex` only Label Studio's parsed_label_config carries,
+    # which is what Label Studio hands the converter.
+    tasks = [task(1, {"pages": [{"url": "https://example.com/1.png"}, {"url": "https://example.com/2.png"}]}, [
+        annotation(1, 1, "2024-06-01T10:00:00.000000Z", [
+            rect("a", 1, 2, 3, 4, ["Title"], from_name="labels_0") | {"to_name": "page_0"},
+            rect("b", 5, 6, 7, 8, ["Title"], from_name="labels_1") | {"to_name": "page_1"},
+            rect("c", 5, 6, 7, 8, ["Title"], from_name="other_1") | {"to_name": "page_1"}])])]
+    _, ours = our_output(REPEATER, tasks, export_type)
+    expected = single_file(sdk_output(parse_label_config(REPEATER).parsed, tasks, export_type, tmp_path))
+    assert ours == expected
+    assert b"labels_1" in ours and b"other_1" not in ours

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from functions.api.auth import current_user
-from functions.domain.ls_json import task_detail_json
-from functions.domain.records import User
-from functions.services import label_stream
+from functions.api.bodies import int_param, json_body
+from functions.domain.errors import ValidationFailed
+from functions.domain.ls_json import iso, task_detail_json
+from functions.domain.records import Annotation, User
+from functions.services import label_stream, reviews
 
 router = APIRouter()
 
@@ -18,3 +21,26 @@ def next_task(project_id: int, user: User = Depends(current_user)):
     view = found.view
     body = task_detail_json(view.task, view.annotations, view.predictions, view.users)
     return {**body, "unique_lock_id": found.lock_id, "queue": found.queue}
+
+
+def _review_json(annotation: Annotation) -> dict:
+    return {
+        # One review per annotation is kept, so the annotation's id identifies it.
+        "id": annotation.id, "annotation": annotation.id, "accepted": annotation.review_status == "accepted",
+        "created_by": annotation.reviewed_by, "created_at": iso(annotation.reviewed_at),
+        "comment": annotation.review_comment,
+    }
+
+
+@router.post("/api/annotation-reviews", status_code=201)
+async def create_review(request: Request, user: User = Depends(current_user)):
+    body = await json_body(request)
+    return _review_json(await run_in_threadpool(reviews.review, user, body))
+
+
+@router.get("/api/annotation-reviews")
+def list_reviews(request: Request, user: User = Depends(current_user)):
+    annotation_id = int_param(request.query_params.get("annotation"), "annotation")
+    if annotation_id is None:
+        raise ValidationFailed.field("annotation", "This query parameter is required.")
+    return [_review_json(a) for a in reviews.reviews_of(user, annotation_id)]

@@ -31,12 +31,9 @@ class Categories:
     """Category ids by label name. Labels found in results but not in the config get the next id
     (`len(categories)`, as the SDK does, even if an explicit `category` already took it)."""
 
-    def __init__(self, categories: list[dict]):
+    def __init__(self, categories: list[dict], ids: dict[str, int] | None = None):
         self.list = categories
-        self._ids = {c["name"]: c["id"] for c in categories}
-
-    def __contains__(self, name: str) -> bool:
-        return name in self._ids
+        self._ids = {c["name"]: c["id"] for c in categories} if ids is None else ids
 
     def id_for(self, name: str) -> int:
         if name not in self._ids:
@@ -47,8 +44,6 @@ class Categories:
     def get(self, name: str, default: int) -> int:
         return self._ids.get(name, default)
 
-    def map(self, name: str, category_id: int) -> None:
-        self._ids[name] = category_id
 
 
 def config_categories(parsed: dict) -> Categories:
@@ -66,13 +61,11 @@ def config_categories(parsed: dict) -> Categories:
                 continue  # absent, or not a number: the SDK ignores it too
             categories.append({"id": category_id, "name": label})
             explicit[label] = category_id
-    free_ids = (i for i in itertools.count() if i not in set(explicit.values()))
+    taken = set(explicit.values())
+    free_ids = (i for i in itertools.count() if i not in taken)
     for label, category_id in zip(sorted(names - set(explicit)), free_ids):
         categories.append({"id": category_id, "name": label})
-    result = Categories(categories)
-    for label, category_id in explicit.items():
-        result.map(label, category_id)
-    return result
+    return Categories(categories, {c["name"]: c["id"] for c in categories} | explicit)
 
 
 def labels_of_type(parsed: dict, tag: str) -> list[str]:
@@ -94,11 +87,10 @@ def coco_categories(parsed: dict) -> Categories:
     kept = [dict(c) for c in categories.list if c["name"] not in keypoints]
     numeric = [c["id"] for c in kept if isinstance(c["id"], int)]
     merged_id = max(numeric) + 1 if numeric else 0
-    merged = Categories(kept + [{"id": merged_id, "name": "default", "supercategory": "default",
-                                 "keypoints": keypoints, "skeleton": []}])
-    for name in keypoints:
-        merged.map(name, merged_id)
-    return merged
+    # "default" itself is not a label name: a result labeled "default" gets a category of its own.
+    ids = {c["name"]: c["id"] for c in kept} | dict.fromkeys(keypoints, merged_id)
+    return Categories(kept + [{"id": merged_id, "name": "default", "supercategory": "default",
+                               "keypoints": keypoints, "skeleton": []}], ids)
 
 
 def keypoint_order(parsed: dict) -> list[str]:
