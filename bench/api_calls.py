@@ -81,6 +81,7 @@ def _project_of(client, size: int) -> tuple[int, list[int]]:
 def _operations(client, pid: int, ids: list[int], size: int) -> dict[str, dict]:
     mid = ids[len(ids) // 2]
     results = {}
+    held: list = []  # the task /next handed out, submitted by the next operation
     ops = {
         "GET /api/projects/{id}": lambda: client.get(f"/api/projects/{pid}"),
         "GET /api/tasks/{id}": lambda: client.get(f"/api/tasks/{mid}"),
@@ -88,6 +89,11 @@ def _operations(client, pid: int, ids: list[int], size: int) -> dict[str, dict]:
         "POST /api/tasks/{id}/annotations": lambda: client.post(f"/api/tasks/{mid}/annotations",
                                                                 json={"result": CHOICE}),
         "POST /api/predictions": lambda: client.post("/api/predictions", json={"task": mid, "result": CHOICE}),
+        "GET /api/projects/{id}/next": lambda: held.append(client.get(f"/api/projects/{pid}/next")) or held[-1],
+        "GET /next again (held task)": lambda: client.get(f"/api/projects/{pid}/next"),
+        "POST annotation on the task from /next": lambda: client.post(
+            f"/api/tasks/{held[0].json()['id']}/annotations", json={"result": CHOICE}),
+        "GET /next after the submit": lambda: client.get(f"/api/projects/{pid}/next"),
         "GET /api/tasks page 1 (100)": lambda: client.get("/api/tasks", params={"project": pid, "page_size": 100}),
         "GET /api/tasks page 1 fields=all": lambda: client.get(
             "/api/tasks", params={"project": pid, "page_size": 100, "fields": "all"}),
@@ -100,6 +106,24 @@ def _operations(client, pid: int, ids: list[int], size: int) -> dict[str, dict]:
         assert response.status_code < 300, (name, response.status_code, response.text[:300])
         results[name] = box
     return results
+
+
+def _export_cell(user, project_id: int, export_type: str) -> str:
+    import tracemalloc
+
+    from functions.services import exporting
+
+    tracemalloc.start()
+    started = time.perf_counter()
+    _, body = exporting.export(user, project_id, export_type, download_all_tasks=True, ids=None)
+    size = 0
+    with body:
+        while chunk := body.read(1024 * 1024):
+            size += len(chunk)
+    seconds = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return f"{seconds:.1f} | {peak / 2**20:.1f} | {size / 2**20:.1f}"
 
 
 def main() -> None:
@@ -120,7 +144,7 @@ def main() -> None:
         from functions.api.app import create_app
         from functions.services import identity
 
-        _, token = identity.ensure_admin("bench@localhost")
+        admin, token = identity.ensure_admin("bench@localhost")
         client = TestClient(create_app(), headers={"Authorization": f"Token {token}"})
 
         print("\n## Import (moto server on this machine; Label Studio: 10k tasks 1.9 s, with predictions 9.0 s)\n")
@@ -139,11 +163,21 @@ def main() -> None:
 
         sizes = (args.small, args.big)
         columns = {}
+        projects = {}
         for size in sizes:
             started = time.perf_counter()
             pid, ids = _project_of(client, size)
+            projects[size] = pid
             print(f"\n(built a project of {size} tasks in {time.perf_counter() - started:.1f} s)")
             columns[size] = _operations(client, pid, ids, size)
+
+        print("\n## Export of every task: time and peak memory allocated while it runs\n")
+        print("(tracemalloc over the whole process, so the emulator's own allocations are included)\n")
+        print("| export | " + " | ".join(f"{s} tasks: s | peak MB | file MB" for s in sizes) + " |")
+        print("|---|" + "---:|---:|---:|" * len(sizes))
+        for export_type in ("JSON", "CSV"):
+            cells = [_export_cell(admin, projects[s], export_type) for s in sizes]
+            print(f"| {export_type} | " + " | ".join(cells) + " |")
 
         print("\n## DynamoDB calls per operation (and latency) by project size\n")
         header = " | ".join(f"{s} tasks: calls | ms" for s in sizes)

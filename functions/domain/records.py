@@ -103,6 +103,7 @@ class Task:
     skipped_by: list[int] = field(default_factory=list)
     prediction_scores: dict[str, float] = field(default_factory=dict)  # model version -> latest score
     locks: dict[int, float] = field(default_factory=dict)  # user id -> lease expiry, epoch seconds
+    completed_at: datetime | None = None  # when the latest submitted (not skipped) answer came
     lease_rev: int = 0
 
     @property

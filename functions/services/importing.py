@@ -165,6 +165,8 @@ def _write(project: Project, imported: list[ImportedTask], user: User, job: Impo
                 task.cancelled_annotations += 1
             else:
                 task.total_annotations += 1
+            if not annotation.was_cancelled:
+                task.completed_at = now
             task.labeling_count += int(counts_toward_labeled(annotation.was_cancelled, project.skip_queue))
             _note_annotator(task, annotation)
             counters["ground_truth_number"] += int(annotation.ground_truth)

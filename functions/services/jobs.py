@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 _JOBS = {
     "import_tasks": "functions.services.importing:run_import_job",
     "delete_project_contents": "functions.services.cleanup:delete_project_contents",
+    "build_export_snapshot": "functions.services.export_snapshots:build_snapshot",
+    "convert_export_snapshot": "functions.services.export_snapshots:convert_snapshot",
     "refresh_label_queue": "functions.services.label_stream:refresh_label_queue",
 }
 

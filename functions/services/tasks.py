@@ -94,6 +94,11 @@ def update_task(user: User, task_id: int, data=None, meta=None) -> TaskView:
 
 def delete_task(user: User, task_id: int) -> None:
     task, project = access.task_for(user, task_id, manage=True)
+    delete_task_records(project, task)
+
+
+def delete_task_records(project: Project, task: Task) -> None:
+    """Delete a task with its annotations and predictions, and take them off the project's counters."""
     annotations = annotation_store.batch_get(task.annotation_ids)
     annotation_store.delete_many(task.annotation_ids)
     prediction_store.delete_many(task.prediction_ids)

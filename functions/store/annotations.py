@@ -99,6 +99,8 @@ def insert(annotation: Annotation, *, counts_toward_labeled: bool) -> Annotation
     if user is not None:
         skipped = TaskModel.skipped_by.add({user}) if annotation.was_cancelled else TaskModel.skipped_by.delete({user})
         extra = [TaskModel.annotators.add({user}), skipped, tasks.lease_path(user).remove()]
+    if not annotation.was_cancelled:
+        extra.append(TaskModel.completed_at.set(annotation.created_at))
     counters = {"cancelled_annotations" if annotation.was_cancelled else "total_annotations": 1,
                 "labeling_count": int(counts_toward_labeled)}
     task = write_child(

@@ -44,3 +44,21 @@ def put_bytes(key: str, body: bytes, content_type: str = "application/octet-stre
 
 def get_bytes(key: str) -> bytes:
     return client("s3").get_object(Bucket=get_settings().files_bucket, Key=key)["Body"].read()
+
+
+def upload(key: str, body, content_type: str) -> None:
+    """Stream a file object to S3 (multipart above the transfer threshold; never all in memory)."""
+    client("s3").upload_fileobj(body, get_settings().files_bucket, key, ExtraArgs={"ContentType": content_type})
+
+
+def iter_lines(key: str):
+    """The object's lines, read as they arrive."""
+    body = client("s3").get_object(Bucket=get_settings().files_bucket, Key=key)["Body"]
+    yield from body.iter_lines()
+
+
+def presigned_get(key: str, filename: str, seconds: int = 3600) -> str:
+    return client("s3").generate_presigned_url(
+        "get_object", ExpiresIn=seconds,
+        Params={"Bucket": get_settings().files_bucket, "Key": key,
+                "ResponseContentDisposition": f'attachment; filename="{filename}"'})

@@ -208,6 +208,7 @@ class TaskModel(_Base):
     skipped_by = NumberSetAttribute(null=True)
     locks = MapAttribute(default=dict)  # str(user id) -> lease expiry, epoch seconds
     lease_rev = NumberAttribute(default=0)
+    completed_at = UTCDateTimeAttribute(null=True)
     prediction_scores = MapAttribute(default=dict)  # model version -> score of its latest prediction
     project_index = ProjectIndex()
     queue_index = QueueIndex()
@@ -303,6 +304,33 @@ class ImportJobModel(_Base):
     finished_at = UTCDateTimeAttribute(null=True)
 
 
+class ExportSnapshotModel(_Base):
+    """An export snapshot: built by a job into S3 (`exports/<project>/<id>/`), downloaded by presigned URL."""
+
+    class ProjectIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "project-index"
+            projection = AllProjection()
+
+        project_id = NumberAttribute(hash_key=True)
+        id = NumberAttribute(range_key=True)
+
+    TABLE = "exports"
+    id = NumberAttribute(hash_key=True)
+    project_id = NumberAttribute()
+    title = UnicodeAttribute(default="")
+    created_by = NumberAttribute()
+    created_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+    status = UnicodeAttribute(default="created")  # created | in_progress | completed | failed
+    md5 = UnicodeAttribute(null=True)
+    task_number = NumberAttribute(default=0)
+    error = UnicodeAttribute(null=True)
+    options = UnicodeAttribute(default="{}")  # JSON: what the snapshot was asked to include
+    converted = MapAttribute(default=dict)  # export type -> status of its conversion
+    project_index = ProjectIndex()
+
+
 class IdempotencyModel(_Base):
     """The table Powertools' idempotency utility writes to (its default attribute names)."""
 
@@ -322,6 +350,7 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     AnnotationModel,
     PredictionModel,
     ImportJobModel,
+    ExportSnapshotModel,
     IdempotencyModel,
 )
 

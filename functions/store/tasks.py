@@ -41,6 +41,7 @@ def _to_task(item: TaskModel) -> Task:
         skipped_by=sorted(int(i) for i in (item.skipped_by or ())),
         prediction_scores={k: float(v) for k, v in _plain(item.prediction_scores).items()},
         locks={int(k): float(v) for k, v in _plain(item.locks).items()}, lease_rev=int(item.lease_rev or 0),
+        completed_at=item.completed_at,
     )
 
 
@@ -60,6 +61,7 @@ def to_item(task: Task, model_version: str = "") -> TaskModel:
         updated_at=task.updated_at, updated_by=task.updated_by, version=task.version,
         labeling_count=task.labeling_count, annotators=set(task.annotators) or None,
         skipped_by=set(task.skipped_by) or None, prediction_scores=dict(task.prediction_scores),
+        completed_at=task.completed_at,
         locks={}, lease_rev=0, queue_random=random.randrange(QUEUE_RANDOM_RANGE),
         queue_project=None if task.is_labeled else task.project_id,
         uncertainty=uncertainty(task.prediction_scores, model_version),

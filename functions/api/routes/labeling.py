@@ -1,4 +1,4 @@
-"""The label stream (/api/projects/{id}/next) and reviews of annotations."""
+"""The label stream (/api/projects/{id}/next), reviews of annotations and agreement between annotators."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from functions.api.bodies import int_param, json_body
 from functions.domain.errors import ValidationFailed
 from functions.domain.ls_json import iso, task_detail_json
 from functions.domain.records import Annotation, User
-from functions.services import label_stream, reviews
+from functions.services import agreement, label_stream, reviews
 
 router = APIRouter()
 
@@ -44,3 +44,13 @@ def list_reviews(request: Request, user: User = Depends(current_user)):
     if annotation_id is None:
         raise ValidationFailed.field("annotation", "This query parameter is required.")
     return [_review_json(a) for a in reviews.reviews_of(user, annotation_id)]
+
+
+@router.get("/api/tasks/{task_id}/agreement")
+def task_agreement(task_id: int, user: User = Depends(current_user)):
+    return agreement.for_task(user, task_id)
+
+
+@router.get("/api/projects/{project_id}/agreement")
+def project_agreement(project_id: int, user: User = Depends(current_user)):
+    return agreement.for_project(user, project_id)

@@ -16,7 +16,9 @@ from functions.domain.ls_json import (
     task_list_item_json,
 )
 from functions.domain.records import User
+from functions.domain.task_query import parse_task_query
 from functions.services import annotations as annotation_service
+from functions.services import data_manager
 from functions.services import predictions as prediction_service
 from functions.services import tasks as task_service
 from functions.services.tasks import TaskView
@@ -38,11 +40,18 @@ def list_tasks(request: Request, user: User = Depends(current_user)):
     page = int_param(q.get("page"), "page", 1)
     page_size = int_param(q.get("page_size"), "page_size", 100)
     with_children = q.get("fields") == "all"
-    project, tasks = task_service.list_tasks(user, project_id, page, page_size, with_children=with_children)
+    query = parse_task_query(q.get("query"))
+    if query.is_default:
+        project, tasks = task_service.list_tasks(user, project_id, page, page_size, with_children=with_children)
+        total = project.task_number
+    else:
+        project, total, tasks = data_manager.filtered_page(user, project_id, query, page, page_size)
+        if with_children:
+            tasks = task_service.views(tasks)
     return {
         "total_annotations": project.total_annotations_number,
         "total_predictions": project.total_predictions_number,
-        "total": project.task_number,
+        "total": total,
         "tasks": [_detail(t, list_fields=True) for t in tasks] if with_children
         else [task_list_item_json(t) for t in tasks],
     }

@@ -23,7 +23,7 @@ from functions.domain.export_formats.tabular import write_csv, write_json, write
 from functions.domain.export_formats.yolo import write_yolo
 from functions.domain.label_config import LabelConfig
 
-__all__ = ["FORMATS", "WRITABLE_FORMATS", "ExportFile", "formats_for_config", "write_export"]
+__all__ = ["FORMATS", "WRITABLE_FORMATS", "ExportFile", "export_file_for", "formats_for_config", "write_export"]
 
 
 @dataclass(frozen=True)
@@ -80,3 +80,8 @@ def write_export(export_type: str, tasks: Callable[[], Iterable[dict]], config: 
         else:
             write_yolo(tasks, parsed, data_key, out, obb=name == "YOLO_OBB")
     return _FILES[name]
+
+
+def export_file_for(export_type: str) -> ExportFile:
+    """What a writable export type produces (KeyError for one this server does not write)."""
+    return _FILES[export_type.upper()]
