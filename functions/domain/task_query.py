@@ -1,113 +1,222 @@
-"""Label Studio's Data Manager query — `{"filters": {"conjunction", "items"}, "ordering", "selectedItems"}`
-— parsed, validated and applied to plain task rows (LS `data_manager/prepare_params.py`,
-`data_manager/managers.py`).
+"""Label Studio's Data Manager task query, parsed, validated and applied to plain task rows.
 
-A row has the columns in `COLUMNS`, and the task data under `row["data"]` (filtered as `data.<key>`).
+The query is what LS's Data Manager sends on `GET /api/tasks/?query=<json>` and in the body of
+`POST /api/dm/actions` (LS `data_manager/prepare_params.py`, `apply_filters` in `data_manager/managers.py`):
+
+    {"filters": {"conjunction": "and", "items": [{"filter": "filter:tasks:<column>", "operator": "...",
+                                                  "type": "Number", "value": ...}]},
+     "ordering": ["-tasks:<column>"],
+     "selectedItems": {"all": true, "excluded": [ids]} | {"all": false, "included": [ids]}}
+
+A row is a dict keyed by the column names in `COLUMNS`, with the task data under `row["data"]`
+(filtered and ordered as `data.<key>`).
+
+Missing values follow SQL, as LS's queries do: a None (or a missing data key) matches no comparison,
+negated or not (`not_equal`, `not_in`, `not_contains` included); only `empty` sees it.
 """
 
 from __future__ import annotations
 
 import json
+import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
 
 from functions.domain.errors import ValidationFailed
 
-COLUMNS = {
-    "id": "Number", "inner_id": "Number", "total_annotations": "Number", "cancelled_annotations": "Number",
-    "total_predictions": "Number", "predictions_score": "Number", "annotators": "List",
-    "completed_at": "Datetime", "created_at": "Datetime", "updated_at": "Datetime", "is_labeled": "Boolean",
+# How a column's values are read and compared.
+NUMBER, DATETIME, BOOLEAN, STRING, LIST = "Number", "Datetime", "Boolean", "String", "List"
+
+COLUMNS: dict[str, str] = {
+    "id": NUMBER, "inner_id": NUMBER, "total_annotations": NUMBER, "cancelled_annotations": NUMBER,
+    "total_predictions": NUMBER, "predictions_score": NUMBER, "annotators": LIST,
+    "completed_at": DATETIME, "created_at": DATETIME, "updated_at": DATETIME,
+    "is_labeled": BOOLEAN,
 }
-_OPERATORS = ("equal", "not_equal", "less", "greater", "less_or_equal", "greater_or_equal", "in", "not_in",
-              "contains", "not_contains", "empty", "regex")
+
+# The filter's declared `type` (LS's `Type` enum and the DM frontend's filter types) decides how a
+# `data.<key>` column is read; a built-in column always keeps its own kind from COLUMNS.
+DECLARED_TYPES: dict[str, str] = {
+    "Number": NUMBER, "Time": NUMBER, "Datetime": DATETIME, "Date": DATETIME, "Boolean": BOOLEAN,
+    "String": STRING, "Unknown": STRING, "List": STRING,
+    "Image": STRING, "Audio": STRING, "AudioPlus": STRING, "Video": STRING,
+}
+
+# Counters: LS rewrites `empty` on them to `equal 0` / `not_equal 0`.
+_COUNTERS = {"total_annotations", "cancelled_annotations", "total_predictions"}
+# LS offers the list operators only on these columns (and on data.<key>).
+_LIST_OPERATOR_COLUMNS = {"id", "inner_id"}
+
+_ORDERED = ("equal", "not_equal", "less", "greater", "less_or_equal", "greater_or_equal", "in", "not_in")
+OPERATORS_BY_KIND: dict[str, tuple[str, ...]] = {
+    NUMBER: (*_ORDERED, "empty", "in_list", "not_in_list"),
+    DATETIME: (*_ORDERED, "empty"),
+    BOOLEAN: ("equal", "not_equal", "empty"),
+    STRING: ("equal", "not_equal", "contains", "not_contains", "regex", "empty", "in_list", "not_in_list"),
+    LIST: ("contains", "not_contains", "empty"),
+}
 
 
 def _fail(where: str, message: str) -> ValidationFailed:
-    return ValidationFailed.field("query", f"{where}: {message}")
+    return ValidationFailed.field("query", f"{where}: {message}" if where else message)
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+# --- reading row values ------------------------------------------------------------------------------------
+
+
+def _raw(row: dict, column: str) -> Any:
+    if column.startswith("data."):
+        data = row.get("data")
+        return data.get(column[5:]) if isinstance(data, dict) else None
+    return row.get(column)
+
+
+def _aware(moment: datetime) -> datetime:
+    # LS stores UTC; a naive datetime (ours or the client's) is read as UTC so the two always compare.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _as_number(value: Any) -> float | None:
+    # LS casts data values to float for a Number filter; text that is a number counts, booleans do not.
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return _aware(value)
+    if isinstance(value, str):
+        try:
+            return _aware(datetime.fromisoformat(value))
+        except ValueError:
+            return None
+    return None
+
+
+def _as_boolean(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _as_list(value: Any) -> list:
+    return list(value) if isinstance(value, list | tuple | set | frozenset) else []
+
+
+def _as_json(value: Any) -> Any:
+    return value
+
+
+# A value that cannot be read as the column's kind becomes None, which then matches no comparison.
+_READERS: dict[str, Callable[[Any], Any]] = {
+    NUMBER: _as_number, DATETIME: _as_datetime, BOOLEAN: _as_boolean, STRING: _as_json, LIST: _as_list,
+}
+
+
+def _text(value: Any) -> str:
+    # What Postgres' `->>` gives for a JSON value: strings bare, anything else as JSON text.
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+# --- operators ---------------------------------------------------------------------------------------------
+
+
+def _same(actual: Any, wanted: Any) -> bool:
+    # JSON equality: true is not 1 (Python's == says it is).
+    if isinstance(actual, bool) or isinstance(wanted, bool):
+        return type(actual) is type(wanted) and actual == wanted
+    return actual == wanted
+
+
+def _between(actual: Any, bounds: tuple) -> bool:
+    low, high = bounds
+    return low <= actual <= high  # both ends inclusive: LS uses __gte and __lte
+
+
+def _contains(actual: Any, wanted: str | tuple) -> bool:
+    if isinstance(wanted, str):  # String: LS's __icontains, case-insensitive on the value's text
+        return wanted.lower() in _text(actual).lower()
+    return any(user in actual for user in wanted)  # annotators: any of the wanted user ids
+
+
+_PREDICATES: dict[str, Callable[[Any, Any], bool]] = {
+    "equal": _same,
+    "not_equal": lambda actual, wanted: not _same(actual, wanted),
+    "less": operator.lt,
+    "greater": operator.gt,
+    "less_or_equal": operator.le,
+    "greater_or_equal": operator.ge,
+    "in": _between,
+    "not_in": lambda actual, bounds: not _between(actual, bounds),
+    "in_list": lambda actual, options: any(_same(actual, o) for o in options),
+    "not_in_list": lambda actual, options: not any(_same(actual, o) for o in options),
+    "contains": _contains,
+    "not_contains": lambda actual, wanted: not _contains(actual, wanted),
+    "regex": lambda actual, pattern: pattern.search(_text(actual)) is not None,  # case-sensitive, as LS
+}
+OPERATORS = tuple(_PREDICATES) + ("empty",)
+
+
+def _is_empty(column: str, kind: str, raw: Any) -> bool:
+    if column in _COUNTERS:
+        return raw == 0
+    if kind == LIST:
+        return not raw  # no annotators
+    if kind == STRING:
+        return raw is None or raw == ""  # LS: for String/Unknown, empty is null or ""
+    return raw is None
 
 
 @dataclass(frozen=True)
 class Filter:
     column: str  # a COLUMNS name, or "data.<key>"
+    kind: str  # NUMBER, DATETIME, BOOLEAN, STRING or LIST
     operator: str
-    value: object
-
-    def value_of(self, row: dict):
-        if self.column.startswith("data."):
-            return (row.get("data") or {}).get(self.column[5:])
-        return row.get(self.column)
+    value: Any  # parsed: float, datetime, bool, str, (min, max), tuple of options or user ids, re.Pattern
 
     def matches(self, row: dict) -> bool:
-        return _apply(self.operator, self.value_of(row), self.value)
+        raw = _raw(row, self.column)
+        if self.operator == "empty":
+            return _is_empty(self.column, self.kind, raw) == self.value
+        actual = _READERS[self.kind](raw)
+        if actual is None:
+            return False
+        return _PREDICATES[self.operator](actual, self.value)
 
 
-def _as_time(value):
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return value
-
-
-def _compare(op: str, actual, wanted) -> bool:
-    actual = _as_time(actual)
-    if actual is None:
-        return False
-    try:
-        if op == "equal":
-            return actual == wanted
-        if op == "not_equal":
-            return actual != wanted
-        if op == "less":
-            return actual < wanted
-        if op == "greater":
-            return actual > wanted
-        if op == "less_or_equal":
-            return actual <= wanted
-        return actual >= wanted
-    except TypeError:  # e.g. a number filter on a data field holding text
-        return False
-
-
-def _apply(op: str, actual, wanted) -> bool:
-    if op == "empty":
-        is_empty = actual is None or actual == "" or actual == [] or actual == {}
-        return is_empty == bool(wanted)
-    if isinstance(actual, list):  # annotators: contains / not_contains a user id
-        if op in ("contains", "equal"):
-            return wanted in actual
-        if op in ("not_contains", "not_equal"):
-            return wanted not in actual
-        return False
-    if op in ("in", "not_in"):
-        low, high = wanted
-        inside = _compare("greater_or_equal", actual, low) and _compare("less_or_equal", actual, high)
-        return inside if op == "in" else (actual is not None and not inside)
-    if op in ("contains", "not_contains"):
-        found = actual is not None and str(wanted).lower() in str(actual).lower()
-        return found if op == "contains" else not found
-    if op == "regex":
-        return actual is not None and re.search(wanted, str(actual)) is not None
-    if isinstance(wanted, str) and isinstance(actual, str):
-        actual, wanted = actual.lower(), wanted.lower()  # LS compares strings case-insensitively
-    return _compare(op, actual, wanted)
+# --- the query ---------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Selection:
     all: bool = True
-    ids: frozenset[int] = frozenset()  # excluded when `all`, included otherwise
+    ids: frozenset[int] = frozenset()  # the excluded ids when `all`, the included ones otherwise
 
 
 @dataclass(frozen=True)
 class TaskQuery:
     filters: tuple[Filter, ...] = ()
     conjunction: str = "and"
-    ordering: tuple[str, ...] = ()
+    ordering: tuple[str, ...] = ()  # column names as in a row, "-" first for descending: ("-completed_at",)
     selected: Selection = Selection()
 
     @property
     def is_default(self) -> bool:
+        """No filter, no ordering, every task: the caller may list tasks without reading them all."""
         return not self.filters and not self.ordering and self.selected == Selection()
 
     def matches(self, row: dict) -> bool:
@@ -120,127 +229,207 @@ class TaskQuery:
         return (task_id not in self.selected.ids) if self.selected.all else (task_id in self.selected.ids)
 
     def explicit_ids(self) -> list[int] | None:
+        """The included ids when the selection names its tasks; None when it is everything but some."""
         return None if self.selected.all else sorted(self.selected.ids)
 
-    def sort(self, items: list, key: Callable[[object], dict] = lambda row: row) -> list:
-        """Stable multi-column sort; missing values last ascending and first descending (Postgres)."""
-        rows = list(items)
-        for column in reversed(self.ordering):
-            descending = column.startswith("-")
-            name = column.lstrip("-")
-            present = [r for r in rows if _column(key(r), name) is not None]
-            missing = [r for r in rows if _column(key(r), name) is None]
-            present.sort(key=lambda r, n=name: _as_time(_column(key(r), n)), reverse=descending)
-            rows = (missing + present) if descending else (present + missing)
-        return rows
+    def sort(self, items: Iterable, key: Callable[[Any], dict] | None = None) -> list:
+        """`items` in the query's order; `key` maps an item to its row (default: items are rows).
+
+        Ties fall back to ascending id, LS's order when there is none. A None goes last in both
+        directions: LS orders with `nulls_last=True` ascending and descending alike.
+        """
+        row_of = key or (lambda item: item)
+        ordered = list(items)
+        # Stable sorts from the least significant column to the most significant one.
+        for column in reversed((*self.ordering, "id")):
+            name = column.removeprefix("-")
+            present, missing = [], []
+            for item in ordered:
+                (missing if _raw(row_of(item), name) is None else present).append(item)
+            present.sort(key=lambda item, n=name: _order_value(n, _raw(row_of(item), n)),
+                         reverse=column.startswith("-"))
+            ordered = present + missing
+        return ordered
 
 
-def _column(row: dict, name: str):
-    return (row.get("data") or {}).get(name[5:]) if name.startswith("data.") else row.get(name)
+def _order_value(column: str, value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _aware(value)
+    if not column.startswith("data."):
+        return value  # a built-in column holds one type
+    # Task data can mix types: numbers first, by value, then everything else by its text.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (0, float(value), "")
+    return (1, 0.0, _text(value))
 
 
-def _column_name(raw, where: str, prefix: str) -> str:
+# --- parsing -----------------------------------------------------------------------------------------------
+
+
+def _column(raw: Any, prefix: str, where: str) -> str:
     if not isinstance(raw, str) or not raw.startswith(prefix):
-        raise _fail(where, f"expected a column like {prefix}id, got {raw!r}")
+        raise _fail(where, f"expected a column like \"{prefix}id\", got {_show(raw)}")
     name = raw[len(prefix):]
-    if name not in COLUMNS and not (name.startswith("data.") and len(name) > 5):
-        raise _fail(where, f"unknown column {raw!r}")
+    if name not in COLUMNS and not (name.startswith("data.") and len(name) > len("data.")):
+        raise _fail(where, f"unknown column {_show(raw)}")
     return name
 
 
-def _parse_time(value, where: str) -> datetime:
-    if not isinstance(value, str):
-        raise _fail(where, f"expected an ISO date-time, got {value!r}")
-    try:
-        return _as_time(datetime.fromisoformat(value))
-    except ValueError:
-        raise _fail(where, f"expected an ISO date-time, got {value!r}") from None
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(where, f"expected a number, got {_show(value)}")
+    return float(value)
 
 
-def _parse_value(column: str, operator: str, value, where: str):
-    kind = COLUMNS.get(column, "String")
-    if operator == "empty":
-        if not isinstance(value, bool):
-            raise _fail(where, "'empty' takes true or false")
-        return value
-    if operator in ("in", "not_in"):
-        if not isinstance(value, dict) or "min" not in value or "max" not in value:
-            raise _fail(where, f"'{operator}' takes {{\"min\": …, \"max\": …}}")
-        return (_parse_value(column, "equal", value["min"], where + ".min"),
-                _parse_value(column, "equal", value["max"], where + ".max"))
-    if operator == "regex":
-        try:
-            re.compile(str(value))
-        except re.error as exc:
-            raise _fail(where, f"invalid regular expression: {exc}") from None
-        return str(value)
-    if kind in ("Number", "List"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _fail(where, f"expected a number, got {value!r}")
-        return value
-    if kind == "Datetime":
-        return _parse_time(value, where)
-    if kind == "Boolean":
-        if not isinstance(value, bool):
-            raise _fail(where, f"expected true or false, got {value!r}")
-        return value
+def _datetime(value: Any, where: str) -> datetime:
+    moment = _as_datetime(value) if isinstance(value, str) else None
+    if moment is None:
+        raise _fail(where, f"expected an ISO 8601 date-time like \"2024-01-01T00:00:00.000Z\", got {_show(value)}")
+    return moment
+
+
+def _boolean(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(where, f"expected true or false, got {_show(value)}")
     return value
 
 
-def _parse_filters(raw, into: dict) -> None:
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise _fail(where, f"expected a string, got {_show(value)}")
+    return value
+
+
+def _user_ids(value: Any, where: str) -> tuple[int, ...]:
+    # One user id, or several from the DM's multi-select: the task must have any of them.
+    ids = value if isinstance(value, list) else [value]
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise _fail(where, f"expected a user id or a list of user ids, got {_show(value)}")
+    return tuple(ids)
+
+
+def _scalar_reader(kind: str) -> Callable[[Any, str], Any]:
+    return {NUMBER: _number, DATETIME: _datetime, BOOLEAN: _boolean, STRING: _string}[kind]
+
+
+def _filter_value(kind: str, op: str, value: Any, where: str) -> Any:
+    if op == "empty":
+        return _boolean(value, where)
+    if op in ("in", "not_in"):
+        if not isinstance(value, dict) or "min" not in value or "max" not in value:
+            raise _fail(where, f"\"{op}\" takes {{\"min\": ..., \"max\": ...}}, got {_show(value)}")
+        read = _scalar_reader(kind)
+        return read(value["min"], where + ".min"), read(value["max"], where + ".max")
+    if op in ("in_list", "not_in_list"):
+        if not isinstance(value, list):
+            raise _fail(where, f"\"{op}\" takes a list, got {_show(value)}")
+        if kind == NUMBER:
+            return tuple(_number(v, f"{where}[{i}]") for i, v in enumerate(value))
+        for i, option in enumerate(value):
+            if isinstance(option, bool) or not isinstance(option, str | int | float):
+                raise _fail(f"{where}[{i}]", f"expected a string or a number, got {_show(option)}")
+        return tuple(value)
+    if op == "regex":
+        try:
+            return re.compile(_string(value, where))
+        except re.error as exc:
+            raise _fail(where, f"invalid regular expression: {exc}") from None
+    if kind == LIST:
+        return _user_ids(value, where)
+    return _scalar_reader(kind)(value, where)
+
+
+def _parse_filter(item: Any, where: str) -> Filter:
+    if not isinstance(item, dict):
+        raise _fail(where, f"expected an object, got {_show(item)}")
+    column = _column(item.get("filter"), "filter:tasks:", where + ".filter")
+    op = item.get("operator")
+    if op not in OPERATORS:
+        raise _fail(where + ".operator", f"unknown operator {_show(op)}")
+    # LS always sends `type`; only a data.<key> column needs it, a built-in column has its own kind.
+    declared = item.get("type")
+    if declared not in DECLARED_TYPES and (declared is not None or column not in COLUMNS):
+        raise _fail(where + ".type", f"unknown type {_show(declared)}; expected one of {', '.join(DECLARED_TYPES)}")
+    kind = COLUMNS.get(column) or DECLARED_TYPES[declared]
+    list_op_refused = op in ("in_list", "not_in_list") and not (
+        column in _LIST_OPERATOR_COLUMNS or column.startswith("data."))
+    if op not in OPERATORS_BY_KIND[kind] or list_op_refused:
+        raise _fail(where + ".operator", f"operator {_show(op)} does not apply to {column} ({kind})")
+    if item.get("child_filter") is not None:
+        raise _fail(where + ".child_filter", "child filters are not supported")
+    if "value" not in item or item["value"] is None:
+        raise _fail(where + ".value", "a value is required")
+    return Filter(column, kind, op, _filter_value(kind, op, item["value"], where + ".value"))
+
+
+def _parse_filters(raw: Any) -> tuple[tuple[Filter, ...], str]:
     if raw is None:
-        return
+        return (), "and"
     if not isinstance(raw, dict):
-        raise _fail("filters", "expected an object with 'conjunction' and 'items'")
-    conjunction = raw.get("conjunction", "and")
+        raise _fail("filters", f"expected an object with \"conjunction\" and \"items\", got {_show(raw)}")
+    conjunction = raw.get("conjunction")
     if conjunction not in ("and", "or"):
-        raise _fail("filters.conjunction", f"expected 'and' or 'or', got {conjunction!r}")
-    items = raw.get("items") or []
+        raise _fail("filters.conjunction", f"expected \"and\" or \"or\", got {_show(conjunction)}")
+    items = raw.get("items")
     if not isinstance(items, list):
-        raise _fail("filters.items", "expected a list")
-    filters = []
-    for i, item in enumerate(items):
-        where = f"filters.items[{i}]"
-        if not isinstance(item, dict):
-            raise _fail(where, "expected an object")
-        column = _column_name(item.get("filter"), where + ".filter", "filter:tasks:")
-        operator = item.get("operator")
-        if operator not in _OPERATORS:
-            raise _fail(where + ".operator", f"unknown operator {operator!r}")
-        filters.append(Filter(column, operator, _parse_value(column, operator, item.get("value"), where + ".value")))
-    into.update(filters=tuple(filters), conjunction=conjunction)
+        raise _fail("filters.items", f"expected a list, got {_show(items)}")
+    return tuple(_parse_filter(item, f"filters.items[{i}]") for i, item in enumerate(items)), conjunction
 
 
-def _parse_selection(raw) -> Selection:
+def _parse_ordering(raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _fail("ordering", f"expected a list of columns like \"-tasks:id\", got {_show(raw)}")
+    ordering = []
+    for i, entry in enumerate(raw):
+        descending = isinstance(entry, str) and entry.startswith("-")
+        name = _column(entry[1:] if descending else entry, "tasks:", f"ordering[{i}]")
+        ordering.append(("-" if descending else "") + name)
+    return tuple(ordering)
+
+
+def _ids(raw: Any, where: str) -> frozenset[int]:
+    if raw is None:
+        return frozenset()
+    if not isinstance(raw, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in raw):
+        raise _fail(where, f"expected a list of task ids, got {_show(raw)}")
+    return frozenset(raw)
+
+
+def _parse_selection(raw: Any) -> Selection:
     if raw is None:
         return Selection()
-    if not isinstance(raw, dict) or not isinstance(raw.get("all"), bool):
-        raise _fail("selectedItems", "expected {\"all\": true, \"excluded\": [...]} or {\"all\": false, \"included\": [...]}")
-    key = "excluded" if raw["all"] else "included"
-    ids = raw.get(key) or []
-    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        raise _fail(f"selectedItems.{key}", "expected a list of task ids")
-    return Selection(all=raw["all"], ids=frozenset(ids))
-
-
-def parse_task_query(raw) -> TaskQuery:
-    if raw is None or raw == "":
-        return TaskQuery()
-    if isinstance(raw, str):
+    if isinstance(raw, str):  # LS also takes selectedItems as a JSON string
         try:
             raw = json.loads(raw)
+        except json.JSONDecodeError:
+            raise _fail("selectedItems", f"not valid JSON: {_show(raw)}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("all"), bool):
+        raise _fail("selectedItems", f"expected {{\"all\": true, \"excluded\": [...]}} or "
+                                     f"{{\"all\": false, \"included\": [...]}}, got {_show(raw)}")
+    # LS reads only the list that goes with `all`; the other is checked, then ignored.
+    excluded = _ids(raw.get("excluded"), "selectedItems.excluded")
+    included = _ids(raw.get("included"), "selectedItems.included")
+    return Selection(all=True, ids=excluded) if raw["all"] else Selection(all=False, ids=included)
+
+
+def parse_task_query(raw: dict | str | None) -> TaskQuery:
+    """The query from a dict, its JSON text (as in `?query=`), or None for the default (every task)."""
+    if raw is None:
+        return TaskQuery()
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not text:
+            return TaskQuery()
+        if not text.startswith("{"):
+            text = unquote(text)  # LS unquotes `?query=` once more: some clients encode it twice
+        try:
+            raw = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise _fail("query", f"not valid JSON ({exc.msg})") from None
+            raise _fail("", f"not valid JSON ({exc.msg} at position {exc.pos})") from None
     if not isinstance(raw, dict):
-        raise _fail("query", "expected a JSON object")
-    parts: dict = {}
-    _parse_filters(raw.get("filters"), parts)
-    ordering = raw.get("ordering") or []
-    if not isinstance(ordering, list):
-        raise _fail("ordering", "expected a list of columns")
-    order = tuple(("-" if o.startswith("-") else "") + _column_name(o.lstrip("-"), f"ordering[{i}]", "tasks:")
-                  if isinstance(o, str) else _column_name(o, f"ordering[{i}]", "tasks:")
-                  for i, o in enumerate(ordering))
-    return TaskQuery(ordering=order, selected=_parse_selection(raw.get("selectedItems")), **parts)
-
-
+        raise _fail("", f"expected a JSON object with filters, ordering and selectedItems, got {_show(raw)}")
+    filters, conjunction = _parse_filters(raw.get("filters"))
+    return TaskQuery(filters=filters, conjunction=conjunction, ordering=_parse_ordering(raw.get("ordering")),
+                     selected=_parse_selection(raw.get("selectedItems")))

@@ -17,7 +17,6 @@ from functions.domain.task_query import TaskQuery, parse_task_query
 from functions.services import access
 from functions.services.tasks import delete_task_records
 from functions.store import annotations as annotation_store
-from functions.store import ids
 from functions.store import predictions as prediction_store
 from functions.store import tasks as task_store
 
@@ -122,7 +121,7 @@ def _predictions_to_annotations(user: User, project: Project, tasks: list[Task])
             continue
         newest = max(predictions, key=lambda p: (p.created_at, p.id))
         annotation = Annotation(
-            id=ids.reserve("annotation"), task_id=task.id, project_id=project.id, result=newest.result,
+            id=annotation_store.new_ids(1), task_id=task.id, project_id=project.id, result=newest.result,
             completed_by=user.id, updated_by=user.id, parent_prediction=newest.id, created_at=utcnow(),
             updated_at=utcnow())
         annotation_store.insert(annotation, counts_toward_labeled=True)
