@@ -42,6 +42,8 @@ def test_legacy_client(local_stack):
     # Label Studio's default export: only tasks with annotations.
     assert [t["id"] for t in exported] == [ids[0]]
     assert exported[0]["annotations"][0]["result"] == CHOICE
+    # The Data Manager filter the legacy client sends for "labeled tasks".
+    assert [t["id"] for t in project.get_labeled_tasks()] == [ids[0]]
     assert project.get_task(ids[1])["predictions"][0]["result"][0]["value"] == {"choices": ["Negative"]}
     assert project.id in [p.id for p in ls.list_projects()]
 
