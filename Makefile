@@ -19,7 +19,8 @@ test: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(VENV)/bin/python -m bench.api_calls $(ARGS)
+	$(VENV)/bin/python -m bench.api_calls
+	$(VENV)/bin/python -m bench.export_memory
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check functions infra tests bench

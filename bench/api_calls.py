@@ -108,24 +108,6 @@ def _operations(client, pid: int, ids: list[int], size: int) -> dict[str, dict]:
     return results
 
 
-def _export_cell(user, project_id: int, export_type: str) -> str:
-    import tracemalloc
-
-    from functions.services import exporting
-
-    tracemalloc.start()
-    started = time.perf_counter()
-    _, body = exporting.export(user, project_id, export_type, download_all_tasks=True, ids=None)
-    size = 0
-    with body:
-        while chunk := body.read(1024 * 1024):
-            size += len(chunk)
-    seconds = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return f"{seconds:.1f} | {peak / 2**20:.1f} | {size / 2**20:.1f}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=1_000)
@@ -144,7 +126,7 @@ def main() -> None:
         from functions.api.app import create_app
         from functions.services import identity
 
-        admin, token = identity.ensure_admin("bench@localhost")
+        _, token = identity.ensure_admin("bench@localhost")
         client = TestClient(create_app(), headers={"Authorization": f"Token {token}"})
 
         print("\n## Import (moto server on this machine; Label Studio: 10k tasks 1.9 s, with predictions 9.0 s)\n")
@@ -163,21 +145,11 @@ def main() -> None:
 
         sizes = (args.small, args.big)
         columns = {}
-        projects = {}
         for size in sizes:
             started = time.perf_counter()
             pid, ids = _project_of(client, size)
-            projects[size] = pid
             print(f"\n(built a project of {size} tasks in {time.perf_counter() - started:.1f} s)")
             columns[size] = _operations(client, pid, ids, size)
-
-        print("\n## Export of every task: time and peak memory allocated while it runs\n")
-        print("(tracemalloc over the whole process, so the emulator's own allocations are included)\n")
-        print("| export | " + " | ".join(f"{s} tasks: s | peak MB | file MB" for s in sizes) + " |")
-        print("|---|" + "---:|---:|---:|" * len(sizes))
-        for export_type in ("JSON", "CSV"):
-            cells = [_export_cell(admin, projects[s], export_type) for s in sizes]
-            print(f"| {export_type} | " + " | ".join(cells) + " |")
 
         print("\n## DynamoDB calls per operation (and latency) by project size\n")
         header = " | ".join(f"{s} tasks: calls | ms" for s in sizes)

@@ -56,8 +56,7 @@ def list_snapshots(user: User, project_id: int) -> list[Snapshot]:
 
 def delete(user: User, project_id: int, snapshot_id: int) -> None:
     access.project_for(user, project_id, manage=True)
-    snapshot_store.get(project_id, snapshot_id)
-    snapshot_store.delete(snapshot_id)
+    snapshot_store.delete(snapshot_store.get(project_id, snapshot_id))
 
 
 def convert(user: User, project_id: int, snapshot_id: int, export_type) -> Snapshot:

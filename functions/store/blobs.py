@@ -62,3 +62,14 @@ def presigned_get(key: str, filename: str, seconds: int = 3600) -> str:
         "get_object", ExpiresIn=seconds,
         Params={"Bucket": get_settings().files_bucket, "Key": key,
                 "ResponseContentDisposition": f'attachment; filename="{filename}"'})
+
+
+def delete_prefix(prefix: str) -> int:
+    """Delete every object under `prefix` (a page of up to 1,000 keys per call). Returns how many."""
+    s3, bucket, deleted = client("s3"), get_settings().files_bucket, 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            deleted += len(keys)
+    return deleted

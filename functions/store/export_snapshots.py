@@ -10,7 +10,7 @@ from pynamodb.expressions.operand import Path
 
 from functions.domain.errors import NotFound
 from functions.domain.records import utcnow
-from functions.store import ids
+from functions.store import blobs, ids
 from functions.store.models import ExportSnapshotModel
 
 
@@ -31,7 +31,7 @@ class Snapshot:
 
 
 def key_for(snapshot: Snapshot, extension: str, export_type: str = "JSON") -> str:
-    return f"exports/{snapshot.project_id}/{snapshot.id}/{export_type.lower()}.{extension}"
+    return f"exports/{snapshot.project_id}/{snapshot.id}/{export_type.lower()}.{extension}"  # see delete()
 
 
 def _to_snapshot(item: ExportSnapshotModel) -> Snapshot:
@@ -81,5 +81,7 @@ def list_for(project_id: int) -> list[Snapshot]:
     return [_to_snapshot(i) for i in ExportSnapshotModel.project_index.query(project_id, scan_index_forward=False)]
 
 
-def delete(snapshot_id: int) -> None:
-    ExportSnapshotModel(snapshot_id).delete()
+def delete(snapshot: Snapshot) -> None:
+    """The record and its files in S3."""
+    ExportSnapshotModel(snapshot.id).delete()
+    blobs.delete_prefix(f"exports/{snapshot.project_id}/{snapshot.id}/")

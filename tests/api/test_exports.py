@@ -97,3 +97,8 @@ def test_snapshot_is_built_into_s3_converted_and_downloaded_by_presigned_url(api
     assert [r["sentiment"] for r in rows] == ["", "Positive"]
     refused = api.post(f"/api/projects/{pid}/exports/{snapshot['id']}/convert", json={"export_type": "COCO"})
     assert refused.status_code == 400 and "export_type" in refused.json()["validation_errors"]
+
+    assert api.delete(f"/api/projects/{pid}/exports/{snapshot['id']}").status_code == 204
+    assert api.get(f"/api/projects/{pid}/exports/{snapshot['id']}").status_code == 404
+    left = client("s3").list_objects_v2(Bucket=get_settings().files_bucket, Prefix=f"exports/{pid}/")
+    assert left.get("KeyCount", 0) == 0
