@@ -50,18 +50,18 @@ def next_task(user: User, project_id: int, *, rng: random.Random | None = None) 
     if held is not None:
         return _answer(project, user, held, "held")
     expires = now + get_settings().task_lock_seconds
-    sampling = project.sampling
-    found = _take(project, user, sampling, now, expires, rng)
-    if found is None and sampling == UNCERTAINTY:
-        sampling = UNIFORM  # LS: no task has a prediction of the current model version -> random
+    how = project.sampling  # which queue the task came from, a key of QUEUE_NAMES
+    found = _take(project, user, how, now, expires, rng)
+    if found is None and how == UNCERTAINTY:
+        how = UNIFORM  # LS: no task has a prediction of the current model version -> random
         found = _take(project, user, UNIFORM, now, expires, rng)
     if found is None and project.skip_queue == "REQUEUE_FOR_ME":
-        sampling = "skipped"
+        how = "skipped"
         found = _take(project, user, SEQUENTIAL, now, expires, rng, requeued=True)
     if found is None:
         raise NotFound("There are no more tasks for you in this project.")
     label_queue.remember(project.id, user.id, found, expires)
-    return _answer(project, user, task_store.get(found, consistent=True), sampling)
+    return _answer(project, user, task_store.get(found, consistent=True), how)
 
 
 def _held(project: Project, user: User, now: float) -> Task | None:
