@@ -12,6 +12,7 @@ from functions.domain.errors import NotFound
 from functions.domain.records import utcnow
 from functions.store import blobs, ids
 from functions.store.models import ExportSnapshotModel
+from functions.store.tasks import plain_map
 
 
 @dataclass
@@ -38,13 +39,9 @@ def _to_snapshot(item: ExportSnapshotModel) -> Snapshot:
     return Snapshot(
         id=int(item.id), project_id=int(item.project_id), created_by=int(item.created_by), title=item.title,
         status=item.status, md5=item.md5, task_number=int(item.task_number or 0), error=item.error,
-        options=json.loads(item.options or "{}"), converted=_plain(item.converted),
+        options=json.loads(item.options or "{}"), converted=plain_map(item.converted),
         created_at=item.created_at, finished_at=item.finished_at,
     )
-
-
-def _plain(value) -> dict:
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value or {})
 
 
 def create(project_id: int, created_by: int, title: str, options: dict) -> Snapshot:

@@ -14,7 +14,7 @@ from pynamodb.exceptions import UpdateError
 
 from functions.domain.label_stream import SEQUENTIAL, UNCERTAINTY, UNIFORM, QueueEntry
 from functions.store.models import LeaseModel, TaskModel
-from functions.store.tasks import QUEUE_RANDOM_RANGE, lease_path
+from functions.store.tasks import QUEUE_RANDOM_RANGE, lease_path, plain_map
 
 PAGE = 50
 _INDEXES = {
@@ -25,7 +25,7 @@ _INDEXES = {
 
 
 def _entry(item: TaskModel) -> QueueEntry:
-    locks = item.locks.as_dict() if hasattr(item.locks, "as_dict") else dict(item.locks or {})
+    locks = plain_map(item.locks)
     return QueueEntry(
         task_id=int(item.id), overlap=int(item.overlap or 1), total_annotations=int(item.total_annotations or 0),
         cancelled_annotations=int(item.cancelled_annotations or 0),

@@ -39,13 +39,14 @@ def _to_task(item: TaskModel) -> Task:
         version=int(item.version or 0), labeling_count=int(item.labeling_count or 0),
         annotators=sorted(int(i) for i in (item.annotators or ())),
         skipped_by=sorted(int(i) for i in (item.skipped_by or ())),
-        prediction_scores={k: float(v) for k, v in _plain(item.prediction_scores).items()},
-        locks={int(k): float(v) for k, v in _plain(item.locks).items()}, lease_rev=int(item.lease_rev or 0),
+        prediction_scores={k: float(v) for k, v in plain_map(item.prediction_scores).items()},
+        locks={int(k): float(v) for k, v in plain_map(item.locks).items()}, lease_rev=int(item.lease_rev or 0),
         completed_at=item.completed_at,
     )
 
 
-def _plain(value) -> dict:
+def plain_map(value) -> dict:
+    """A raw MapAttribute's value as a dict (PynamoDB hands back either form)."""
     return value.as_dict() if hasattr(value, "as_dict") else dict(value or {})
 
 
