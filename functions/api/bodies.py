@@ -30,6 +30,13 @@ def flag(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def required_int_param(value: str | None, name: str) -> int:
+    found = int_param(value, name)
+    if found is None:
+        raise ValidationFailed.field(name, "This query parameter is required.")
+    return found
+
+
 def int_param(value: str | None, name: str, default: int | None = None) -> int | None:
     if value is None or value == "":
         return default

@@ -65,8 +65,9 @@ def available_to(entry: QueueEntry, user_id: int, now: float, skip_queue: str, *
     return holders(entry, user_id, now, skip_queue) < entry.overlap
 
 
-def holds(entry: QueueEntry, user_id: int, now: float) -> bool:
-    return entry.locks.get(user_id, 0) > now and user_id not in entry.annotators
+def holds(locks: dict[int, float], annotators, user_id: int, now: float) -> bool:
+    """Does `user_id` hold a live lease on a task they have not answered yet?"""
+    return locks.get(user_id, 0) > now and user_id not in annotators
 
 
 def expired_holders(entry: QueueEntry, now: float) -> list[int]:

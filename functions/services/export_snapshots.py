@@ -17,7 +17,7 @@ from functions.domain.errors import ValidationFailed
 from functions.domain.export_formats import export_file_for, formats_for_config, write_export
 from functions.domain.records import User, utcnow
 from functions.services import access, jobs
-from functions.services.exporting import export_tasks
+from functions.services.exporting import SPOOL_BYTES, export_tasks
 from functions.services.projects import config_of
 from functions.store import blobs
 from functions.store import export_snapshots as snapshot_store
@@ -25,7 +25,6 @@ from functions.store import projects as project_store
 from functions.store.export_snapshots import Snapshot, key_for
 
 MAX_TITLE = 2048
-_SPOOL_BYTES = 2 * 1024 * 1024  # then disk: memory stays flat however large the export
 
 
 def create(user: User, project_id: int, fields: dict) -> Snapshot:
@@ -103,7 +102,7 @@ def build_snapshot(project_id: int, snapshot_id: int) -> int:
         serialization = snapshot.options.get("serialization_options") or {}
         tasks = export_tasks(project_id, all_tasks=not task_options.get("only_with_annotations"),
                              majority=bool(serialization.get("majority_vote")))
-        with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as lines:
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as lines:
             for task in tasks():
                 lines.write(json.dumps(task, ensure_ascii=False).encode() + b"\n")
                 snapshot.task_number += 1
@@ -138,7 +137,7 @@ def _write_and_upload(snapshot: Snapshot, export_type: str, config) -> str:
             if line:
                 yield json.loads(line)
 
-    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as out:
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as out:
         written = write_export(export_type, stored_tasks, config, out)
         out.seek(0)
         digest = hashlib.md5(usedforsecurity=False)

@@ -21,7 +21,7 @@ from functions.services.projects import config_of
 from functions.store import annotations as annotation_store
 from functions.store import tasks as task_store
 
-_SPOOL_BYTES = 2 * 1024 * 1024  # then disk: memory stays flat however large the export
+SPOOL_BYTES = 2 * 1024 * 1024  # then disk: memory stays flat however large the export
 
 
 def export_formats(user: User, project_id: int) -> list[dict]:
@@ -33,7 +33,7 @@ def export(user: User, project_id: int, export_type: str, *, download_all_tasks:
     """The export as (what it is, a file positioned at its start). The caller closes the file."""
     project = access.project_for(user, project_id)
     tasks = export_tasks(project_id, ids=ids, all_tasks=download_all_tasks or bool(ids), majority=majority)
-    out = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 - the caller streams, then closes it
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - the caller streams, then closes it
     try:
         written = write_export(export_type, tasks, config_of(project), out)
     except ValueError as exc:

@@ -23,6 +23,7 @@ from functions.domain.label_stream import (
     QueueEntry,
     available_to,
     expired_holders,
+    holds,
     preference_order,
     uncertainty,
 )
@@ -72,8 +73,7 @@ def _held(project: Project, user: User, now: float) -> Task | None:
         task = task_store.get(pointer[0], consistent=True)
     except NotFound:
         return None
-    still_mine = task.locks.get(user.id, 0) > now and user.id not in task.annotators and not task.is_labeled
-    return task if still_mine else None
+    return task if not task.is_labeled and holds(task.locks, task.annotators, user.id, now) else None
 
 
 def _take(project: Project, user: User, sampling: str, now: float, expires: float, rng: random.Random, *,

@@ -39,8 +39,9 @@ def test_skips_count_per_skip_queue():
 
 def test_a_user_never_gets_a_task_they_answered_and_holds_only_their_live_lease():
     answered = QueueEntry(task_id=1, overlap=3, annotators=frozenset({7}), locks={7: NOW + 5})
-    assert not available_to(answered, 7, NOW, "REQUEUE_FOR_OTHERS") and not holds(answered, 7, NOW)
-    assert holds(QueueEntry(task_id=1, locks={7: NOW + 5}), 7, NOW)
+    assert not available_to(answered, 7, NOW, "REQUEUE_FOR_OTHERS")
+    assert not holds(answered.locks, answered.annotators, 7, NOW)
+    assert holds({7: NOW + 5}, frozenset(), 7, NOW)
 
 
 def test_breadth_first_with_overlap_and_a_strict_order_for_a_lone_uncertainty_annotator():

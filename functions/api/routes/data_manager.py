@@ -6,24 +6,16 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from functions.api.auth import current_user
-from functions.api.bodies import int_param, json_body
-from functions.domain.errors import ValidationFailed
+from functions.api.bodies import json_body, required_int_param
 from functions.domain.records import User
 from functions.services import access, data_manager
 
 router = APIRouter()
 
 
-def _project_param(request: Request) -> int:
-    project_id = int_param(request.query_params.get("project"), "project")
-    if project_id is None:
-        raise ValidationFailed.field("project", "This query parameter is required.")
-    return project_id
-
-
 @router.get("/api/dm/actions")
 def list_actions(request: Request, user: User = Depends(current_user)):
-    access.project_for(user, _project_param(request))
+    access.project_for(user, required_int_param(request.query_params.get("project"), "project"))
     return [{"id": action, "title": title, "order": order, "experimental": False, "dialog": None,
              "permission": "tasks.delete" if action.startswith("delete") else "tasks.change"}
             for order, (action, title) in enumerate(data_manager.ACTIONS.items())]
@@ -31,7 +23,7 @@ def list_actions(request: Request, user: User = Depends(current_user)):
 
 @router.post("/api/dm/actions")
 async def run_action(request: Request, user: User = Depends(current_user)):
-    project_id = _project_param(request)
+    project_id = required_int_param(request.query_params.get("project"), "project")
     action = request.query_params.get("id") or ""
     body = await json_body(request)
     query = {key: body.get(key) for key in ("filters", "ordering", "selectedItems") if key in body}

@@ -6,8 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from functions.api.auth import current_user
-from functions.api.bodies import int_param, json_body
-from functions.domain.errors import ValidationFailed
+from functions.api.bodies import json_body, required_int_param
 from functions.domain.ls_json import iso, task_detail_json
 from functions.domain.records import Annotation, User
 from functions.services import agreement, label_stream, reviews
@@ -40,9 +39,7 @@ async def create_review(request: Request, user: User = Depends(current_user)):
 
 @router.get("/api/annotation-reviews")
 def list_reviews(request: Request, user: User = Depends(current_user)):
-    annotation_id = int_param(request.query_params.get("annotation"), "annotation")
-    if annotation_id is None:
-        raise ValidationFailed.field("annotation", "This query parameter is required.")
+    annotation_id = required_int_param(request.query_params.get("annotation"), "annotation")
     return [_review_json(a) for a in reviews.reviews_of(user, annotation_id)]
 
 

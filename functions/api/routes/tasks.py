@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from functions.api.auth import current_user
-from functions.api.bodies import flag, int_param, json_body
+from functions.api.bodies import flag, int_param, json_body, required_int_param
 from functions.domain.errors import ValidationFailed
 from functions.domain.ls_json import (
     annotation_json,
@@ -34,9 +34,7 @@ def _detail(view: TaskView, *, list_fields: bool = False) -> dict:
 @router.get("/api/tasks")
 def list_tasks(request: Request, user: User = Depends(current_user)):
     q = request.query_params
-    project_id = int_param(q.get("project"), "project")
-    if project_id is None:
-        raise ValidationFailed.field("project", "This query parameter is required.")
+    project_id = required_int_param(q.get("project"), "project")
     page = int_param(q.get("page"), "page", 1)
     page_size = int_param(q.get("page_size"), "page_size", 100)
     with_children = q.get("fields") == "all"

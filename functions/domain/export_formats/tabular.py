@@ -48,14 +48,19 @@ def json_min_record(item: Item) -> dict:
         record["id"] = item.task_id
     for name, values in item.output.items():
         record[name] = prettify(values)
-    record["annotator"] = annotator(item, int_id=True)
+    _add_annotation_columns(record, item, annotator(item, int_id=True))
+    return record
+
+
+def _add_annotation_columns(record: dict, item: Item, annotator_value) -> None:
+    """The annotation's own columns, which close a JSON_MIN record and a CSV row alike."""
+    record["annotator"] = annotator_value
     record["annotation_id"] = item.annotation_id
     record["created_at"] = item.created_at
     record["updated_at"] = item.updated_at
     record["lead_time"] = item.lead_time
     if item.has_agreement:
         record["agreement"] = item.agreement
-    return record
 
 
 def write_csv(tasks: TaskSource, parsed: dict, out: BinaryIO, *, delimiter: str = ",") -> None:
@@ -117,13 +122,7 @@ def csv_record(item: Item, colliding: set[str]) -> dict:
     for key, value in item.data.items():
         column = _data_column(key, colliding)
         record[column] = jsontext.dumps(value) if isinstance(value, (dict, list)) else value
-    record["annotator"] = annotator(item)
-    record["annotation_id"] = item.annotation_id
-    record["created_at"] = item.created_at
-    record["updated_at"] = item.updated_at
-    record["lead_time"] = item.lead_time
-    if item.has_agreement:
-        record["agreement"] = item.agreement
+    _add_annotation_columns(record, item, annotator(item))
     if item.history:
         record["history"] = jsontext.dumps(item.history)
     return record
