@@ -12,6 +12,8 @@ Design notes (ARCHITECTURE.md, "Data model"):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pynamodb.attributes import (
     BooleanAttribute,
     MapAttribute,
@@ -353,6 +355,60 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     ExportSnapshotModel,
     IdempotencyModel,
 )
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    hash_key: tuple[str, str]  # (attribute name, DynamoDB type: "S" | "N" | "B")
+    range_key: tuple[str, str] | None
+    projection: str  # "ALL" | "KEYS_ONLY" | "INCLUDE"
+    non_key_attributes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What a deployment needs to know to build one table: plain data, so infra needs no PynamoDB."""
+
+    short_name: str
+    hash_key: tuple[str, str]
+    range_key: tuple[str, str] | None
+    indexes: tuple[IndexSpec, ...]
+    ttl_attribute: str | None
+    stream_view: str | None
+
+
+def _key(schema: list[dict], types: dict[str, str], kind: str) -> tuple[str, str] | None:
+    names = [key["AttributeName"] for key in schema if key["KeyType"] == kind]
+    return (names[0], types[names[0]]) if names else None
+
+
+def table_specs() -> list[TableSpec]:
+    """Every table of `ALL_MODELS`, read off PynamoDB's own schema (the one `create_table` sends)."""
+    specs = []
+    for model in ALL_MODELS:
+        schema = model._get_schema()
+        types = {a["AttributeName"]: a["AttributeType"] for a in schema["attribute_definitions"]}
+        indexes = tuple(
+            IndexSpec(
+                name=gsi["index_name"],
+                hash_key=_key(gsi["key_schema"], types, "HASH"),
+                range_key=_key(gsi["key_schema"], types, "RANGE"),
+                projection=gsi["projection"]["ProjectionType"],
+                non_key_attributes=tuple(gsi["projection"].get("NonKeyAttributes", ())),
+            )
+            for gsi in schema.get("global_secondary_indexes", [])
+        )
+        ttl = next((name for name, attr in model.get_attributes().items() if isinstance(attr, TTLAttribute)), None)
+        specs.append(TableSpec(
+            short_name=model.TABLE,
+            hash_key=_key(schema["key_schema"], types, "HASH"),
+            range_key=_key(schema["key_schema"], types, "RANGE"),
+            indexes=indexes,
+            ttl_attribute=ttl,
+            stream_view=getattr(model, "STREAM_VIEW", None),
+        ))
+    return specs
 
 
 def configure(settings: Settings | None = None) -> None:

@@ -1,0 +1,1 @@
+"""The AWS deployment: CDK constructs composed into one stack (`infra/app.py` is the CDK app)."""

@@ -1,0 +1,47 @@
+"""Events: the annotations stream's consumer, and the queue for outbound deliveries (webhooks)."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.aws.app_functions import AppFunctions
+
+
+def _queue(scope: Construct, construct_id: str, **kwargs) -> sqs.Queue:
+    return sqs.Queue(scope, construct_id, encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+                     **kwargs)
+
+
+class Events(Construct):
+    """`consumer` reads the annotations stream in batches and reports the records that failed, so one bad
+    record is retried (bisected) alone; after `retry_attempts` a record's position goes to `stream_dlq`.
+    `deliveries` carries outbound requests (webhooks), retried by SQS and parked in `deliveries_dlq`.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, functions: AppFunctions,
+                 annotations: dynamodb.ITable):
+        super().__init__(scope, construct_id)
+        self.stream_dlq = _queue(self, "StreamDeadLetters", retention_period=Duration.days(14))
+        self.deliveries_dlq = _queue(self, "DeliveriesDeadLetters", retention_period=Duration.days(14))
+        self.deliveries = _queue(
+            self, "Deliveries", visibility_timeout=Duration.minutes(2),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.deliveries_dlq, max_receive_count=5),
+        )
+        self.consumer = functions.new(self, "Consumer", handler="functions.handlers.events.handler",
+                                      service="events", timeout=Duration.minutes(1), memory_size=512)
+        self.consumer.add_event_source(sources.DynamoEventSource(
+            annotations,
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=100,
+            max_batching_window=Duration.seconds(1),
+            bisect_batch_on_error=True,
+            report_batch_item_failures=True,
+            retry_attempts=5,
+            on_failure=sources.SqsDlq(self.stream_dlq),
+        ))
+        self.deliveries.grant_send_messages(self.consumer)
