@@ -4,13 +4,21 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test bench lint clean
+NODE_STAMP := node_modules/.installed
+CDK := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --no-install cdk
+
+.PHONY: dev test bench lint synth deploy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The CDK CLI, pinned to v2 in package-lock.json (3.x rejects aws-cdk-lib 2 output).
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
 
 dev: $(STAMP)
 	$(VENV)/bin/labelstack dev $(ARGS)
@@ -21,9 +29,17 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/python -m bench.api_calls
 	$(VENV)/bin/python -m bench.export_memory
+	$(VENV)/bin/python -m bench.lambda_bundle
+
+# `make synth ARGS="-c stage=prod"`: the CloudFormation template into cdk.out/, no AWS account needed.
+synth: $(STAMP) $(NODE_STAMP)
+	$(CDK) synth --quiet $(ARGS)
+
+deploy: $(STAMP) $(NODE_STAMP)
+	$(CDK) deploy $(ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check functions infra tests bench
+	$(VENV)/bin/ruff check functions infra ml_endpoints tests bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache node_modules cdk.out

@@ -46,7 +46,10 @@ class Api(Construct):
                                           timeout=Duration.seconds(29), memory_size=1024)
         self.jobs_function = functions.new(self, "Jobs", handler="functions.handlers.jobs.handler",
                                            service="jobs", timeout=Duration.minutes(15), memory_size=1769,
-                                           function_name=jobs_function_name)
+                                           function_name=jobs_function_name,
+                                           # A job records its own failure where its client polls; a blind
+                                           # retry could run an import twice.
+                                           retry_attempts=0)
         jobs_arn = Stack.of(self).format_arn(service="lambda", resource="function",
                                              resource_name=jobs_function_name,
                                              arn_format=ArnFormat.COLON_RESOURCE_NAME)

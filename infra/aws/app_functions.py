@@ -32,7 +32,8 @@ class AppFunctions:
         }
 
     def new(self, scope: Construct, construct_id: str, *, handler: str, service: str, timeout: Duration,
-            memory_size: int, function_name: str | None = None) -> lambda_.Function:
+            memory_size: int, function_name: str | None = None,
+            retry_attempts: int | None = None) -> lambda_.Function:
         log_group = logs.LogGroup(scope, f"{construct_id}Logs", retention=self._stage.log_retention,
                                   removal_policy=self._stage.removal_policy)
         function = lambda_.Function(
@@ -47,6 +48,7 @@ class AppFunctions:
             environment={**self.environment, "POWERTOOLS_SERVICE_NAME": f"labelstack-{service}"},
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
+            retry_attempts=retry_attempts,
         )
         self._data.grant_read_write(function)
         self._jwt_secret.grant_read(function)

@@ -174,6 +174,10 @@ def test_lambdas_are_arm64_on_the_bundling_python_with_tracing(default_stack):
         assert "Ref" in env["LABELSTACK_JWT_SECRET_ARN"]
     api = next(props for props in functions.values() if props["Handler"] == "functions.handlers.api.handler")
     assert api["Timeout"] <= 29  # the HTTP API gives up at 30 s
+    jobs = next(logical_id for logical_id, props in functions.items()
+                if props["Handler"] == "functions.handlers.jobs.handler")
+    template.has_resource_properties("AWS::Lambda::EventInvokeConfig", {
+        "FunctionName": {"Ref": jobs}, "MaximumRetryAttempts": 0})
 
 
 def test_http_api_stage_is_throttled_and_logged(default_stack):
