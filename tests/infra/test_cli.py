@@ -6,7 +6,6 @@ import pytest
 from moto import mock_aws
 
 from functions.domain.errors import NotAuthenticated
-
 from infra.cli import main
 from infra.local_stack import apply_settings, provision
 
