@@ -23,6 +23,16 @@ def _int(name: str, default: int) -> int:
         raise ValueError(f"environment variable {name} must be an integer, got {raw!r}") from exc
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name} must be a number, got {raw!r}") from exc
+
+
 @dataclass(frozen=True)
 class Settings:
     region: str
@@ -44,6 +54,23 @@ class Settings:
     task_lock_seconds: int
     # Name of the Lambda that runs background jobs; unset means "run them in this process" (local stack).
     jobs_function_name: str | None
+    # ML backends (functions/ml). Timeouts in seconds; Label Studio's defaults.
+    ml_connect_timeout: float = 1.0
+    ml_health_timeout: float = 1.0
+    ml_setup_timeout: float = 3.0
+    ml_predict_timeout: float = 100.0
+    # Prediction when a task is opened: the annotator waits on it, so it is short.
+    ml_task_load_timeout: float = 2.0
+    ml_retries: int = 2  # retries of a failed connection (not of an answered request)
+    ml_batch_size: int = 100  # tasks per /predict call
+    ml_sync_predict_limit: int = 1000  # larger selections are predicted by a background job
+    ml_max_response_bytes: int = 50 * 1024 * 1024
+    # Hosts and CIDR ranges the server may call although they are private (the local stack: 127.0.0.1).
+    allowed_hosts: str = ""
+    # The SageMaker runtime endpoint (InvokeEndpoint); the local stack points it at the local model server.
+    sagemaker_runtime_url: str | None = None
+    # Only endpoints whose name starts with this may be registered ("" = any the role may invoke).
+    sagemaker_endpoint_prefix: str = ""
 
     def table_name(self, short: str) -> str:
         return f"{self.table_prefix}{short}"
@@ -66,4 +93,16 @@ def get_settings() -> Settings:
         refresh_token_days=_int("LABELSTACK_REFRESH_TOKEN_DAYS", 365),
         task_lock_seconds=_int("LABELSTACK_TASK_LOCK_SECONDS", 86_400),
         jobs_function_name=os.environ.get("LABELSTACK_JOBS_FUNCTION") or None,
+        ml_connect_timeout=_float("LABELSTACK_ML_CONNECT_TIMEOUT", 1.0),
+        ml_health_timeout=_float("LABELSTACK_ML_HEALTH_TIMEOUT", 1.0),
+        ml_setup_timeout=_float("LABELSTACK_ML_SETUP_TIMEOUT", 3.0),
+        ml_predict_timeout=_float("LABELSTACK_ML_PREDICT_TIMEOUT", 100.0),
+        ml_task_load_timeout=_float("LABELSTACK_ML_TASK_LOAD_TIMEOUT", 2.0),
+        ml_retries=_int("LABELSTACK_ML_RETRIES", 2),
+        ml_batch_size=max(1, _int("LABELSTACK_ML_BATCH_SIZE", 100)),
+        ml_sync_predict_limit=_int("LABELSTACK_ML_SYNC_PREDICT_LIMIT", 1000),
+        ml_max_response_bytes=_int("LABELSTACK_ML_MAX_RESPONSE_BYTES", 50 * 1024 * 1024),
+        allowed_hosts=os.environ.get("LABELSTACK_ALLOWED_HOSTS", ""),
+        sagemaker_runtime_url=os.environ.get("LABELSTACK_SAGEMAKER_RUNTIME_URL") or None,
+        sagemaker_endpoint_prefix=os.environ.get("LABELSTACK_SAGEMAKER_ENDPOINT_PREFIX", ""),
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functions.domain.records import User
-from functions.services import importing, projects
+from functions.services import importing, ml_backends, projects
 
 CONFIG = """<View>
   <Text name="text" value="$text"/>
@@ -28,7 +28,8 @@ REVIEWS = [
 ]
 
 
-def load_demo(admin: User) -> int:
+def load_demo(admin: User, model_url: str | None = None) -> int:
+    """The demo project, with the built-in model server at `model_url` connected as its ML backend."""
     project = projects.create_project(admin, {
         "title": "Demo: review sentiment", "label_config": CONFIG,
         "description": "Classify each product review as positive, negative or neutral.",
@@ -39,4 +40,7 @@ def load_demo(admin: User) -> int:
                                 "result": [{"from_name": "sentiment", "to_name": "text", "type": "choices",
                                             "value": {"choices": ["Negative"]}}]}]
     importing.import_tasks(admin, project.id, tasks)
+    if model_url:
+        ml_backends.create(admin, {"project": project.id, "url": model_url,
+                                   "title": "Built-in text classifier", "is_interactive": False})
     return project.id

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import subprocess
 import threading
 from dataclasses import dataclass
 
@@ -107,3 +108,73 @@ class LocalStack:
             server.shutdown()
             self._thread.join()
             self._server = None
+
+
+# The built-in model's SageMaker name in the emulator; InvokeEndpoint goes to the local model server.
+BUILTIN_ENDPOINT = "labelstack-local-builtin"
+
+
+@dataclass
+class ModelServer:
+    """The built-in text classifier (`labelstack ml serve text_classifier`) as a child process.
+
+    One server, two ways in: register its URL as an `http` ML backend, or the endpoint `BUILTIN_ENDPOINT`
+    as a `sagemaker` one. The emulator knows that endpoint (DescribeEndpoint answers InService) and the
+    platform's SageMaker runtime calls go to this server, which answers SageMaker's invocation path too.
+    """
+
+    host: str = "127.0.0.1"
+    port: int | None = None
+    model: str = "text_classifier"
+
+    def start(self) -> str:
+        import sys
+        import tempfile
+        import time
+        import urllib.request
+
+        self.port = self.port or free_port(self.host)
+        self._model_dir = tempfile.TemporaryDirectory(prefix="labelstack-model-")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "ml_endpoints", "serve", self.model, "--host", self.host, "--port",
+             str(self.port), "--model-dir", self._model_dir.name, "--log-level", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"http://{self.host}:{self.port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=1):
+                    break
+            except OSError:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"the model server ({self.model}) did not start") from None
+                time.sleep(0.1)
+        # The platform may call this server although it is on loopback, and "SageMaker" is it.
+        apply_settings({"LABELSTACK_ALLOWED_HOSTS": self.host, "LABELSTACK_SAGEMAKER_RUNTIME_URL": self.url})
+        self._register_endpoint()
+        return self.url
+
+    def _register_endpoint(self) -> None:
+        from functions.store.aws_clients import client
+
+        sagemaker = client("sagemaker")
+        sagemaker.create_model(ModelName=BUILTIN_ENDPOINT, ExecutionRoleArn="arn:aws:iam::123456789012:role/local",
+                               PrimaryContainer={"Image": f"local/ml_endpoints:{self.model}"})
+        sagemaker.create_endpoint_config(EndpointConfigName=BUILTIN_ENDPOINT, ProductionVariants=[{
+            "VariantName": "AllTraffic", "ModelName": BUILTIN_ENDPOINT, "InitialInstanceCount": 1,
+            "InstanceType": "ml.m5.large"}])
+        sagemaker.create_endpoint(EndpointName=BUILTIN_ENDPOINT, EndpointConfigName=BUILTIN_ENDPOINT)
+
+    def stop(self) -> None:
+        process = getattr(self, "_process", None)
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if getattr(self, "_model_dir", None) is not None:
+            self._model_dir.cleanup()
+            self._model_dir = None

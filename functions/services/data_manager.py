@@ -14,7 +14,7 @@ from functions.domain.errors import NotFound, ValidationFailed
 from functions.domain.label_stream import counts_toward_labeled
 from functions.domain.records import Annotation, Project, Task, User, utcnow
 from functions.domain.task_query import TaskQuery, parse_task_query
-from functions.services import access
+from functions.services import access, ml_predictions
 from functions.services.tasks import delete_task_records
 from functions.store import annotations as annotation_store
 from functions.store import predictions as prediction_store
@@ -25,8 +25,9 @@ ACTIONS = {
     "delete_tasks_annotations": "Delete annotations",
     "delete_tasks_predictions": "Delete predictions",
     "predictions_to_annotations": "Create annotations from predictions",
+    "retrieve_tasks_predictions": "Retrieve Predictions",
 }
-_MANAGER_ONLY = {"delete_tasks", "delete_tasks_annotations", "delete_tasks_predictions"}
+_MANAGER_ONLY = {"delete_tasks", "delete_tasks_annotations", "delete_tasks_predictions", "retrieve_tasks_predictions"}
 
 
 def task_row(task: Task) -> dict:
@@ -79,6 +80,8 @@ def run_action(user: User, project_id: int, action: str, raw_query) -> dict:
     if action == "delete_tasks_annotations":
         removed = _delete_annotations(project, tasks)
         return {"processed_items": removed, "detail": f"Deleted {removed} annotations"}
+    if action == "retrieve_tasks_predictions":
+        return ml_predictions.retrieve(user, project, tasks)
     if action == "delete_tasks_predictions":
         removed = _delete_predictions(tasks)
         return {"processed_items": removed, "detail": f"Deleted {removed} predictions"}

@@ -23,6 +23,7 @@ _JOBS = {
     "build_export_snapshot": "functions.services.export_snapshots:build_snapshot",
     "convert_export_snapshot": "functions.services.export_snapshots:convert_snapshot",
     "refresh_label_queue": "functions.services.label_stream:refresh_label_queue",
+    "retrieve_predictions": "functions.services.ml_predictions:run_job",
 }
 
 

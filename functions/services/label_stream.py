@@ -28,7 +28,7 @@ from functions.domain.label_stream import (
     uncertainty,
 )
 from functions.domain.records import Project, Task, User
-from functions.services import access
+from functions.services import access, ml_predictions
 from functions.services.tasks import TaskView, views
 from functions.settings import get_settings
 from functions.store import label_queue
@@ -99,7 +99,10 @@ def _answer(project: Project, user: User, task: Task, how: str) -> NextTask:
     # The annotator sees their own earlier answers (a requeued skip) but not the others' (LS hides them
     # in the label stream), and predictions only when the project shows them.
     view.annotations = [a for a in view.annotations if a.completed_by == user.id]
-    if not project.show_collab_predictions:
+    if project.show_collab_predictions:
+        predictions = ml_predictions.predict_on_load(project, view.task, view.predictions)
+        view.predictions = ml_predictions.shown_predictions(project, predictions)
+    else:
         view.predictions = []
     return NextTask(view, QUEUE_NAMES[how], str(uuid.uuid4()))
 

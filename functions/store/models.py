@@ -341,6 +341,34 @@ class IdempotencyModel(_Base):
     expiration = TTLAttribute(null=True)
 
 
+class MLBackendModel(_Base):
+    """An ML backend of a project: an `http` URL speaking Label Studio's protocol, or a SageMaker endpoint."""
+
+    class ProjectIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "project-index"
+            projection = AllProjection()
+
+        project_id = NumberAttribute(hash_key=True)
+        id = NumberAttribute(range_key=True)
+
+    TABLE = "ml-backends"
+    id = NumberAttribute(hash_key=True)
+    project_id = NumberAttribute()
+    # What users set (functions/domain/ml_backend.py EDITABLE), as one JSON document, edited under `version`.
+    fields = UnicodeAttribute()
+    # What the server learns by calling the backend, written without the version check so a running
+    # prediction job never conflicts with a user's edit.
+    state = UnicodeAttribute(default="DI")
+    error_message = UnicodeAttribute(null=True)
+    model_version = UnicodeAttribute(default="")
+    job = UnicodeAttribute(null=True)  # JSON: the latest background prediction job and its progress
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = NumberAttribute(default=0)
+    project_index = ProjectIndex()
+
+
 ALL_MODELS: tuple[type[_Base], ...] = (
     Counter,
     UserModel,
@@ -354,6 +382,7 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     ImportJobModel,
     ExportSnapshotModel,
     IdempotencyModel,
+    MLBackendModel,
 )
 
 

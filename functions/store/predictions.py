@@ -102,3 +102,41 @@ def delete_many(prediction_ids: Iterable[int]) -> None:
     with PredictionModel.batch_write() as batch:
         for prediction_id in prediction_ids:
             batch.delete(PredictionModel(prediction_id))
+
+
+def insert_batch(project_id: int, predictions: list[Prediction],
+                 task_scores: dict[int, tuple[dict[str, float], float | None]]) -> None:
+    """Store new predictions of many tasks at once (an ML backend's batch): BatchWriteItem for the
+    predictions, then one UpdateItem per task (its ids, counter and scores; DynamoDB has no batch update)
+    and one project counter update. `task_scores`: per task, its scores and uncertainty with them.
+
+    All or nothing: if any write fails, what was written is taken back before the error goes on.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    by_task: dict[int, list[int]] = {}
+    for p in predictions:
+        by_task.setdefault(p.task_id, []).append(p.id)
+    put_many(predictions)
+    done: list[int] = []
+
+    def update_task(task_id: int) -> None:
+        actions = [TaskModel.prediction_ids.add(set(by_task[task_id])),
+                   TaskModel.total_predictions.add(len(by_task[task_id]))]
+        if task_id in task_scores:
+            actions += tasks.score_actions(*task_scores[task_id])
+        with conflict_on_condition("A task was deleted while its predictions were stored."):
+            TaskModel(task_id).update(actions=actions, condition=TaskModel.id.exists())
+        done.append(task_id)
+
+    try:
+        # Independent items: a few at a time, so a batch costs about one round trip per few tasks.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(update_task, by_task))
+        projects.add_counters(project_id, total_predictions_number=len(predictions))
+    except Exception:
+        for task_id in done:
+            TaskModel(task_id).update(actions=[TaskModel.prediction_ids.delete(set(by_task[task_id])),
+                                               TaskModel.total_predictions.add(-len(by_task[task_id]))])
+        delete_many(p.id for p in predictions)
+        raise

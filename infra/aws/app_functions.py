@@ -28,6 +28,8 @@ class AppFunctions:
             "LABELSTACK_FILES_BUCKET": data.files_bucket.bucket_name,
             "LABELSTACK_JWT_SECRET_ARN": jwt_secret.secret_arn,
             "LABELSTACK_JOBS_FUNCTION": jobs_function_name,
+            # The IAM policy allows only these endpoints (infra/aws/ml.py); the API refuses others by name.
+            "LABELSTACK_SAGEMAKER_ENDPOINT_PREFIX": stage.sagemaker_endpoint_prefix,
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
 

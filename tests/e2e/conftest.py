@@ -17,7 +17,19 @@ E2E_TOKEN = "e2e-admin-token-0123456789"
 
 
 @pytest.fixture(scope="session")
-def local_stack():
+def local_stack(_local_stack_process):
+    """The base URL of a running `labelstack dev`."""
+    return _local_stack_process[0]
+
+
+@pytest.fixture(scope="session")
+def local_stack_banner(_local_stack_process) -> dict[str, str]:
+    """What `labelstack dev` printed when it started, as `{"url": ..., "ml backend": ...}`."""
+    return _local_stack_process[1]
+
+
+@pytest.fixture(scope="session")
+def _local_stack_process():
     port = free_port()
     env = dict(os.environ, LABELSTACK_ADMIN_TOKEN=E2E_TOKEN, PYTHONUNBUFFERED="1")
     env.pop("LABELSTACK_AWS_ENDPOINT_URL", None)
@@ -36,7 +48,14 @@ def local_stack():
     else:
         process.kill()
         raise RuntimeError("labelstack dev did not start within 60 s")
-    yield url
+    banner = {}
+    for line in process.stdout:  # printed before the server starts answering
+        key, _, value = line.strip().partition(": ")
+        if value:
+            banner[key.strip()] = value.strip()
+        if line.startswith("Ctrl-C stops it."):
+            break
+    yield url, banner
     # Ctrl-C must stop everything it started.
     process.send_signal(signal.SIGINT)
     try:

@@ -170,6 +170,7 @@ def test_lambdas_are_arm64_on_the_bundling_python_with_tracing(default_stack):
         env = props["Environment"]["Variables"]
         assert env["LABELSTACK_TABLE_PREFIX"] == PREFIX
         assert env["LABELSTACK_JOBS_FUNCTION"] == f"{PREFIX}jobs"
+        assert env["LABELSTACK_SAGEMAKER_ENDPOINT_PREFIX"] == PREFIX
         assert "LABELSTACK_JWT_SECRET" not in env  # the key itself stays in Secrets Manager
         assert "Ref" in env["LABELSTACK_JWT_SECRET_ARN"]
     api = next(props for props in functions.values() if props["Handler"] == "functions.handlers.api.handler")

@@ -1,0 +1,261 @@
+"""ML backends of a project (`/api/ml`): register, connect, edit, remove; versions, training, interactive
+pre-annotation and the test prediction.
+
+Connecting is what Label Studio does on create and edit: `/health` then `/setup` for `http` (a
+DescribeEndpoint and a test invocation for `sagemaker`); a backend that fails is not saved, and the
+answer is a 400 with Label Studio's message under the field to fix. Reading a backend refreshes its state
+(CO, or DI when it is down, ER with the reason when it answers nonsense), as Label Studio does.
+Managers and admins change backends; every member may read them and use interactive pre-annotation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+
+from functions.domain.errors import NotFound, ValidationFailed
+from functions.domain.ls_json import annotation_json, prediction_json, project_json, task_json
+from functions.domain.ml_backend import (
+    CONNECTED,
+    DISCONNECTED,
+    ERROR,
+    KINDS,
+    TRAINING,
+    MLBackend,
+    check_complete,
+    clean_changes,
+    short_error,
+)
+from functions.domain.records import Prediction, Project, Task, User
+from functions.domain.url_guard import BlockedURL, parse_allow_list, parse_target
+from functions.ml import guarded_http
+from functions.ml.client import BackendDown, client_for, predict_request
+from functions.ml.responses import BackendError, drafts_for, parse_predictions
+from functions.services import access
+from functions.services.projects import config_of
+from functions.settings import get_settings
+from functions.store import annotations as annotation_store
+from functions.store import ml_backends as backend_store
+from functions.store import predictions as prediction_store
+from functions.store import tasks as task_store
+
+logger = logging.getLogger(__name__)
+
+# Fields whose change means the backend must be connected again.
+_CONNECTION_FIELDS = ("url", "auth_method", "basic_auth_user", "basic_auth_pass", "extra_params",
+                      "endpoint_name", "region", "target_variant")
+_NOT_INTERACTIVE = "Model is not set to be used for interactive preannotations"
+
+
+def backend_for(user: User, backend_id: int, *, manage: bool = False) -> tuple[MLBackend, Project]:
+    backend = backend_store.get(backend_id)
+    try:
+        project = access.project_for(user, backend.project_id, manage=manage)
+    except NotFound:
+        raise NotFound(backend_store.NOT_FOUND) from None
+    return backend, project
+
+
+def _target_field(backend: MLBackend) -> str:
+    return "endpoint_name" if backend.kind == "sagemaker" else "url"
+
+
+def _check_url(backend: MLBackend) -> None:
+    """A blocked URL is a 400 naming `url` before anything is called."""
+    if backend.kind != "http":
+        return
+    try:
+        target = parse_target(backend.url)
+        guarded_http.resolve(target, parse_allow_list(get_settings().allowed_hosts))
+    except BlockedURL as exc:
+        raise ValidationFailed.field("url", str(exc)) from None
+    except guarded_http.Unreachable:
+        pass  # the health check reports it with Label Studio's message
+
+
+def _connect(backend: MLBackend, project: Project) -> None:
+    """Validate a new or edited backend as Label Studio does; raise a 400 naming the field to fix."""
+    check_complete(backend, get_settings().sagemaker_endpoint_prefix)
+    _check_url(backend)
+    client = client_for(backend)
+    where = backend.url if backend.kind == "http" else backend.endpoint_name
+    try:
+        version = client.setup(project)
+        if backend.kind == "sagemaker":
+            _test_invocation(client, project)
+    except BackendDown as exc:
+        raise ValidationFailed.field(_target_field(backend), short_error(
+            f"Can't connect to ML backend {where}, health check failed. Make sure it is up and your "
+            f"firewall is properly configured. Reason: {exc}")) from None
+    except BackendError as exc:
+        raise ValidationFailed.field(_target_field(backend), short_error(
+            f"Successfully connected to {where} but it doesn't look like a valid ML backend. "
+            f"Reason: {exc}")) from None
+    backend.state, backend.error_message = CONNECTED, None
+    if version and (backend.auto_update or not backend.model_version):
+        backend.model_version = version
+
+
+def _test_invocation(client, project: Project) -> None:
+    """A SageMaker endpoint proves it speaks the protocol by predicting one task (none if the project
+    has no tasks yet) and answering in shape."""
+    first = task_store.batch_get(task_store.page_ids(project.id, 0, 1))
+    results, _ = client.predict(project, backend_tasks(first))
+    parse_predictions(results, len(first), config_of(project))
+
+
+def create(user: User, fields: dict) -> MLBackend:
+    project_id = fields.get("project")
+    if not isinstance(project_id, int) or isinstance(project_id, bool):
+        raise ValidationFailed.field("project", "This field is required and must be a project id.")
+    project = access.project_for(user, project_id, manage=True)
+    kind = fields.get("kind") or "http"
+    if kind not in KINDS:
+        raise ValidationFailed.field("kind", f'"{kind}" is not a valid choice; expected one of {list(KINDS)}.')
+    backend = MLBackend(id=0, project_id=project.id, kind=kind,
+                        timeout=get_settings().ml_predict_timeout)
+    for name, value in clean_changes(fields).items():
+        setattr(backend, name, value)
+    _connect(backend, project)
+    backend.id = backend_store.new_id()
+    return backend_store.create(backend)
+
+
+def list_for(user: User, project_id: int) -> list[MLBackend]:
+    access.project_for(user, project_id)
+    return backend_store.list_for_project(project_id)
+
+
+def get(user: User, backend_id: int) -> MLBackend:
+    backend, project = backend_for(user, backend_id)
+    return refresh(backend, project)
+
+
+def refresh(backend: MLBackend, project: Project) -> MLBackend:
+    """Label Studio's `update_state`: call the backend and record what it showed."""
+    if backend.state == TRAINING:
+        return backend
+    try:
+        version = client_for(backend).setup(project)
+    except BackendDown as exc:
+        return backend_store.set_status(backend, DISCONNECTED, short_error(str(exc)))
+    except BackendError as exc:
+        return backend_store.set_status(backend, ERROR, short_error(str(exc)))
+    new_version = version if version and backend.auto_update else None
+    if backend.state != CONNECTED or backend.error_message or (new_version and new_version != backend.model_version):
+        return backend_store.set_status(backend, CONNECTED, None, new_version)
+    return backend
+
+
+def record_failure(backend: MLBackend, reason: str) -> MLBackend:
+    """The backend failed while predicting: state ER with the reason (what users see on the backend)."""
+    logger.warning("ML backend %s failed: %s", backend.id, reason)
+    return backend_store.set_status(backend, ERROR, short_error(reason))
+
+
+def update(user: User, backend_id: int, fields: dict) -> MLBackend:
+    backend, project = backend_for(user, backend_id, manage=True)
+    changes = clean_changes(fields)
+    if "kind" in fields and fields["kind"] != backend.kind:
+        raise ValidationFailed.field("kind", "The kind of a backend cannot change; register a new one.")
+    edited = dataclasses.replace(backend, **changes)
+    if any(getattr(edited, name) != getattr(backend, name) for name in _CONNECTION_FIELDS):
+        _connect(edited, project)
+    return backend_store.save(edited)
+
+
+def delete(user: User, backend_id: int) -> None:
+    backend, _ = backend_for(user, backend_id, manage=True)
+    backend_store.delete(backend.id)
+
+
+def backend_tasks(tasks: list[Task], predictions: list[Prediction] | None = None) -> list[dict]:
+    """Tasks as Label Studio sends them to a backend: the task's fields with its annotations and
+    predictions nested (one BatchGetItem each per 100 tasks; `predictions` if the caller has them)."""
+    annotations = annotation_store.batch_get([i for t in tasks for i in t.annotation_ids])
+    if predictions is None:
+        predictions = prediction_store.batch_get([i for t in tasks for i in t.prediction_ids])
+    by_task: dict[int, dict[str, list]] = {t.id: {"annotations": [], "predictions": []} for t in tasks}
+    for a in annotations:
+        by_task[a.task_id]["annotations"].append(annotation_json(a))
+    for p in predictions:
+        by_task[p.task_id]["predictions"].append(prediction_json(p))
+    return [{**task_json(t), **by_task[t.id]} for t in tasks]
+
+
+def versions(user: User, backend_id: int) -> dict:
+    backend, _ = backend_for(user, backend_id)
+    try:
+        found = client_for(backend).versions()
+    except BackendError as exc:
+        return {"versions": [backend.model_version] if backend.model_version else [], "message": str(exc)}
+    if found is None:
+        return {"versions": [backend.model_version] if backend.model_version else [],
+                "message": "Upgrade your ML backend version to latest."}
+    return {"versions": found}
+
+
+def train(user: User, backend_id: int) -> None:
+    backend, project = backend_for(user, backend_id, manage=True)
+    if backend.kind == "sagemaker":
+        raise ValidationFailed.field(
+            "kind", "Training a SageMaker backend runs through the training state machine, which is not "
+                    "available yet; train the model and deploy it to the endpoint, then retrieve predictions "
+                    "again (a new endpoint config is a new model version).")
+    payload = project_json(project, config_of(project).parsed, None)
+    try:
+        client_for(backend).train(payload)
+    except BackendError as exc:
+        record_failure(backend, str(exc))
+        raise ValidationFailed.field("url", short_error(f"Training request failed: {exc}")) from None
+    backend_store.set_status(backend, TRAINING, None)
+
+
+def interactive(user: User, backend_id: int, body: dict) -> dict:
+    """`{task, context}` -> `{"data": <the backend's prediction for the task>}` (errors as LS: 200
+    with `{"errors": [...]}`, so the editor keeps working)."""
+    backend, project = backend_for(user, backend_id)
+    if not backend.is_interactive:
+        return {"errors": [_NOT_INTERACTIVE]}
+    task_id = body.get("task")
+    if not isinstance(task_id, int) or isinstance(task_id, bool):
+        raise ValidationFailed.field("task", "This field is required and must be a task id.")
+    context = body.get("context")
+    if context is not None and not isinstance(context, dict):
+        raise ValidationFailed.field("context", "Must be a JSON object.")
+    task, _ = access.task_for(user, task_id)
+    if task.project_id != project.id:
+        raise NotFound("No Task matches the given query.")
+    try:
+        results, _ = client_for(backend).predict(project, backend_tasks([task]), context=context)
+        if not results:
+            return {"data": None}
+        drafts_for(results[0], config_of(project), 0)
+    except BackendError as exc:
+        return {"errors": [short_error(str(exc))]}
+    return {"data": results[0]}
+
+
+def predict_test(user: User, backend_id: int) -> dict:
+    """Label Studio's test (`?random=true`): one random task through `/predict`, the whole exchange in
+    the answer."""
+    backend, project = backend_for(user, backend_id, manage=True)
+    count = project.task_number
+    if count < 1:
+        raise ValidationFailed.field("project", "The project has no tasks to predict.")
+    ids = task_store.page_ids(project.id, random.randrange(count), 1)
+    task = task_store.batch_get(ids)[0] if ids else None
+    if task is None:
+        raise ValidationFailed.field("project", "The project has no tasks to predict.")
+    sent = backend_tasks([task])
+    request = predict_request(project, sent, None)
+    where = backend.url.rstrip("/") + "/predict" if backend.kind == "http" else backend.endpoint_name
+    try:
+        results, _ = client_for(backend).predict(project, sent)
+    except BackendError as exc:
+        return {"status": 500, "error_message": short_error(str(exc)), "url": where, "task": sent[0],
+                "request": request, "response": None}
+    return {"status": 200, "error_message": None, "url": where, "task": sent[0], "request": request,
+            "response": results}
+

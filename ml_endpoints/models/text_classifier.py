@@ -1,0 +1,233 @@
+"""Text classifier: TF-IDF + logistic regression for a `<Choices>` on a `<Text>`.
+
+It learns from annotations (webhook events one at a time, the legacy `/train` body, or a Label Studio JSON
+export through `ml_endpoints.train`), predicts the top class with the probability the regression gives it,
+and says nothing while untrained. The artifact is JSON (vocabulary, idf, coefficients, classes), rebuilt
+into scikit-learn objects on load: never a pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from ml_endpoints import artifacts
+from ml_endpoints.model import LabelStudioMLBase, ModelResponse, PredictionValue, model_dir
+
+ARTIFACT_NAME = "text_classifier.json"
+EXAMPLES_NAME = "text_classifier-examples.json"
+FORMAT = "labelstack.text_classifier/1"
+MAX_EXAMPLES = 200_000
+UNTRAINED_VERSION = "text_classifier-untrained"
+
+_VECTORIZER_PARAMS = {"lowercase": True, "ngram_range": [1, 2], "sublinear_tf": True, "min_df": 1,
+                      "norm": "l2", "smooth_idf": True, "use_idf": True, "token_pattern": r"(?u)\b\w+\b"}
+_examples_lock = threading.Lock()
+
+
+class NotEnoughData(ValueError):
+    """The examples cannot train a classifier (fewer than two classes, or no examples)."""
+
+
+class InvalidArtifact(ValueError):
+    """An artifact file that is not a text classifier this code wrote."""
+
+
+@dataclass(frozen=True)
+class Example:
+    key: str  # the task it came from: a newer annotation of the same task replaces it
+    text: str
+    label: str
+
+
+# -- examples from Label Studio JSON ----------------------------------------------------------------
+
+def choice_of(annotation: dict, from_name: str | None) -> str | None:
+    """The first choice an annotation made in `from_name` (or in any choices control if None)."""
+    if not isinstance(annotation, dict) or annotation.get("was_cancelled"):
+        return None
+    for region in annotation.get("result") or []:
+        if not isinstance(region, dict) or region.get("type") != "choices":
+            continue
+        if from_name and region.get("from_name") != from_name:
+            continue
+        choices = (region.get("value") or {}).get("choices") or []
+        if choices and isinstance(choices[0], str):
+            return choices[0]
+    return None
+
+
+def example_from_task(task: dict, annotations: list, from_name: str | None, text_key: str) -> Example | None:
+    """The task's text with the label of its latest usable annotation."""
+    if not isinstance(task, dict):
+        return None
+    text = (task.get("data") or {}).get(text_key)
+    if not isinstance(text, str) or not text.strip():
+        return None
+    usable = [a for a in annotations if choice_of(a, from_name)]
+    if not usable:
+        return None
+    latest = max(usable, key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), a.get("id") or 0))
+    key = str(task["id"]) if task.get("id") is not None else hashlib.sha256(text.encode()).hexdigest()
+    return Example(key, text, choice_of(latest, from_name))
+
+
+def examples_from_tasks(tasks: list, from_name: str | None, text_key: str) -> list[Example]:
+    found = (example_from_task(task, task.get("annotations") or [], from_name, text_key)
+             for task in tasks if isinstance(task, dict))
+    return [example for example in found if example]
+
+
+# -- training and the artifact -----------------------------------------------------------------------
+
+def train(examples: list[Example], *, from_name: str | None = None, to_name: str | None = None,
+          c: float = 4.0) -> dict:
+    """Fit TF-IDF + logistic regression; return the artifact document."""
+    labels = sorted({example.label for example in examples})
+    if len(labels) < 2:
+        raise NotEnoughData(f"training needs examples of at least two classes; got {len(examples)} "
+                            f"example(s) of {len(labels)} class(es)")
+    vectorizer = TfidfVectorizer(**{**_VECTORIZER_PARAMS, "ngram_range": tuple(_VECTORIZER_PARAMS["ngram_range"])})
+    features = vectorizer.fit_transform([example.text for example in examples])
+    regression = LogisticRegression(C=c, max_iter=2000)
+    regression.fit(features, [example.label for example in examples])
+    weights = {"classes": regression.classes_.tolist(), "coef": regression.coef_.tolist(),
+               "intercept": regression.intercept_.tolist()}
+    vocabulary = {term: int(index) for term, index in vectorizer.vocabulary_.items()}
+    digest = hashlib.sha256(json.dumps([vocabulary, weights], sort_keys=True).encode()).hexdigest()[:10]
+    return {
+        "format": FORMAT,
+        "model_version": f"text_classifier-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{digest}",
+        "from_name": from_name,
+        "to_name": to_name,
+        "examples": len(examples),
+        "vectorizer": {"params": _VECTORIZER_PARAMS, "vocabulary": vocabulary,
+                       "idf": vectorizer.idf_.tolist()},
+        "logistic_regression": weights,
+    }
+
+
+class Classifier:
+    """A loaded artifact: scikit-learn objects rebuilt from the JSON numbers."""
+
+    def __init__(self, document: dict):
+        try:
+            if document.get("format") != FORMAT:
+                raise InvalidArtifact(f"not a {FORMAT} artifact")
+            vocabulary = {str(term): int(index) for term, index in document["vectorizer"]["vocabulary"].items()}
+            idf = np.asarray(document["vectorizer"]["idf"], dtype=float)
+            weights = document["logistic_regression"]
+            classes = np.asarray([str(label) for label in weights["classes"]])
+            coef = np.asarray(weights["coef"], dtype=float)
+            intercept = np.asarray(weights["intercept"], dtype=float)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidArtifact(f"malformed text classifier artifact: {exc}") from None
+        rows = 1 if len(classes) == 2 else len(classes)
+        if (len(classes) < 2 or idf.ndim != 1 or coef.shape != (rows, len(idf)) or intercept.shape != (rows,)
+                or sorted(vocabulary.values()) != list(range(len(idf)))):
+            raise InvalidArtifact("text classifier artifact shapes do not agree")
+        params = dict(document["vectorizer"]["params"])
+        params["ngram_range"] = tuple(params["ngram_range"])
+        self.vectorizer = TfidfVectorizer(**params)
+        self.vectorizer.vocabulary_ = vocabulary
+        self.vectorizer.idf_ = idf
+        self.regression = LogisticRegression()
+        self.regression.classes_, self.regression.coef_, self.regression.intercept_ = classes, coef, intercept
+        self.model_version = str(document["model_version"])
+        self.from_name = document.get("from_name")
+
+    def top(self, texts: list[str]) -> list[tuple[str, float]]:
+        """The most probable class of each text with its probability."""
+        probabilities = self.regression.predict_proba(self.vectorizer.transform(texts))
+        best = probabilities.argmax(axis=1)
+        return [(str(self.regression.classes_[i]), float(row[i])) for i, row in zip(best, probabilities, strict=True)]
+
+
+def load_classifier(directory: str | Path) -> Classifier | None:
+    return artifacts.load(Path(directory) / ARTIFACT_NAME, Classifier)
+
+
+# -- the model ---------------------------------------------------------------------------------------
+
+class TextClassifier(LabelStudioMLBase):
+    @classmethod
+    def check_ready(cls) -> None:
+        load_classifier(model_dir())  # an artifact that does not load is not a model that can serve
+
+    def setup(self) -> None:
+        classifier = load_classifier(self.model_dir)
+        self.set("model_version", classifier.model_version if classifier else UNTRAINED_VERSION)
+
+    def _control(self) -> tuple[str, str, str] | None:
+        try:
+            return self.get_first_tag_occurence("Choices", "Text")
+        except ValueError:
+            return None
+
+    def predict(self, tasks: list[dict], context: dict | None = None, **kwargs) -> ModelResponse:
+        classifier, control = load_classifier(self.model_dir), self._control()
+        if classifier is None or control is None:
+            return ModelResponse(model_version=self.model_version, predictions=[])
+        from_name, to_name, text_key = control
+        allowed = set(self.parsed_label_config[from_name]["labels"])
+        texts = [(task.get("data") or {}).get(text_key) for task in tasks]
+        readable = [i for i, text in enumerate(texts) if isinstance(text, str)]
+        tops = dict(zip(readable, classifier.top([texts[i] for i in readable]), strict=True)) if readable else {}
+        predictions = []
+        for i in range(len(tasks)):
+            label, score = tops.get(i, (None, None))
+            if label is None or (allowed and label not in allowed):
+                # No text to read, or a class this config no longer offers: no claim at all.
+                predictions.append(PredictionValue(model_version=classifier.model_version, score=None, result=[]))
+                continue
+            region = {"from_name": from_name, "to_name": to_name, "type": "choices",
+                      "value": {"choices": [label]}, "score": score}
+            predictions.append(PredictionValue(model_version=classifier.model_version, score=score,
+                                               result=[region]))
+        return ModelResponse(model_version=classifier.model_version, predictions=predictions)
+
+    def fit(self, event: str, data: dict, **kwargs) -> dict:
+        control = self._control()
+        if control is None:
+            return {"trained": False, "reason": "the label config has no <Choices> on a <Text>"}
+        from_name, to_name, text_key = control
+        with _examples_lock:
+            examples = _merge_examples(Path(self.model_dir) / EXAMPLES_NAME, event, data, from_name, text_key)
+            try:
+                document = train(list(examples.values()), from_name=from_name, to_name=to_name)
+            except NotEnoughData as exc:
+                return {"trained": False, "reason": str(exc), "examples": len(examples)}
+            artifacts.write_json(Path(self.model_dir) / ARTIFACT_NAME, document)
+        self.set("model_version", document["model_version"])
+        return {"trained": True, "model_version": document["model_version"], "examples": len(examples)}
+
+
+def _merge_examples(path: Path, event: str, data: dict, from_name: str, text_key: str) -> dict[str, Example]:
+    """The stored examples updated with what `data` carries (one event, or a list of tasks)."""
+    stored = artifacts.read_json(path) or {}
+    examples = {key: Example(key, item["text"], item["label"]) for key, item in stored.get("examples", {}).items()}
+    task = data.get("task") if isinstance(data.get("task"), dict) else None
+    if task is not None and event == "ANNOTATION_DELETED":
+        examples.pop(str(task.get("id")), None)
+    elif task is not None and isinstance(data.get("annotation"), dict):
+        example = example_from_task(task, [data["annotation"]], from_name, text_key)
+        if example:
+            examples[example.key] = example
+        elif event == "ANNOTATION_UPDATED":  # changed into a skip or an answer without our choice
+            examples.pop(str(task.get("id")), None)
+    for key in ("annotations", "tasks"):  # the legacy `/train` body, or tasks handed to fit directly
+        if isinstance(data.get(key), list):
+            examples.update((e.key, e) for e in examples_from_tasks(data[key], from_name, text_key))
+    if len(examples) > MAX_EXAMPLES:
+        examples = dict(list(examples.items())[-MAX_EXAMPLES:])
+    artifacts.write_json(path, {"examples": {key: {"text": e.text, "label": e.label}
+                                             for key, e in examples.items()}})
+    return examples

@@ -1,0 +1,99 @@
+"""Issue 4's promise, end to end: a model class written with PyPI's label-studio-ml runs as a real
+process under that package's own server and, registered as an `http` backend, pre-labels tasks; the same
+class, its import changed to ml_endpoints, runs under `labelstack ml serve` and, registered as a
+`sagemaker` backend (DescribeEndpoint in the emulator, InvokeEndpoint to the local server), gives the
+same predictions."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import boto3
+import httpx
+import pytest
+
+from tests.api.test_ml_backends import allow_local, predictions_of, project_with_tasks, retrieve  # noqa: F401
+from tests.ml.harness import ROOT, free_port
+from tests.ml_endpoints.support import model_server
+from tests.ml_endpoints.test_porting import write_models
+
+TEXTS = ["good phone", "Shiny new case", "bad battery", "good good value", "nothing to say"]
+
+
+@pytest.fixture
+def model_files(tmp_path):
+    write_models(tmp_path)  # legacy_keywords.py and ported_keywords.py, differing in the import only
+    return tmp_path
+
+
+@pytest.fixture
+def legacy_server(model_files, tmp_path):
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(model_files), str(ROOT)])}
+    process = subprocess.Popen([sys.executable, "-m", "tests.ml.serve_legacy", str(port), str(tmp_path / "legacy"),
+                                "legacy_keywords:KeywordSentiment"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, "label-studio-ml server did not start"
+        time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def ported_endpoint(model_files, tmp_path, aws, monkeypatch):
+    """The ported class behind `labelstack ml serve`, known to the emulated SageMaker as an endpoint."""
+    from infra.local_stack import apply_settings
+
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    sagemaker.create_model(ModelName="keywords", ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
+                           PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml:1"})
+    sagemaker.create_endpoint_config(EndpointConfigName="keywords-1", ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": "keywords", "InitialInstanceCount": 1,
+        "InstanceType": "ml.t2.medium"}])
+    sagemaker.create_endpoint(EndpointName="labelstack-keywords", EndpointConfigName="keywords-1")
+    with model_server("ported_keywords:KeywordSentiment", tmp_path / "ported", python_path=model_files) as url:
+        monkeypatch.setenv("LABELSTACK_SAGEMAKER_RUNTIME_URL", url)
+        apply_settings({})
+        yield "labelstack-keywords"
+    monkeypatch.delenv("LABELSTACK_SAGEMAKER_RUNTIME_URL")
+    apply_settings({})
+
+
+def answers(api, task_ids) -> dict[str, tuple]:
+    found = {}
+    for task_id, text in zip(task_ids, TEXTS, strict=True):
+        [prediction] = predictions_of(api, task_id)
+        found[text] = (prediction["result"][0]["value"]["choices"], prediction["score"])
+    return found
+
+
+def test_one_model_class_predicts_the_same_as_http_and_as_sagemaker(api, allow_local, legacy_server,  # noqa: F811
+                                                                    ported_endpoint):
+    http_project, http_tasks = project_with_tasks(api, TEXTS)
+    response = api.post("/api/ml", json={"project": http_project, "url": legacy_server, "title": "legacy"})
+    assert response.status_code == 201, response.text
+    assert retrieve(api, http_project)["processed_items"] == len(TEXTS)
+
+    sm_project, sm_tasks = project_with_tasks(api, TEXTS)
+    response = api.post("/api/ml", json={"project": sm_project, "kind": "sagemaker", "title": "ported",
+                                         "endpoint_name": ported_endpoint, "region": "us-east-1"})
+    assert response.status_code == 201, response.text
+    assert response.json()["state"] == "CO"
+    assert retrieve(api, sm_project)["processed_items"] == len(TEXTS)
+
+    over_http, over_sagemaker = answers(api, http_tasks), answers(api, sm_tasks)
+    assert over_http == over_sagemaker
+    assert over_http["good phone"] == (["Positive"], 0.5)
+    assert over_http["bad battery"] == (["Negative"], 0.0)
