@@ -13,13 +13,17 @@ WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 def _dev(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from infra.event_pump import EventPump
     from infra.local_stack import BUILTIN_ENDPOINT, LocalStack, ModelServer
 
     stack = LocalStack(host=args.host)
     endpoint = stack.start()
     model_server = ModelServer(host=args.host, port=args.ml_port)
+    # The events Lambda's stream trigger, locally: annotation changes reach the same subscribers.
+    event_pump = EventPump()
     try:
         model_url = model_server.start()
+        event_pump.start()
         from functions.api.app import create_app
         from functions.services import identity
 
@@ -44,6 +48,7 @@ def _dev(args: argparse.Namespace) -> int:
               flush=True)
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     finally:
+        event_pump.stop()
         model_server.stop()
         stack.stop()
     return 0

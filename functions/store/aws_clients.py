@@ -17,5 +17,8 @@ def client(service: str):
         service,
         region_name=settings.region,
         endpoint_url=settings.aws_endpoint_url,
-        config=Config(retries={"mode": "standard", "max_attempts": 5}, s3={"addressing_style": "path"}),
+        # Account-based DynamoDB endpoints (<account>.streams-ddb...) are an optimisation the emulator
+        # does not route; the regional endpoint serves the same API.
+        config=Config(retries={"mode": "standard", "max_attempts": 5}, s3={"addressing_style": "path"},
+                      account_id_endpoint_mode="disabled"),
     )

@@ -53,7 +53,7 @@ class ModelEndpoints(Construct):
             execution_role_arn=role.role_arn,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=stage.model_image_uri,
-                environment={"LABELSTACK_MODEL": "text_classifier"},
+                environment={"LABELSTACK_ML_MODEL": "text_classifier"},
             ),
         )
         model.node.add_dependency(role)

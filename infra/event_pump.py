@@ -1,0 +1,116 @@
+"""The local stack's event pump: what the events Lambda's stream trigger does in AWS.
+
+It reads the emulated annotations table's stream and hands each batch to the same handler the events
+Lambda runs (`functions.handlers.events.handler`), in Lambda's event shape. Records the handler reports as
+failed are offered again, up to `max_attempts` times (AWS: the event source mapping's retries, then the
+dead-letter queue), so subscribers see the retry behaviour they get in AWS.
+
+`drain()` reads everything pending once and returns; `start()` does that on a daemon thread every
+`interval` seconds until `stop()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+logger = logging.getLogger(__name__)
+
+
+class _LocalContext:
+    """What Powertools reads off a Lambda context."""
+
+    function_name = "labelstack-local-events"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:labelstack-local-events"
+    aws_request_id = "local"
+
+
+def _lambda_record(record: dict, stream_arn: str) -> dict:
+    """A `dynamodbstreams.get_records` record in the shape a Lambda trigger delivers it."""
+    stream = dict(record["dynamodb"])
+    created = stream.get("ApproximateCreationDateTime")
+    if hasattr(created, "timestamp"):
+        stream["ApproximateCreationDateTime"] = int(created.timestamp())
+    return {**{k: v for k, v in record.items() if k != "dynamodb"}, "dynamodb": stream,
+            "eventSourceARN": stream_arn}
+
+
+@dataclass
+class EventPump:
+    table_short_name: str = "annotations"
+    interval: float = 0.5
+    batch_size: int = 100
+    max_attempts: int = 3
+    _iterators: dict[str, str | None] = field(default_factory=dict)
+    _retries: list[tuple[int, dict]] = field(default_factory=list)
+
+    def _stream_arn(self) -> str:
+        from functions.settings import get_settings
+        from functions.store.aws_clients import client
+
+        table = client("dynamodb").describe_table(TableName=get_settings().table_name(self.table_short_name))
+        return table["Table"]["LatestStreamArn"]
+
+    def _read(self, streams, stream_arn: str) -> list[dict]:
+        records = []
+        shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators:
+                self._iterators[shard_id] = streams.get_shard_iterator(
+                    StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            iterator = self._iterators[shard_id]
+            while iterator:
+                answer = streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+                records.extend(answer["Records"])
+                iterator = answer.get("NextShardIterator")
+                self._iterators[shard_id] = iterator
+                if not answer["Records"]:
+                    break
+        return records
+
+    def drain(self) -> int:
+        """Deliver every pending record (and due retries) once; the number of records delivered."""
+        from functions.handlers import events
+        from functions.store.aws_clients import client
+
+        stream_arn = self._stream_arn()
+        fresh = [(1, _lambda_record(r, stream_arn)) for r in self._read(client("dynamodbstreams"), stream_arn)]
+        pending, self._retries = self._retries + fresh, []
+        for start in range(0, len(pending), self.batch_size):
+            batch = pending[start:start + self.batch_size]
+            try:
+                answer = events.handler({"Records": [record for _, record in batch]}, _LocalContext())
+                failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
+            except Exception:  # every record failed (Powertools raises then): all are retried
+                logger.exception("the events handler failed a whole batch")
+                failed = {record["dynamodb"]["SequenceNumber"] for _, record in batch}
+            for attempt, record in batch:
+                if record["dynamodb"]["SequenceNumber"] not in failed:
+                    continue
+                if attempt < self.max_attempts:
+                    self._retries.append((attempt + 1, record))
+                else:
+                    logger.error("dropping stream record %s after %d attempts (AWS: the dead-letter queue)",
+                                 record["dynamodb"]["SequenceNumber"], attempt)
+        return len(pending)
+
+    def start(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="labelstack-event-pump", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.drain()
+            except Exception:  # the emulator is shutting down, or a bug: keep the local stack serving
+                logger.exception("event pump")
+
+    def stop(self) -> None:
+        if getattr(self, "_thread", None) is not None:
+            self._stop.set()
+            self._thread.join(timeout=10)
+            self._thread = None
