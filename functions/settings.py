@@ -71,6 +71,15 @@ class Settings:
     sagemaker_runtime_url: str | None = None
     # Only endpoints whose name starts with this may be registered ("" = any the role may invoke).
     sagemaker_endpoint_prefix: str = ""
+    # The training state machine (infra/aws/training.py); unset, the local stack's runner trains in-process.
+    training_state_machine_arn: str | None = None
+    # How long a browser session (the web UI's cookie) lasts.
+    session_hours: int = 336
+    # Webhooks: the SQS queue deliveries go through (its name; the dead-letter queue is set on the queue),
+    # the receiver's time to answer, and how many attempts the queue makes (its maxReceiveCount).
+    deliveries_queue: str = "labelstack-deliveries"
+    webhook_timeout: float = 3.0
+    webhook_max_attempts: int = 5
 
     def table_name(self, short: str) -> str:
         return f"{self.table_prefix}{short}"
@@ -105,4 +114,10 @@ def get_settings() -> Settings:
         allowed_hosts=os.environ.get("LABELSTACK_ALLOWED_HOSTS", ""),
         sagemaker_runtime_url=os.environ.get("LABELSTACK_SAGEMAKER_RUNTIME_URL") or None,
         sagemaker_endpoint_prefix=os.environ.get("LABELSTACK_SAGEMAKER_ENDPOINT_PREFIX", ""),
+        training_state_machine_arn=os.environ.get("LABELSTACK_TRAINING_STATE_MACHINE_ARN") or None,
+        session_hours=max(1, _int("LABELSTACK_SESSION_HOURS", 336)),
+        deliveries_queue=os.environ.get("LABELSTACK_DELIVERIES_QUEUE")
+        or f"{os.environ.get('LABELSTACK_TABLE_PREFIX', 'labelstack-')}deliveries",
+        webhook_timeout=_float("LABELSTACK_WEBHOOK_TIMEOUT", 3.0),
+        webhook_max_attempts=max(1, _int("LABELSTACK_WEBHOOK_MAX_ATTEMPTS", 5)),
     )

@@ -23,6 +23,11 @@ def _dev(args: argparse.Namespace) -> int:
     event_pump = EventPump()
     try:
         model_url = model_server.start()
+        from functions.services import training
+        from infra.local_training import LocalTrainingRunner
+
+        # No Step Functions locally: the same training steps run in order in this process.
+        training.use_local_runner(LocalTrainingRunner(model_server.model_dir))
         event_pump.start()
         from functions.api.app import create_app
         from functions.services import identity

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 # moto's server answers any credentials; real ones must never be needed (or sent) locally.
 _FAKE_AWS_ENV = {
@@ -50,6 +51,9 @@ def provision() -> None:
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if bucket not in existing:
         s3.create_bucket(Bucket=bucket)
+    from infra.delivery_pump import provision_queues
+
+    provision_queues()
 
 
 class _OneRequestAtATime:
@@ -154,6 +158,11 @@ class ModelServer:
         apply_settings({"LABELSTACK_ALLOWED_HOSTS": self.host, "LABELSTACK_SAGEMAKER_RUNTIME_URL": self.url})
         self._register_endpoint()
         return self.url
+
+    @property
+    def model_dir(self) -> Path:
+        """Where the server reads its artifact: a new one here is served without a restart."""
+        return Path(self._model_dir.name)
 
     def _register_endpoint(self) -> None:
         from functions.store.aws_clients import client

@@ -55,6 +55,9 @@ class MLBackend:
     version: int = 0
     # The latest background prediction job (one at a time per backend).
     job: dict = field(default_factory=dict)
+    # The error is a failed training run's: it stays until the next status a run or an edit writes
+    # (connection checks do not clear it).
+    training_failed: bool = False
 
 
 EDITABLE = ("title", "description", "url", "auth_method", "basic_auth_user", "basic_auth_pass", "extra_params",

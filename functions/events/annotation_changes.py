@@ -52,3 +52,24 @@ def from_stream_record(record: DynamoDBRecord) -> AnnotationChange:
 def publish(change: AnnotationChange) -> None:
     for subscriber in SUBSCRIBERS:
         subscriber(change)
+
+
+def _subscribe_defaults() -> None:
+    # Imported here, after the names above exist: the subscribers' modules import this one.
+    from functions.services.training import on_annotation_change
+
+    SUBSCRIBERS.append(on_annotation_change)
+
+
+_subscribe_defaults()
+
+
+def _subscribe_storage_and_webhooks() -> None:
+    # Imported here for the same reason: target storage writes one object per annotation, webhooks queue
+    # their deliveries (functions/events/target_storage.py, functions/events/webhooks.py).
+    from functions.events import target_storage, webhooks
+
+    SUBSCRIBERS.extend([target_storage.on_annotation_change, webhooks.on_annotation_change])
+
+
+_subscribe_storage_and_webhooks()

@@ -32,9 +32,6 @@ class MLClient(Protocol):
     def versions(self) -> list[str] | None:
         """The versions the backend lists, or None if it cannot list them."""
 
-    def train(self, project_payload: dict) -> object:
-        """Ask the backend to train on the project's annotations; return what it answered."""
-
 
 def project_uid(project: Project) -> str:
     """Label Studio's project id in the protocol: "<id>.<created_at as epoch seconds>"."""

@@ -70,9 +70,13 @@ def basic_auth_header(user: str, password: str) -> str:
 
 
 def request(method: str, url: str, *, allow: AllowList, timeout: float, connect_timeout: float,
-            retries: int, max_bytes: int, json_body=None, headers: dict | None = None) -> Response:
-    """One request with the guard; raise BlockedURL, Unreachable, or return the (bounded) answer."""
-    body = None if json_body is None else json.dumps(json_body, ensure_ascii=False).encode()
+            retries: int, max_bytes: int, json_body=None, headers: dict | None = None,
+            body: bytes | None = None) -> Response:
+    """One request with the guard; raise BlockedURL, Unreachable, or return the (bounded) answer.
+
+    `body` sends these exact bytes as JSON (a webhook signs them); `json_body` serializes a value."""
+    if body is None and json_body is not None:
+        body = json.dumps(json_body, ensure_ascii=False).encode()
     sent_headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
     if body is not None:
         sent_headers["Content-Type"] = "application/json"

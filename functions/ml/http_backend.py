@@ -87,6 +87,7 @@ class HttpBackend:
         return [str(v) for v in found]
 
     def train(self, project_payload: dict) -> object:
+        """Label Studio's training call (START_TRAINING to /webhook); what the backend answered."""
         response = self._call("POST", "webhook", self.settings.ml_predict_timeout,
                               {"action": "START_TRAINING", "project": project_payload})
         return self._json(response, "POST /webhook START_TRAINING")

@@ -95,6 +95,3 @@ class SageMakerBackend:
 
     def versions(self) -> list[str] | None:
         return None  # an endpoint runs one deployment; its versions are the backend's model_version
-
-    def train(self, project_payload: dict) -> object:
-        raise NotImplementedError("SageMaker training runs through the training state machine")

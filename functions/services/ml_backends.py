@@ -15,7 +15,7 @@ import logging
 import random
 
 from functions.domain.errors import NotFound, ValidationFailed
-from functions.domain.ls_json import annotation_json, prediction_json, project_json, task_json
+from functions.domain.ls_json import annotation_json, prediction_json, task_json
 from functions.domain.ml_backend import (
     CONNECTED,
     DISCONNECTED,
@@ -133,8 +133,9 @@ def get(user: User, backend_id: int) -> MLBackend:
 
 
 def refresh(backend: MLBackend, project: Project) -> MLBackend:
-    """Label Studio's `update_state`: call the backend and record what it showed."""
-    if backend.state == TRAINING:
+    """Label Studio's `update_state`: call the backend and record what it showed (not while it trains,
+    nor over a failed run's reason, which stays until the next run)."""
+    if backend.state == TRAINING or backend.training_failed:
         return backend
     try:
         version = client_for(backend).setup(project)
@@ -194,22 +195,6 @@ def versions(user: User, backend_id: int) -> dict:
         return {"versions": [backend.model_version] if backend.model_version else [],
                 "message": "Upgrade your ML backend version to latest."}
     return {"versions": found}
-
-
-def train(user: User, backend_id: int) -> None:
-    backend, project = backend_for(user, backend_id, manage=True)
-    if backend.kind == "sagemaker":
-        raise ValidationFailed.field(
-            "kind", "Training a SageMaker backend runs through the training state machine, which is not "
-                    "available yet; train the model and deploy it to the endpoint, then retrieve predictions "
-                    "again (a new endpoint config is a new model version).")
-    payload = project_json(project, config_of(project).parsed, None)
-    try:
-        client_for(backend).train(payload)
-    except BackendError as exc:
-        record_failure(backend, str(exc))
-        raise ValidationFailed.field("url", short_error(f"Training request failed: {exc}")) from None
-    backend_store.set_status(backend, TRAINING, None)
 
 
 def interactive(user: User, backend_id: int, body: dict) -> dict:

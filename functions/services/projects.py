@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from functions.domain.errors import NotFound, ValidationFailed
+from functions.domain.errors import Conflict, NotFound, ValidationFailed
 from functions.domain.label_config import LabelConfig, parse_label_config
 from functions.domain.records import SAMPLING_MODES, SKIP_QUEUES, Project, User
 from functions.services import access, jobs
@@ -73,6 +73,21 @@ def update_project(user: User, project_id: int, fields: dict[str, Any]) -> Proje
         # Every task's overlap or Uncertainty-sampling key follows these settings.
         jobs.submit("refresh_label_queue", {"project_id": project.id})
     return project
+
+
+def follow_model_version(project_id: int, model_version: str, attempts: int = 3) -> None:
+    """The project shows its live model's predictions: move it to the version that model now serves
+    (a retrain). A concurrent edit of the settings wins the race once; then the move is tried again."""
+    for attempt in range(attempts):
+        project = project_store.get(project_id)
+        try:
+            project_store.save_settings(dataclasses.replace(project, model_version=model_version), project.version)
+        except Conflict:
+            if attempt == attempts - 1:
+                raise
+            continue
+        jobs.submit("refresh_label_queue", {"project_id": project_id})
+        return
 
 
 def delete_project(user: User, project_id: int) -> None:

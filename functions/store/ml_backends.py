@@ -27,7 +27,7 @@ def _to_backend(item: MLBackendModel) -> MLBackend:
         id=int(item.id), project_id=int(item.project_id), created_at=item.created_at,
         updated_at=item.updated_at, version=int(item.version or 0), state=item.state or "DI",
         error_message=item.error_message, model_version=item.model_version or "",
-        job=json.loads(item.job) if item.job else {},
+        job=json.loads(item.job) if item.job else {}, training_failed=bool(item.training_failed),
         **{k: v for k, v in settings.items() if k in _SETTINGS})
 
 
@@ -76,8 +76,9 @@ def save(backend: MLBackend) -> MLBackend:
     return backend
 
 
-def _status_actions(state: str, error_message: str | None, model_version: str | None) -> list:
-    actions = [MLBackendModel.state.set(state),
+def _status_actions(state: str, error_message: str | None, model_version: str | None,
+                    training_failed: bool = False) -> list:
+    actions = [MLBackendModel.state.set(state), MLBackendModel.training_failed.set(training_failed),
                MLBackendModel.error_message.set(error_message) if error_message is not None
                else MLBackendModel.error_message.remove()]
     if model_version is not None:
@@ -86,14 +87,15 @@ def _status_actions(state: str, error_message: str | None, model_version: str | 
 
 
 def set_status(backend: MLBackend, state: str, error_message: str | None = None,
-               model_version: str | None = None) -> MLBackend:
+               model_version: str | None = None, *, training_failed: bool = False) -> MLBackend:
     """Record what calling the backend showed (no version check: the server's observation wins)."""
     backend.state, backend.error_message, backend.updated_at = state, error_message, utcnow()
+    backend.training_failed = training_failed
     if model_version is not None:
         backend.model_version = model_version
     with conflict_on_condition(NOT_FOUND):
         MLBackendModel(backend.id).update(
-            actions=[*_status_actions(state, error_message, model_version),
+            actions=[*_status_actions(state, error_message, model_version, training_failed),
                      MLBackendModel.updated_at.set(backend.updated_at)],
             condition=MLBackendModel.id.exists())
     return backend

@@ -363,10 +363,134 @@ class MLBackendModel(_Base):
     error_message = UnicodeAttribute(null=True)
     model_version = UnicodeAttribute(default="")
     job = UnicodeAttribute(null=True)  # JSON: the latest background prediction job and its progress
+    # The training run in progress (at most one: set by a conditional write), and the project's annotation
+    # count the last successful run trained on (functions/domain/training.py).
+    training_run = NumberAttribute(null=True)
+    trained_annotations = NumberAttribute(default=0)
+    training_failed = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = NumberAttribute(default=0)
     project_index = ProjectIndex()
+
+
+class TrainingModel(_Base):
+    """A training run of an ML backend (`GET /api/ml/{id}/trainings`)."""
+
+    class BackendIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "backend-index"
+            projection = AllProjection()
+
+        backend_id = NumberAttribute(hash_key=True)
+        id = NumberAttribute(range_key=True)
+
+    TABLE = "trainings"
+    id = NumberAttribute(hash_key=True)
+    backend_id = NumberAttribute()
+    project_id = NumberAttribute()
+    kind = UnicodeAttribute()
+    trigger = UnicodeAttribute()
+    annotations = NumberAttribute(default=0)
+    status = UnicodeAttribute(default="running")
+    started_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+    model_version = UnicodeAttribute(null=True)
+    metrics = UnicodeAttribute(default="{}")  # JSON: what the training reported
+    error = UnicodeAttribute(null=True)
+    execution = UnicodeAttribute(null=True)
+    backend_index = BackendIndex()
+
+
+class StorageModel(_Base):
+    """A cloud storage of a project (functions/domain/storage.py): a source that tasks come from, or a
+    target that annotations go to. Source storages are also found by bucket, for S3 object-created events."""
+
+    class ProjectIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "project-index"
+            projection = AllProjection()
+
+        project_id = NumberAttribute(hash_key=True)
+        id = NumberAttribute(range_key=True)
+
+    class SourceBucketIndex(GlobalSecondaryIndex):
+        """Sparse: only source storages carry `source_bucket`."""
+
+        class Meta:
+            index_name = "source-bucket-index"
+            projection = KeysOnlyProjection()
+
+        source_bucket = UnicodeAttribute(hash_key=True)
+        id = NumberAttribute(range_key=True)
+
+    TABLE = "storages"
+    id = NumberAttribute(hash_key=True)
+    project_id = NumberAttribute()
+    kind = UnicodeAttribute()  # "import" | "export"
+    source_bucket = UnicodeAttribute(null=True)
+    created_by = NumberAttribute()
+    fields = UnicodeAttribute()  # JSON: what users set, credentials included (never returned)
+    status = UnicodeAttribute(default="initialized")
+    last_sync = UTCDateTimeAttribute(null=True)
+    last_sync_count = NumberAttribute(null=True)
+    sync_started_at = UTCDateTimeAttribute(null=True)  # of the running sync: one at a time per storage
+    traceback = UnicodeAttribute(null=True)
+    meta = UnicodeAttribute(default="{}")
+    created_at = UTCDateTimeAttribute()
+    version = NumberAttribute(default=0)
+    project_index = ProjectIndex()
+    source_bucket_index = SourceBucketIndex()
+
+
+class StorageLinkModel(_Base):
+    """An object a source storage imported: written (conditionally) before its tasks, so an object is
+    imported once however many syncs and events see it."""
+
+    TABLE = "storage-links"
+    storage_id = NumberAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    task_count = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+
+
+class WebhookModel(_Base):
+    """A webhook: a URL told about a project's events (project 0: every project, admins only)."""
+
+    class ProjectIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "project-index"
+            projection = AllProjection()
+
+        project_id = NumberAttribute(hash_key=True)
+        id = NumberAttribute(range_key=True)
+
+    TABLE = "webhooks"
+    id = NumberAttribute(hash_key=True)
+    project_id = NumberAttribute()
+    organization = NumberAttribute(default=1)
+    fields = UnicodeAttribute()  # JSON: url, send_payload, send_for_all_actions, headers, is_active, actions
+    secret = UnicodeAttribute()  # signs each delivery; shown once, when the webhook is created
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = NumberAttribute(default=0)
+    project_index = ProjectIndex()
+
+
+class WebhookDeliveryModel(_Base):
+    """One delivery of one event to one webhook, and what happened to it (the delivery log)."""
+
+    TABLE = "webhook-deliveries"
+    webhook_id = NumberAttribute(hash_key=True)
+    delivery_id = UnicodeAttribute(range_key=True)  # time-ordered, so the log reads newest first
+    action = UnicodeAttribute()
+    status = UnicodeAttribute(default="queued")  # queued | retrying | delivered | failed
+    attempts = NumberAttribute(default=0)
+    response_status = NumberAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
 
 
 ALL_MODELS: tuple[type[_Base], ...] = (
@@ -383,6 +507,7 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     ExportSnapshotModel,
     IdempotencyModel,
     MLBackendModel,
+    TrainingModel,
 )
 
 

@@ -203,9 +203,6 @@ def test_interactive_annotating_versions_train_and_predict_test(api, allow_local
     assert api.get(f"/api/ml/{ml['id']}/versions").json() == {
         "versions": ["INITIAL"], "message": "Upgrade your ML backend version to latest."}
     backend.reset()
-    trained = api.post(f"/api/ml/{ml['id']}/train")
-    assert trained.status_code == 200 and trained.content == b""
-    assert backend.calls("/webhook")
     test = api.post(f"/api/ml/{ml['id']}/predict/test", params={"random": "true"}).json()
     assert test["status"] == 200 and test["request"]["params"] == {"login": None, "password": None, "context": None}
     assert test["task"]["id"] == ids[0] and test["response"][0]["result"][0]["from_name"] == "sentiment"
@@ -382,8 +379,6 @@ def test_sagemaker_backend_describes_invokes_and_predicts_the_same_json(api, sag
     assert _Runtime.received[0]["content_type"] == "application/json"
     prediction = predictions_of(api, ids[1])[0]
     assert prediction["result"][0]["value"]["choices"] == ["Negative"] and prediction["model_version"] == "m-config-1"
-    train = api.post(f"/api/ml/{body['id']}/train")
-    assert train.status_code == 400 and "state machine" in train.json()["validation_errors"]["kind"][0]
     missing = api.post("/api/ml", json={"project": pid, "kind": "sagemaker", "endpoint_name": "nope",
                                         "region": "us-east-1"})
     assert missing.status_code == 400 and "endpoint_name" in missing.json()["validation_errors"]

@@ -13,7 +13,7 @@ from functions.api.errors import error_response
 from functions.domain.ls_json import iso
 from functions.domain.ml_backend import backend_json
 from functions.domain.records import User
-from functions.services import ml_backends, ml_predictions, task_media
+from functions.services import ml_backends, ml_predictions, task_media, training
 
 router = APIRouter()
 
@@ -58,8 +58,13 @@ def versions(backend_id: int, user: User = Depends(current_user)):
 
 @router.post("/api/ml/{backend_id}/train")
 def train(backend_id: int, user: User = Depends(current_user)):
-    ml_backends.train(user, backend_id)
-    return Response(status_code=200)  # Label Studio answers 200 with an empty body
+    training.start_by_hand(user, backend_id)
+    return Response(status_code=200)  # Label Studio answers 200 with an empty body; the run goes on
+
+
+@router.get("/api/ml/{backend_id}/trainings")
+def trainings(backend_id: int, user: User = Depends(current_user)):
+    return training.list_trainings(user, backend_id)
 
 
 @router.post("/api/ml/{backend_id}/predict/test")
