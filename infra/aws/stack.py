@@ -21,6 +21,7 @@ from infra.aws.events import Events
 from infra.aws.ml import MODEL_PREFIX, ModelEndpoints
 from infra.aws.monitoring import Monitoring
 from infra.aws.stage import Stage
+from infra.aws.training import Training
 from infra.aws.web import Web
 
 
@@ -57,10 +58,16 @@ class LabelstackStack(Stack):
         self.ml = ModelEndpoints(self, "Ml", stage=stage, artifacts=self.data.artifacts_bucket)
         for function in (self.api.api_function, self.api.jobs_function):
             self.ml.grant_invoke(function)
+        self.training = Training(self, "Training", stage=stage, functions=functions, data=self.data)
+        # Runs start from the API (by hand) and from the stream consumer (on annotations).
+        for function in (self.api.api_function, self.api.jobs_function, self.events.consumer):
+            self.training.grant_start(function)
+            function.add_environment("LABELSTACK_TRAINING_STATE_MACHINE_ARN",
+                                     self.training.state_machine.state_machine_arn)
         self.monitoring = Monitoring(
             self, "Monitoring", stage=stage,
             functions={"Api": self.api.api_function, "Jobs": self.api.jobs_function,
-                       "Events": self.events.consumer},
+                       "Events": self.events.consumer, "Training": self.training.steps},
             dead_letter_queues={"StreamDeadLetters": self.events.stream_dlq,
                                 "DeliveriesDeadLetters": self.events.deliveries_dlq},
         )
@@ -89,7 +96,8 @@ class LabelstackStack(Stack):
         _acknowledge(jwt_secret, "AwsSolutions-SMG4", (
             "Rotating the signing key would sign every user out and invalidate every personal access token; "
             "rotate it by hand when that is intended."))
-        for function in (self.api.api_function, self.api.jobs_function, self.events.consumer):
+        for function in (self.api.api_function, self.api.jobs_function, self.events.consumer,
+                         self.training.steps):
             _acknowledge(function, basic_execution, "It only lets the function write its own logs.")
             _acknowledge(function, f"AwsSolutions-IAM5[Resource::<{self._logical_id(self.data.files_bucket)}.Arn>/*]",
                          "The files bucket's objects: task data, uploads and exports under per-project keys.")
@@ -118,6 +126,7 @@ class LabelstackStack(Stack):
                          "ecr:GetAuthorizationToken takes no resource.")
             _acknowledge(self.ml.execution_role, f"AwsSolutions-IAM5[Resource::{artifacts}/{MODEL_PREFIX}*]",
                          "The model artifacts the built-in endpoint loads.")
+        self._acknowledge_training(region, account, stage)
         # CDK's own custom resource that copies web/ into the site bucket, one per stack: CDK writes its policy.
         for child in self.node.children:
             if child.node.id.startswith("Custom::CDKBucketDeployment"):
@@ -129,6 +138,36 @@ class LabelstackStack(Stack):
                                  "CDK's BucketDeployment handler copies the web/ asset into the site bucket.")
                 _acknowledge(child, basic_execution, "CDK's BucketDeployment handler writes its own logs.")
                 _acknowledge(child, "AwsSolutions-L1", "CDK chooses the BucketDeployment handler's runtime.")
+
+    def _acknowledge_training(self, region: str, account: str, stage: Stage) -> None:
+        sagemaker = f"arn:<AWS::Partition>:sagemaker:{region}:{account}"
+        prefix = stage.sagemaker_endpoint_prefix.lower()
+        steps = f"<{self._logical_id(self.training.steps)}.Arn>"
+        role = self.training.execution_role
+        for resource, reason in (
+            (f"<{self._logical_id(self.data.files_bucket)}.Arn>/training/*",
+             "The training datasets the API exports, one folder per run."),
+            (f"<{self._logical_id(self.data.artifacts_bucket)}.Arn>/{MODEL_PREFIX}*",
+             "The models training jobs write and endpoints load."),
+            (f"arn:<AWS::Partition>:logs:{region}:{account}:log-group:/aws/sagemaker/*",
+             "SageMaker's own log groups for training jobs and endpoints."),
+            ("*", "ecr:GetAuthorizationToken takes no resource; image layers are limited to the model image."),
+        ):
+            _acknowledge(role, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+        machine = self.training.state_machine
+        for resource, reason in (
+            (f"{steps}:*", "Any version of the training steps function, which the state machine invokes."),
+            (f"{sagemaker}:training-job/*", ("Step Functions' run-a-job SageMaker integration names the job "
+                                             "at run time and needs Describe/Stop on it.")),
+            (f"{sagemaker}:model/{prefix}*", "Models the runs create, named with the stage's prefix."),
+            (f"{sagemaker}:endpoint-config/{prefix}*", "Endpoint configs the runs create, named with the prefix."),
+            (f"{sagemaker}:endpoint/{prefix}*", "The registered endpoints the runs update."),
+            ("*", ("sagemaker:ListTags (the run-a-job integration), CloudWatch Logs delivery and X-Ray take "
+                   "no resource.")),
+        ):
+            _acknowledge(machine, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+        _acknowledge(self.training.steps, f"AwsSolutions-IAM5[Resource::{sagemaker}:endpoint-config/{prefix}*]",
+                     "The current config of a registered endpoint, copied into the new one.")
 
     def _logical_id(self, construct: Construct) -> str:
         """A construct's CloudFormation logical id, as cdk-nag names it in a finding."""
