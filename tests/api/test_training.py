@@ -157,3 +157,31 @@ def test_one_run_at_a_time_and_by_hand_for_http_backends(api, allow_local, backe
     _, outsider = make_user("outsider@example.com", "annotator")
     assert outsider.get(f"/api/ml/{ml['id']}/trainings").status_code == 404
     assert outsider.post(f"/api/ml/{ml['id']}/train").status_code == 404
+
+
+def test_a_backend_that_is_down_fails_the_run_with_the_reason(api, allow_local, tmp_path):  # noqa: F811
+    from functions.services import training
+    from tests.ml.harness import BackendProcess
+
+    down_later = BackendProcess("tests.ml.keyword_backend", tmp_path)
+    pid = create_project(api)["id"]
+    ml = api.post("/api/ml", json={"project": pid, "url": down_later.url, "title": "kw"}).json()
+    assert ml["state"] == "CO"
+    down_later.stop()
+    started = []
+    training.use_local_runner(started.append)
+    try:
+        assert api.post(f"/api/ml/{ml['id']}/train").status_code == 200
+        LocalTrainingRunner(model_dir=tmp_path).run(started[0]["training_id"])
+    finally:
+        training.use_local_runner(None)
+    [run] = api.get(f"/api/ml/{ml['id']}/trainings").json()
+    assert run["status"] == "failed" and run["error"]
+    stored = api.get(f"/api/ml/{ml['id']}").json()
+    assert stored["state"] == "ER" and f"Training run {run['id']} failed" in stored["error_message"]
+    # The claim was released: the next run may start.
+    training.use_local_runner(started.append)
+    try:
+        assert api.post(f"/api/ml/{ml['id']}/train").status_code == 200
+    finally:
+        training.use_local_runner(None)
