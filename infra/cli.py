@@ -13,6 +13,7 @@ WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 def _dev(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from infra.delivery_pump import DeliveryPump
     from infra.event_pump import EventPump
     from infra.local_stack import BUILTIN_ENDPOINT, LocalStack, ModelServer
 
@@ -20,7 +21,7 @@ def _dev(args: argparse.Namespace) -> int:
     endpoint = stack.start()
     model_server = ModelServer(host=args.host, port=args.ml_port)
     # The events Lambda's stream trigger, locally: annotation changes reach the same subscribers.
-    event_pump = EventPump()
+    event_pump, delivery_pump = EventPump(), DeliveryPump()
     try:
         model_url = model_server.start()
         from functions.services import training
@@ -29,6 +30,7 @@ def _dev(args: argparse.Namespace) -> int:
         # No Step Functions locally: the same training steps run in order in this process.
         training.use_local_runner(LocalTrainingRunner(model_server.model_dir))
         event_pump.start()
+        delivery_pump.start()  # the deliveries Lambda's queue trigger: webhooks go out
         from functions.api.app import create_app
         from functions.services import identity
 
@@ -53,6 +55,7 @@ def _dev(args: argparse.Namespace) -> int:
               flush=True)
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     finally:
+        delivery_pump.stop()
         event_pump.stop()
         model_server.stop()
         stack.stop()

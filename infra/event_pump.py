@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 logger = logging.getLogger(__name__)
@@ -37,8 +38,37 @@ def _lambda_record(record: dict, stream_arn: str) -> dict:
             "eventSourceARN": stream_arn}
 
 
+class Polling(ABC):
+    """`start()` calls `drain()` on a daemon thread every `interval` seconds until `stop()`; a failing
+    round is logged and the next one runs (the emulator shutting down must not take the server with it)."""
+
+    interval: float
+
+    @abstractmethod
+    def drain(self) -> int:
+        """Deliver what is pending now; the number of items handled."""
+
+    def start(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"labelstack-{type(self).__name__}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.drain()
+            except Exception:
+                logger.exception("%s round failed", type(self).__name__)
+
+    def stop(self) -> None:
+        if getattr(self, "_thread", None) is not None:
+            self._stop.set()
+            self._thread.join(timeout=10)
+            self._thread = None
+
+
 @dataclass
-class EventPump:
+class EventPump(Polling):
     table_short_name: str = "annotations"
     interval: float = 0.5
     batch_size: int = 100
@@ -96,21 +126,3 @@ class EventPump:
                     logger.error("dropping stream record %s after %d attempts (AWS: the dead-letter queue)",
                                  record["dynamodb"]["SequenceNumber"], attempt)
         return len(pending)
-
-    def start(self) -> None:
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="labelstack-event-pump", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.drain()
-            except Exception:  # the emulator is shutting down, or a bug: keep the local stack serving
-                logger.exception("event pump")
-
-    def stop(self) -> None:
-        if getattr(self, "_thread", None) is not None:
-            self._stop.set()
-            self._thread.join(timeout=10)
-            self._thread = None

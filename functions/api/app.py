@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from functions.api import errors
 from functions.api.middleware import BodyLimit, SlashAgnosticPaths
-from functions.api.routes import data_io, data_manager, labeling, meta, ml, projects, tasks
+from functions.api.routes import data_io, data_manager, labeling, meta, ml, projects, storages, tasks, webhooks
 from functions.settings import VERSION, get_settings
 
 
@@ -14,7 +14,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="labelstack", version=VERSION, redirect_slashes=False,
                   docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
     errors.install(app)
-    for module in (meta, projects, data_io, tasks, labeling, data_manager, ml):
+    for module in (meta, projects, data_io, tasks, labeling, data_manager, ml, storages, webhooks):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=get_settings().max_request_bytes)
     # Outermost, so every route sees the path without its trailing slash.

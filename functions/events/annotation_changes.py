@@ -55,21 +55,13 @@ def publish(change: AnnotationChange) -> None:
 
 
 def _subscribe_defaults() -> None:
-    # Imported here, after the names above exist: the subscribers' modules import this one.
+    # Imported here, after the names above exist: the subscribers' modules import this one. Target storage
+    # writes one object per annotation, webhooks queue their deliveries, training starts runs when due.
+    from functions.events import target_storage, webhooks
     from functions.services.training import on_annotation_change
 
-    SUBSCRIBERS.append(on_annotation_change)
+    SUBSCRIBERS.extend([target_storage.on_annotation_change, webhooks.on_annotation_change,
+                        on_annotation_change])
 
 
 _subscribe_defaults()
-
-
-def _subscribe_storage_and_webhooks() -> None:
-    # Imported here for the same reason: target storage writes one object per annotation, webhooks queue
-    # their deliveries (functions/events/target_storage.py, functions/events/webhooks.py).
-    from functions.events import target_storage, webhooks
-
-    SUBSCRIBERS.extend([target_storage.on_annotation_change, webhooks.on_annotation_change])
-
-
-_subscribe_storage_and_webhooks()

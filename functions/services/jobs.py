@@ -24,6 +24,7 @@ _JOBS = {
     "convert_export_snapshot": "functions.services.export_snapshots:convert_snapshot",
     "refresh_label_queue": "functions.services.label_stream:refresh_label_queue",
     "retrieve_predictions": "functions.services.ml_predictions:run_job",
+    "sync_storage": "functions.services.storages:run_sync",
 }
 
 

@@ -508,6 +508,10 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     IdempotencyModel,
     MLBackendModel,
     TrainingModel,
+    StorageModel,
+    StorageLinkModel,
+    WebhookModel,
+    WebhookDeliveryModel,
 )
 
 

@@ -20,7 +20,8 @@ def _queue(scope: Construct, construct_id: str, **kwargs) -> sqs.Queue:
 class Events(Construct):
     """`consumer` reads the annotations stream in batches and reports the records that failed, so one bad
     record is retried (bisected) alone; after `retry_attempts` a record's position goes to `stream_dlq`.
-    `deliveries` carries outbound requests (webhooks), retried by SQS and parked in `deliveries_dlq`.
+    `deliveries` carries outbound requests (webhooks), retried by SQS and parked in `deliveries_dlq`;
+    `deliverer` sends them.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, functions: AppFunctions,
@@ -45,3 +46,12 @@ class Events(Construct):
             on_failure=sources.SqsDlq(self.stream_dlq),
         ))
         self.deliveries.grant_send_messages(self.consumer)
+        # Webhook deliveries: one message per delivery; a failed one is reported alone (partial batch
+        # failures), offered again after the visibility timeout, and parked in `deliveries_dlq` after 5.
+        self.deliverer = functions.new(self, "Deliverer", handler="functions.handlers.deliveries.handler",
+                                       service="deliveries", timeout=Duration.seconds(30), memory_size=256)
+        self.deliverer.add_event_source(sources.SqsEventSource(
+            self.deliveries, batch_size=10, max_batching_window=Duration.seconds(1),
+            report_batch_item_failures=True))
+        for function in (self.consumer, self.deliverer):
+            function.add_environment("LABELSTACK_DELIVERIES_QUEUE", self.deliveries.queue_name)

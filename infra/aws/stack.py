@@ -67,7 +67,8 @@ class LabelstackStack(Stack):
         self.monitoring = Monitoring(
             self, "Monitoring", stage=stage,
             functions={"Api": self.api.api_function, "Jobs": self.api.jobs_function,
-                       "Events": self.events.consumer, "Training": self.training.steps},
+                       "Events": self.events.consumer, "Training": self.training.steps,
+                       "Deliveries": self.events.deliverer},
             dead_letter_queues={"StreamDeadLetters": self.events.stream_dlq,
                                 "DeliveriesDeadLetters": self.events.deliveries_dlq},
         )
@@ -97,7 +98,7 @@ class LabelstackStack(Stack):
             "Rotating the signing key would sign every user out and invalidate every personal access token; "
             "rotate it by hand when that is intended."))
         for function in (self.api.api_function, self.api.jobs_function, self.events.consumer,
-                         self.training.steps):
+                         self.training.steps, self.events.deliverer):
             _acknowledge(function, basic_execution, "It only lets the function write its own logs.")
             _acknowledge(function, f"AwsSolutions-IAM5[Resource::<{self._logical_id(self.data.files_bucket)}.Arn>/*]",
                          "The files bucket's objects: task data, uploads and exports under per-project keys.")

@@ -164,7 +164,8 @@ def test_lambdas_are_arm64_on_the_bundling_python_with_tracing(default_stack):
                  if f["Properties"]["Handler"].startswith("functions.")}
     handlers = {props["Handler"] for props in functions.values()}
     assert handlers == {"functions.handlers.api.handler", "functions.handlers.jobs.handler",
-                        "functions.handlers.events.handler", "functions.handlers.training.handler"}
+                        "functions.handlers.events.handler", "functions.handlers.deliveries.handler",
+                        "functions.handlers.training.handler"}
     for props in functions.values():
         assert props["Architectures"] == ["arm64"]
         assert props["Runtime"] == f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -322,3 +323,25 @@ def test_the_templates_pass_cfn_lint(default_stack, full_stack, tmp_path):
         assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_webhook_deliveries_have_a_consumer_with_partial_batch_failures_and_a_dead_letter_queue(default_stack):
+    _, template = default_stack
+    functions = template.find_resources("AWS::Lambda::Function", {
+        "Properties": {"Handler": "functions.handlers.deliveries.handler"}})
+    [(name, function)] = functions.items()
+    queue_env = function["Properties"]["Environment"]["Variables"]["LABELSTACK_DELIVERIES_QUEUE"]
+    [(queue_id, queue)] = [(k, q) for k, q in template.find_resources("AWS::SQS::Queue").items()
+                           if "RedrivePolicy" in q["Properties"] and q["Properties"]["RedrivePolicy"]
+                           .get("maxReceiveCount") == 5]
+    assert queue_env == {"Fn::GetAtt": [queue_id, "QueueName"]}
+    # Lambda needs the queue's visibility timeout to be at least the function's timeout.
+    assert queue["Properties"]["VisibilityTimeout"] >= function["Properties"]["Timeout"]
+    mappings = template.find_resources("AWS::Lambda::EventSourceMapping", {
+        "Properties": {"FunctionName": {"Ref": name}}})
+    [(_, mapping)] = mappings.items()
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    # The stream consumer queues deliveries and knows the queue by the same name.
+    consumer = template.find_resources("AWS::Lambda::Function", {
+        "Properties": {"Handler": "functions.handlers.events.handler"}})
+    [(_, events_fn)] = consumer.items()
+    assert events_fn["Properties"]["Environment"]["Variables"]["LABELSTACK_DELIVERIES_QUEUE"] == queue_env

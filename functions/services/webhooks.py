@@ -1,0 +1,257 @@
+"""Webhooks (`/api/webhooks`): register, edit, remove; publish events to them; deliver them.
+
+Publishing (from the annotations stream, functions/events/webhooks.py) builds Label Studio's body once per
+event, logs one delivery per matching webhook and queues it on SQS. Delivering (the deliveries Lambda,
+functions/handlers/deliveries.py; locally infra/delivery_pump.py) POSTs the body, signed, through the
+SSRF-guarded HTTP client; an answer other than 2xx, or no answer, raises, so SQS offers the message again
+after its visibility timeout, and after `webhook_max_attempts` receives parks it in the dead-letter queue.
+Unlike Label Studio (one attempt, errors only logged), nothing is dropped silently; each attempt is in
+the delivery log (`GET /api/webhooks/{id}/deliveries`).
+
+Project webhooks: managers change them, members may read them. Organization-wide ones (no project):
+admins only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+
+from functions.domain.errors import NotFound, PermissionDenied, ValidationFailed
+from functions.domain.ls_json import annotation_json, project_json, task_json
+from functions.domain.records import User
+from functions.domain.url_guard import BlockedURL, parse_allow_list, parse_target
+from functions.domain.webhook import (
+    ACTIONS,
+    ANNOTATION_ACTIONS,
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    Webhook,
+    body_for,
+    clean_changes,
+    sign,
+)
+from functions.ml import guarded_http
+from functions.services import access
+from functions.services.projects import config_of
+from functions.settings import get_settings
+from functions.store import annotations as annotation_store
+from functions.store import blobs
+from functions.store import projects as project_store
+from functions.store import tasks as task_store
+from functions.store import webhooks as webhook_store
+
+logger = logging.getLogger(__name__)
+USER_AGENT = "labelstack-webhooks"
+# SQS takes up to 256 KB a message; larger bodies wait in the files bucket and the message carries the key.
+_INLINE_BODY_BYTES = 200_000
+_ERROR_MAX = 500
+_LOG_LIMIT_MAX = 1000
+
+
+def _allow():
+    return parse_allow_list(get_settings().allowed_hosts)
+
+
+def _check_url(url: str) -> None:
+    """A URL the server may not call is a 400 naming `url`, before anything is saved."""
+    try:
+        guarded_http.resolve(parse_target(url), _allow())
+    except BlockedURL as exc:
+        raise ValidationFailed.field("url", str(exc)) from None
+    except guarded_http.Unreachable:
+        pass  # the receiver may come up later; deliveries retry
+
+
+def webhook_for(user: User, webhook_id: int, *, manage: bool = False) -> Webhook:
+    webhook = webhook_store.get(webhook_id)
+    if webhook.project_id is None:
+        if not user.is_admin:
+            raise NotFound(webhook_store.NOT_FOUND)
+        return webhook
+    try:
+        access.project_for(user, webhook.project_id, manage=manage)
+    except NotFound:
+        raise NotFound(webhook_store.NOT_FOUND) from None
+    return webhook
+
+
+def _project_of(user: User, fields: dict, *, manage: bool) -> int | None:
+    value = fields.get("project")
+    if value is None:
+        if not user.is_admin:
+            raise PermissionDenied("Only administrators may register webhooks for every project.")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed.field("project", "Must be a project id or null.")
+    return access.project_for(user, value, manage=manage).id
+
+
+def create(user: User, fields: dict) -> Webhook:
+    project_id = _project_of(user, fields, manage=True)
+    if "url" not in fields:
+        raise ValidationFailed.field("url", "This field is required.")
+    webhook = Webhook(id=0, project_id=project_id, secret=secrets.token_urlsafe(32))
+    for name, value in clean_changes(fields).items():
+        setattr(webhook, name, value)
+    _check_url(webhook.url)
+    webhook.id = webhook_store.new_id()
+    return webhook_store.create(webhook)
+
+
+def list_for(user: User, project_id: int | None) -> list[Webhook]:
+    if project_id is None:
+        if not user.is_admin:
+            raise ValidationFailed.field("project", "This query parameter is required.")
+        return webhook_store.list_for_project(None)
+    access.project_for(user, project_id)
+    return webhook_store.list_for_project(project_id)
+
+
+def get(user: User, webhook_id: int) -> Webhook:
+    return webhook_for(user, webhook_id)
+
+
+def update(user: User, webhook_id: int, fields: dict) -> Webhook:
+    webhook = webhook_for(user, webhook_id, manage=True)
+    for name, value in clean_changes(fields).items():
+        setattr(webhook, name, value)
+    _check_url(webhook.url)
+    return webhook_store.save(webhook)
+
+
+def delete(user: User, webhook_id: int) -> None:
+    webhook = webhook_for(user, webhook_id, manage=True)
+    webhook_store.delete(webhook.id)
+    webhook_store.delete_log(webhook.id)
+
+
+def delivery_log(user: User, webhook_id: int, limit: int) -> list[dict]:
+    webhook = webhook_for(user, webhook_id)
+    if not 1 <= limit <= _LOG_LIMIT_MAX:
+        raise ValidationFailed.field("limit", f"Must be between 1 and {_LOG_LIMIT_MAX}.")
+    return webhook_store.deliveries(webhook.id, limit)
+
+
+# --- publishing -----------------------------------------------------------------------------------------
+
+
+def subscribers(project_id: int, action: str) -> list[Webhook]:
+    """Active webhooks of the project and of every project that want `action`."""
+    hooks = webhook_store.list_for_project(project_id) + webhook_store.list_for_project(None)
+    return [h for h in hooks if h.wants(action)]
+
+
+def publish(project_id: int, action: str, payload_of, delivery_key: str) -> int:
+    """Queue `action` for every webhook that wants it; returns how many were queued.
+
+    `payload_of()` builds Label Studio's payload (called only if some webhook wants it). `delivery_key`
+    names this event: queuing the same event again (a retried stream record) queues nothing new.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown webhook action {action!r}")
+    hooks = subscribers(project_id, action)
+    if not hooks:
+        return 0
+    payload = payload_of()
+    messages = []
+    for hook in hooks:
+        delivery_id = f"{delivery_key}:{action}"
+        if not webhook_store.log_queued(hook.id, delivery_id, action):
+            continue
+        body = json.dumps(body_for(hook, action, payload), ensure_ascii=False, separators=(",", ":"))
+        message = {"webhook_id": hook.id, "delivery_id": delivery_id, "action": action}
+        if len(body.encode()) > _INLINE_BODY_BYTES:
+            ref = f"webhooks/{hook.id}/{delivery_id.replace(':', '-')}.json"
+            blobs.put_bytes(ref, body.encode(), "application/json")
+            message["body_ref"] = ref
+        else:
+            message["body"] = body
+        messages.append(message)
+    webhook_store.enqueue(messages)
+    return len(messages)
+
+
+def annotation_payload(project_id: int, annotation_id: int, task_id: int, action: str) -> dict:
+    """Label Studio's payloads for annotation events (ls-samples/webhook_payloads.json)."""
+    project = project_store.get(project_id)
+    payload: dict = {"project": project_json(project, config_of(project).parsed, None)}
+    if action == "ANNOTATIONS_DELETED":
+        payload["annotations"] = [{"id": annotation_id}]
+        return payload
+    try:
+        annotation = annotation_store.get(annotation_id)
+    except NotFound:  # deleted since: the record's event still happened; say what is known
+        payload.update(annotation={"id": annotation_id, "task": task_id}, task={"id": task_id})
+        return payload
+    body = annotation_json(annotation)
+    for extra in ("created_username", "created_ago", "version", "review_status", "reviewed_by", "reviewed_at"):
+        body.pop(extra, None)
+    payload["annotation"] = body
+    payload["task"] = task_json(task_store.get(annotation.task_id))
+    return payload
+
+
+def publish_annotation_change(change_action: str, project_id: int, annotation_id: int, task_id: int,
+                              changed_at: str) -> int:
+    action = ANNOTATION_ACTIONS[change_action]
+    return publish(project_id, action, lambda: annotation_payload(project_id, annotation_id, task_id, action),
+                   delivery_key=f"{changed_at}:{annotation_id}")
+
+
+# --- delivering -----------------------------------------------------------------------------------------
+
+
+class DeliveryFailed(Exception):
+    """The receiver did not take the delivery (no answer, or not 2xx); the queue offers it again."""
+
+
+def deliver(message: dict, attempt: int) -> str:
+    """Send one queued delivery (the `attempt`-th receive of its message); returns its logged status.
+
+    Raises DeliveryFailed for a failure worth retrying. A webhook deleted or deactivated meanwhile, or a
+    URL the guard now refuses, ends the delivery without retries.
+    """
+    webhook_id, delivery_id = int(message["webhook_id"]), message["delivery_id"]
+    try:
+        webhook = webhook_store.get(webhook_id)
+    except NotFound:
+        return "dropped"
+    if not webhook.is_active:
+        webhook_store.log_attempt(webhook_id, delivery_id, status="failed", attempts=attempt, response_status=None,
+                                  error="the webhook was deactivated")
+        return "failed"
+    body = (message["body"] if "body" in message else blobs.get_bytes(message["body_ref"]).decode()).encode()
+    headers = {**webhook.headers, "Content-Type": "application/json", SIGNATURE_HEADER: sign(webhook.secret, body),
+               DELIVERY_HEADER: delivery_id, EVENT_HEADER: message["action"], "User-Agent": USER_AGENT}
+    settings = get_settings()
+    final = attempt >= settings.webhook_max_attempts
+    try:
+        response = guarded_http.request(
+            "POST", webhook.url, allow=_allow(), timeout=settings.webhook_timeout,
+            connect_timeout=min(settings.webhook_timeout, settings.ml_connect_timeout), retries=0,
+            max_bytes=64 * 1024, body=body, headers=headers)
+    except BlockedURL as exc:
+        webhook_store.log_attempt(webhook_id, delivery_id, status="failed", attempts=attempt, response_status=None,
+                                  error=str(exc)[:_ERROR_MAX])
+        return "failed"
+    except guarded_http.Unreachable as exc:
+        _failed(webhook_id, delivery_id, attempt, final, None, str(exc))
+    if not response.ok:
+        _failed(webhook_id, delivery_id, attempt, final, response.status, f"the receiver answered {response.status}")
+    webhook_store.log_attempt(webhook_id, delivery_id, status="delivered", attempts=attempt,
+                              response_status=response.status, error=None)
+    if "body_ref" in message:
+        blobs.delete(message["body_ref"])
+    return "delivered"
+
+
+def _failed(webhook_id: int, delivery_id: str, attempt: int, final: bool, status: int | None, reason: str):
+    # The last attempt's message goes to the dead-letter queue: the log says so.
+    webhook_store.log_attempt(webhook_id, delivery_id, status="failed" if final else "retrying", attempts=attempt,
+                              response_status=status, error=reason[:_ERROR_MAX])
+    logger.info("webhook %s delivery %s attempt %d failed: %s", webhook_id, delivery_id, attempt, reason)
+    raise DeliveryFailed(reason)
+

@@ -1,0 +1,226 @@
+"""Cloud storages and the objects source storages imported (their links), and S3 clients acting as a
+storage's credentials.
+
+Links make a sync idempotent: a sync claims each new object's key with a conditional write *before* it
+imports the object's tasks, so two syncs (or a sync and an object-created event) never import an object
+twice; a failed import gives its claims back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import timedelta
+
+import boto3
+from botocore.config import Config
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from functions.domain.errors import NotFound
+from functions.domain.records import utcnow
+from functions.domain.storage import SOURCE, Storage, editable
+from functions.settings import get_settings
+from functions.store import ids
+from functions.store.aws_clients import client
+from functions.store.errors import conflict_on_condition
+from functions.store.models import StorageLinkModel, StorageModel
+
+NOT_FOUND = {"import": "No S3ImportStorage matches the given query.",
+             "export": "No S3ExportStorage matches the given query."}
+# DynamoDB's limits: 100 items per transaction, 100 keys per BatchGetItem.
+_CLAIM_CHUNK = 100
+# A sync that has not reported for this long died (a Lambda timeout): another may take over.
+STALE_SYNC = timedelta(minutes=20)
+
+
+def _settings_json(storage: Storage) -> str:
+    data = dataclasses.asdict(storage)
+    return json.dumps({k: data[k] for k in editable(storage.kind)}, separators=(",", ":"))
+
+
+def _to_storage(item: StorageModel) -> Storage:
+    fields = json.loads(item.fields)
+    kind = item.kind
+    known = set(editable(kind))
+    return Storage(
+        id=int(item.id), project_id=int(item.project_id), kind=kind, created_by=int(item.created_by),
+        status=item.status or "initialized", last_sync=item.last_sync,
+        last_sync_count=int(item.last_sync_count) if item.last_sync_count is not None else None,
+        traceback=item.traceback, meta=json.loads(item.meta or "{}"), created_at=item.created_at,
+        version=int(item.version or 0), **{k: v for k, v in fields.items() if k in known})
+
+
+def new_id() -> int:
+    return ids.reserve("storage")
+
+
+def create(storage: Storage) -> Storage:
+    item = StorageModel(storage.id, project_id=storage.project_id, kind=storage.kind,
+                        source_bucket=storage.bucket if storage.kind == SOURCE else None,
+                        created_by=storage.created_by, fields=_settings_json(storage), status=storage.status,
+                        meta=json.dumps(storage.meta), created_at=storage.created_at, version=0)
+    with conflict_on_condition("storage id already taken"):
+        item.save(condition=StorageModel.id.does_not_exist())
+    return storage
+
+
+def get(storage_id: int, kind: str) -> Storage:
+    try:
+        item = StorageModel.get(storage_id, consistent_read=True)
+    except StorageModel.DoesNotExist:
+        raise NotFound(NOT_FOUND[kind]) from None
+    if item.kind != kind:
+        raise NotFound(NOT_FOUND[kind])
+    return _to_storage(item)
+
+
+def list_for_project(project_id: int, kind: str | None = None) -> list[Storage]:
+    condition = StorageModel.kind == kind if kind else None
+    return [_to_storage(item) for item in StorageModel.project_index.query(project_id, filter_condition=condition)]
+
+
+def sources_of_bucket(bucket: str) -> list[Storage]:
+    keys = [int(item.id) for item in StorageModel.source_bucket_index.query(bucket)]
+    return [_to_storage(item) for item in StorageModel.batch_get(keys)] if keys else []
+
+
+def save(storage: Storage) -> Storage:
+    """Write the user's settings if nobody edited the storage since it was read."""
+    expected = storage.version
+    source_bucket = (StorageModel.source_bucket.set(storage.bucket) if storage.kind == SOURCE
+                     else StorageModel.source_bucket.remove())
+    with conflict_on_condition("The storage was changed by someone else; reload it and try again."):
+        StorageModel(storage.id).update(
+            actions=[StorageModel.fields.set(_settings_json(storage)), source_bucket,
+                     StorageModel.version.set(expected + 1)],
+            condition=StorageModel.version == expected)
+    storage.version = expected + 1
+    return storage
+
+
+def set_status(storage: Storage, status: str, *, meta: dict, count: int | None = None,
+               traceback: str | None = None, finished: bool = False) -> None:
+    """What a sync reports (no version check: a sync never conflicts with a user's edit)."""
+    storage.status, storage.meta, storage.traceback = status, meta, traceback
+    actions = [StorageModel.status.set(status), StorageModel.meta.set(json.dumps(meta)),
+               StorageModel.traceback.set(traceback) if traceback else StorageModel.traceback.remove()]
+    if finished:
+        storage.last_sync, storage.last_sync_count = utcnow(), count
+        actions += [StorageModel.last_sync.set(storage.last_sync), StorageModel.last_sync_count.set(count or 0)]
+    with conflict_on_condition(NOT_FOUND[storage.kind]):
+        StorageModel(storage.id).update(actions=actions, condition=StorageModel.id.exists())
+
+
+def start_sync(storage: Storage, meta: dict) -> bool:
+    """Mark the storage's sync as running unless another one is (and is alive); False if one is."""
+    now = utcnow()
+    meta = {**meta, "time_in_progress": str(now), "time_last_ping": str(now)}
+    free = ((StorageModel.status != "in_progress") | StorageModel.sync_started_at.does_not_exist()
+            | (StorageModel.sync_started_at < now - STALE_SYNC))
+    try:
+        StorageModel(storage.id).update(
+            actions=[StorageModel.status.set("in_progress"), StorageModel.meta.set(json.dumps(meta)),
+                     StorageModel.sync_started_at.set(now)],
+            condition=StorageModel.id.exists() & free)
+    except Exception as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    storage.status, storage.meta = "in_progress", meta
+    return True
+
+
+def delete(storage: Storage) -> None:
+    StorageModel(storage.id).delete()
+    if storage.kind == SOURCE:
+        # The links go too: a storage created again for the bucket imports its objects again, as in LS.
+        with StorageLinkModel.batch_write() as batch:
+            for link in StorageLinkModel.query(storage.id, attributes_to_get=["storage_id", "key"]):
+                batch.delete(link)
+
+
+# --- links -----------------------------------------------------------------------------------------------
+
+
+def linked_keys(storage_id: int, keys: list[str]) -> set[str]:
+    """Which of `keys` the storage already imported (BatchGetItem, 100 keys a call)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), _CLAIM_CHUNK):
+        chunk = keys[start:start + _CLAIM_CHUNK]
+        for item in StorageLinkModel.batch_get([(storage_id, k) for k in chunk], attributes_to_get=["key"]):
+            found.add(item.key)
+    return found
+
+
+def claim(storage_id: int, keys: list[str]) -> list[str]:
+    """Claim the keys no other sync has claimed; return those this call won.
+
+    One transaction of up to 100 conditional puts per chunk: in the usual case (nobody else is importing
+    these objects) that is the only write. A chunk that loses a race is claimed one key at a time.
+    """
+    won: list[str] = []
+    now = utcnow()
+    for start in range(0, len(keys), _CLAIM_CHUNK):
+        chunk = keys[start:start + _CLAIM_CHUNK]
+        try:
+            with TransactWrite(connection=StorageLinkModel._get_connection().connection) as transaction:
+                for key in chunk:
+                    transaction.save(StorageLinkModel(storage_id, key, created_at=now),
+                                     condition=StorageLinkModel.key.does_not_exist())
+            won.extend(chunk)
+        except TransactWriteError:
+            for key in chunk:
+                try:
+                    StorageLinkModel(storage_id, key, created_at=now).save(
+                        condition=StorageLinkModel.key.does_not_exist())
+                    won.append(key)
+                except Exception as exc:
+                    if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                        raise
+    return won
+
+
+def record_counts(storage_id: int, counts: dict[str, int]) -> None:
+    """How many tasks each claimed object became (written once the tasks are)."""
+    now = utcnow()
+    with StorageLinkModel.batch_write() as batch:
+        for key, count in counts.items():
+            batch.save(StorageLinkModel(storage_id, key, task_count=count, created_at=now))
+
+
+def release(storage_id: int, keys: list[str]) -> None:
+    """Give claims back after a failed import, so the next sync imports those objects."""
+    with StorageLinkModel.batch_write() as batch:
+        for key in keys:
+            batch.delete(StorageLinkModel(storage_id, key))
+
+
+# --- S3 as the storage ---------------------------------------------------------------------------------
+
+
+def s3_for(storage: Storage):
+    """An S3 client acting as the storage: its keys, a role it assumes, or (no keys) this deployment's own
+    credentials, which only reach the buckets the deployment was granted."""
+    settings = get_settings()
+    endpoint = storage.s3_endpoint or settings.aws_endpoint_url
+    region = storage.region_name or settings.region
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, s3={"addressing_style": "path"},
+                    connect_timeout=5, read_timeout=30)
+    credentials: dict = {}
+    if storage.role_arn:
+        assumed = client("sts").assume_role(
+            RoleArn=storage.role_arn, RoleSessionName=f"labelstack-storage-{storage.id}",
+            **({"ExternalId": storage.external_id} if storage.external_id else {}))["Credentials"]
+        credentials = {"aws_access_key_id": assumed["AccessKeyId"],
+                       "aws_secret_access_key": assumed["SecretAccessKey"],
+                       "aws_session_token": assumed["SessionToken"]}
+    elif storage.aws_access_key_id:
+        credentials = {"aws_access_key_id": storage.aws_access_key_id,
+                       "aws_secret_access_key": storage.aws_secret_access_key,
+                       "aws_session_token": storage.aws_session_token}
+    elif not storage.s3_endpoint and region == settings.region:
+        return client("s3")
+    return boto3.session.Session().client("s3", region_name=region, endpoint_url=endpoint, config=config,
+                                          **credentials)
+

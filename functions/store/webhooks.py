@@ -1,0 +1,143 @@
+"""Webhooks, their delivery log, and the SQS queue deliveries travel through."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import timedelta
+from functools import cache
+
+from functions.domain.errors import NotFound
+from functions.domain.records import utcnow
+from functions.domain.webhook import EDITABLE, Webhook
+from functions.settings import get_settings
+from functions.store import ids
+from functions.store.aws_clients import client
+from functions.store.errors import conflict_on_condition
+from functions.store.models import WebhookDeliveryModel, WebhookModel
+
+NOT_FOUND = "No Webhook matches the given query."
+ORGANIZATION_WIDE = 0  # the project id stored for a webhook of every project
+LOG_DAYS = 30
+_SETTINGS = tuple(name for name in EDITABLE if name != "secret")
+
+
+def _to_webhook(item: WebhookModel) -> Webhook:
+    fields = json.loads(item.fields)
+    project_id = int(item.project_id)
+    return Webhook(id=int(item.id), project_id=project_id or None, secret=item.secret,
+                   organization=int(item.organization or 1), created_at=item.created_at,
+                   updated_at=item.updated_at, version=int(item.version or 0),
+                   **{k: v for k, v in fields.items() if k in _SETTINGS})
+
+
+def _fields_json(webhook: Webhook) -> str:
+    data = dataclasses.asdict(webhook)
+    return json.dumps({k: data[k] for k in _SETTINGS}, separators=(",", ":"))
+
+
+def new_id() -> int:
+    return ids.reserve("webhook")
+
+
+def create(webhook: Webhook) -> Webhook:
+    item = WebhookModel(webhook.id, project_id=webhook.project_id or ORGANIZATION_WIDE,
+                        organization=webhook.organization, fields=_fields_json(webhook), secret=webhook.secret,
+                        created_at=webhook.created_at, updated_at=webhook.updated_at, version=0)
+    with conflict_on_condition("webhook id already taken"):
+        item.save(condition=WebhookModel.id.does_not_exist())
+    return webhook
+
+
+def get(webhook_id: int) -> Webhook:
+    try:
+        return _to_webhook(WebhookModel.get(webhook_id, consistent_read=True))
+    except WebhookModel.DoesNotExist:
+        raise NotFound(NOT_FOUND) from None
+
+
+def list_for_project(project_id: int | None) -> list[Webhook]:
+    return [_to_webhook(item) for item in WebhookModel.project_index.query(project_id or ORGANIZATION_WIDE)]
+
+
+def save(webhook: Webhook) -> Webhook:
+    expected = webhook.version
+    webhook.updated_at = utcnow()
+    with conflict_on_condition("The webhook was changed by someone else; reload it and try again."):
+        WebhookModel(webhook.id).update(
+            actions=[WebhookModel.fields.set(_fields_json(webhook)), WebhookModel.secret.set(webhook.secret),
+                     WebhookModel.updated_at.set(webhook.updated_at), WebhookModel.version.set(expected + 1)],
+            condition=WebhookModel.version == expected)
+    webhook.version = expected + 1
+    return webhook
+
+
+def delete(webhook_id: int) -> None:
+    WebhookModel(webhook_id).delete()
+
+
+# --- the delivery log -----------------------------------------------------------------------------------
+
+
+def log_queued(webhook_id: int, delivery_id: str, action: str) -> bool:
+    """Record a delivery about to be queued; False if this very delivery was queued before (a stream
+    record retried after another subscriber failed), so it is not sent twice."""
+    now = utcnow()
+    item = WebhookDeliveryModel(webhook_id, delivery_id, action=action, status="queued", attempts=0,
+                                created_at=now, updated_at=now, expires_at=now + timedelta(days=LOG_DAYS))
+    try:
+        item.save(condition=WebhookDeliveryModel.delivery_id.does_not_exist())
+    except Exception as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def log_attempt(webhook_id: int, delivery_id: str, *, status: str, attempts: int,
+                response_status: int | None, error: str | None) -> None:
+    actions = [WebhookDeliveryModel.status.set(status), WebhookDeliveryModel.attempts.set(attempts),
+               WebhookDeliveryModel.updated_at.set(utcnow()),
+               WebhookDeliveryModel.response_status.set(response_status) if response_status is not None
+               else WebhookDeliveryModel.response_status.remove(),
+               WebhookDeliveryModel.error.set(error) if error else WebhookDeliveryModel.error.remove()]
+    WebhookDeliveryModel(webhook_id, delivery_id).update(actions=actions)
+
+
+def deliveries(webhook_id: int, limit: int) -> list[dict]:
+    """The newest `limit` deliveries."""
+    return [{"id": item.delivery_id, "action": item.action, "status": item.status,
+             "attempts": int(item.attempts or 0),
+             "response_status": int(item.response_status) if item.response_status is not None else None,
+             "error": item.error, "created_at": item.created_at, "updated_at": item.updated_at}
+            for item in WebhookDeliveryModel.query(webhook_id, scan_index_forward=False, limit=limit)]
+
+
+def delete_log(webhook_id: int) -> None:
+    with WebhookDeliveryModel.batch_write() as batch:
+        for item in WebhookDeliveryModel.query(webhook_id, attributes_to_get=["webhook_id", "delivery_id"]):
+            batch.delete(item)
+
+
+# --- the queue ------------------------------------------------------------------------------------------
+
+
+@cache
+def _queue_url(name: str) -> str:
+    return client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+
+
+def queue_url() -> str:
+    return _queue_url(get_settings().deliveries_queue)
+
+
+def enqueue(messages: list[dict]) -> None:
+    """Send delivery messages (10 per SendMessageBatch call); raises if SQS refused any."""
+    sqs, url = client("sqs"), queue_url()
+    for start in range(0, len(messages), 10):
+        chunk = messages[start:start + 10]
+        answer = sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "MessageBody": json.dumps(m, separators=(",", ":"))} for i, m in enumerate(chunk)])
+        if answer.get("Failed"):
+            raise RuntimeError(f"SQS refused {len(answer['Failed'])} webhook deliveries: "
+                               f"{answer['Failed'][0].get('Code')}")
