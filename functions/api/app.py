@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from functions.api import errors
-from functions.api.middleware import BodyLimit, SlashAgnosticPaths
-from functions.api.routes import data_io, data_manager, labeling, meta, ml, projects, storages, tasks, webhooks
+from functions.api import errors, sessions
+from functions.api.middleware import BodyLimit, SecurityHeaders, SlashAgnosticPaths
+from functions.api.routes import (
+    data_io,
+    data_manager,
+    labeling,
+    meta,
+    ml,
+    projects,
+    storages,
+    tasks,
+    webhooks,
+)
 from functions.settings import VERSION, get_settings
 
 
@@ -14,9 +24,10 @@ def create_app() -> FastAPI:
     app = FastAPI(title="labelstack", version=VERSION, redirect_slashes=False,
                   docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
     errors.install(app)
-    for module in (meta, projects, data_io, tasks, labeling, data_manager, ml, storages, webhooks):
+    for module in (meta, sessions, projects, data_io, tasks, labeling, data_manager, ml, storages, webhooks):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=get_settings().max_request_bytes)
+    app.add_middleware(SecurityHeaders, exempt_prefixes=("/api/docs",))
     # Outermost, so every route sees the path without its trailing slash.
     app.add_middleware(SlashAgnosticPaths)
     return app

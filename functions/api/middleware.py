@@ -1,4 +1,4 @@
-"""ASGI middleware: Label Studio's slash-agnostic paths and a bound on request bodies."""
+"""ASGI middleware: Label Studio's slash-agnostic paths, a bound on request bodies, security headers."""
 
 from __future__ import annotations
 
@@ -80,3 +80,47 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+# The web UI's Content-Security-Policy (web/index.html repeats it, but for frame-ancestors, in a <meta> for
+# hosts that serve the files without our headers). Scripts only from our origin, so an injected <script> or
+# onerror= never runs. 'unsafe-inline' for styles only: the Label Studio Frontend (React, antd) sets inline
+# <style> elements and style attributes at run time; it needs no eval. Images and media may come from
+# any https URL, as task data in Label Studio does (presigned S3 URLs included).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob: https:; media-src 'self' blob: https:; font-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+)
+
+
+class SecurityHeaders:
+    """Add the security headers to every response, API and static files alike.
+
+    Paths under `exempt_prefixes` (the Swagger page, which loads its own scripts) get all but the CSP.
+    """
+
+    def __init__(self, app, exempt_prefixes: tuple[str, ...] = ()):
+        self.app = app
+        self.exempt_prefixes = exempt_prefixes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        exempt = scope["path"].startswith(self.exempt_prefixes) if self.exempt_prefixes else False
+        added = [h for h in SECURITY_HEADERS if not (exempt and h[0] == b"content-security-policy")]
+
+        async def with_headers(message):
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [h for h in added if h[0] not in present]
+                message = dict(message, headers=[*message.get("headers", []), *extra])
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

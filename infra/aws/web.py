@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aws_cdk import Duration
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
@@ -15,11 +16,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
+from functions.api.middleware import CONTENT_SECURITY_POLICY
 from infra.aws.stage import Stage
 
 # What CloudFront sends to the API instead of S3: Label Studio's API and the two paths outside /api that
 # its clients call (`/health`, and the presign redirect ML backends use to fetch media).
 API_PATHS = ("/api/*", "/health", "/tasks/*/presign*")
+SITE_EXCLUDES = ("node_modules", "package.json", "package-lock.json", "vendor.mjs", ".gitignore")
 
 
 class Web(Construct):
@@ -59,7 +62,7 @@ class Web(Construct):
             default_behavior=cloudfront.BehaviorOptions(
                 origin=origins.S3BucketOrigin.with_origin_access_control(self.bucket),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-                response_headers_policy=cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+                response_headers_policy=self._security_headers(),
             ),
             additional_behaviors={path: api_behavior for path in API_PATHS},
             enable_logging=True,
@@ -71,10 +74,28 @@ class Web(Construct):
         if site_dir is not None:
             s3deploy.BucketDeployment(
                 self, "Deploy",
-                sources=[s3deploy.Source.asset(str(site_dir))],
+                # The site is web/ as served locally; npm's install folder and files stay behind (the one
+                # third-party bundle the pages load is copied to web/vendor/ by `npm ci`).
+                sources=[s3deploy.Source.asset(str(site_dir), exclude=list(SITE_EXCLUDES))],
                 destination_bucket=self.bucket,
                 distribution=self.distribution,
             )
+
+    def _security_headers(self) -> cloudfront.ResponseHeadersPolicy:
+        """The headers the app sends with every response locally (functions/api/middleware.py), so the
+        deployed pages run under the same Content-Security-Policy, frame-ancestors included."""
+        headers = cloudfront.ResponseSecurityHeadersBehavior
+        return cloudfront.ResponseHeadersPolicy(self, "SecurityHeaders", security_headers_behavior=headers(
+            content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                content_security_policy=CONTENT_SECURITY_POLICY, override=True),
+            content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+            frame_options=cloudfront.ResponseHeadersFrameOptions(frame_option=cloudfront.HeadersFrameOption.DENY,
+                                                                 override=True),
+            referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                referrer_policy=cloudfront.HeadersReferrerPolicy.SAME_ORIGIN, override=True),
+            strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                access_control_max_age=Duration.days(365), include_subdomains=True, override=True),
+        ))
 
     @property
     def url(self) -> str:

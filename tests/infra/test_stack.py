@@ -345,3 +345,18 @@ def test_webhook_deliveries_have_a_consumer_with_partial_batch_failures_and_a_de
         "Properties": {"Handler": "functions.handlers.events.handler"}})
     [(_, events_fn)] = consumer.items()
     assert events_fn["Properties"]["Environment"]["Variables"]["LABELSTACK_DELIVERIES_QUEUE"] == queue_env
+
+
+def test_the_site_is_served_with_the_apps_security_headers(default_stack):
+    from functions.api.middleware import CONTENT_SECURITY_POLICY
+
+    _, template = default_stack
+    [policy] = resources(template, "AWS::CloudFront::ResponseHeadersPolicy").values()
+    headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert headers["ContentSecurityPolicy"] == {"ContentSecurityPolicy": CONTENT_SECURITY_POLICY, "Override": True}
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] == 365 * 86400
+    distribution = next(iter(resources(template, "AWS::CloudFront::Distribution").values()))
+    default = distribution["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]
+    assert default["ResponseHeadersPolicyId"] == {"Ref": next(iter(resources(
+        template, "AWS::CloudFront::ResponseHeadersPolicy")))}

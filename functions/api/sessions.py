@@ -1,0 +1,133 @@
+"""Browser sessions for the web UI: an HttpOnly cookie, with a CSRF token for unsafe methods.
+
+Sign-in trades the user's API token (there are no passwords) for a session once; the page never keeps the
+API token. The cookie's value is `<expiry as unix seconds>.<random secret>`, stored only as the SHA-256 of
+the whole value in the tokens table (kind "session", with the DynamoDB TTL on it), so a leaked table leaks
+no session, and the expiry in the value cannot be pushed back: a changed value hashes to nothing stored.
+
+CSRF: a cookie rides along on any request the browser makes, so a cookie-authenticated POST/PATCH/DELETE
+must also carry `X-CSRF-Token`, a value derived from the session secret (OWASP's HMAC-based token
+pattern). A page on another site can neither read the HttpOnly cookie nor our responses, so it cannot
+produce the header. We chose this over Origin checking because behind CloudFront the API sees API
+Gateway's host name, not the one the browser used, so the Origin has nothing local to compare with
+without extra configuration. SameSite=Lax on the cookie is a second line. `Authorization` headers are
+not sent by browsers on their own, so scripts using them need no CSRF proof.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from functions.api.bodies import json_body
+from functions.domain.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from functions.domain.ls_json import user_json
+from functions.domain.records import User, utcnow
+from functions.services import identity
+from functions.settings import get_settings
+from functions.store import users as user_store
+
+COOKIE = "labelstack_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_KIND = "session"
+# Plain HTTP is only acceptable to a browser on the machine itself (`labelstack dev`).
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+router = APIRouter()
+
+
+@dataclass(frozen=True)
+class Session:
+    value: str
+    user: User
+    expires_at: datetime
+
+    @property
+    def csrf_token(self) -> str:
+        return csrf_token_for(self.value)
+
+
+def csrf_token_for(session_value: str) -> str:
+    return hmac.new(session_value.encode(), b"labelstack-csrf", hashlib.sha256).hexdigest()
+
+
+def start(user: User) -> Session:
+    expires_at = (utcnow() + timedelta(hours=get_settings().session_hours)).replace(microsecond=0)
+    value = f"{int(expires_at.timestamp())}.{secrets.token_urlsafe(32)}"
+    user_store.save_token(value, user.id, _KIND, utcnow(), expires_at)
+    return Session(value, user, expires_at)
+
+
+def resolve(value: str | None) -> Session:
+    """The live session a cookie value names, or NotAuthenticated."""
+    expiry, _, secret = (value or "").partition(".")
+    if not expiry.isdigit() or not secret:
+        raise NotAuthenticated("Authentication credentials were not provided.")
+    expires_at = datetime.fromtimestamp(int(expiry), UTC)
+    # DynamoDB's TTL deletes late (up to days), so the expiry is checked here, not left to it.
+    if expires_at <= utcnow():
+        raise NotAuthenticated("Session expired; sign in again.")
+    user_id = user_store.lookup_token(value, _KIND)
+    if user_id is None:
+        raise NotAuthenticated("Session is invalid or signed out.")
+    try:
+        return Session(value, user_store.get(user_id), expires_at)
+    except NotFound:
+        raise NotAuthenticated("Session is invalid or signed out.") from None
+
+
+def user_from_cookie(request: Request) -> User:
+    """The cookie's user; unsafe methods must also prove they come from our page (see module docstring)."""
+    session = resolve(request.cookies.get(COOKIE))
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER) or ""
+        if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+            raise PermissionDenied(f"CSRF token missing or incorrect: send the {CSRF_HEADER} header "
+                                   "from GET /api/session, or use an Authorization header.")
+    return session.user
+
+
+def _body(session: Session) -> dict:
+    return {"user": user_json(session.user), "csrf_token": session.csrf_token,
+            "expires_at": session.expires_at.isoformat()}
+
+
+def _secure(request: Request) -> bool:
+    return (request.url.hostname or "") not in _LOOPBACK_HOSTS
+
+
+@router.post("/api/session", status_code=201)
+async def sign_in(request: Request, response: Response):
+    # A cross-site form cannot send JSON, so no other site can sign a browser into an account of its own.
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise ValidationFailed.field("token", "Send the API token as JSON: {\"token\": \"...\"}.")
+    body = await json_body(request)
+    token = body.get("token")
+    if not isinstance(token, str) or not token.strip():
+        raise ValidationFailed.field("token", "This field is required.")
+    user = await run_in_threadpool(identity.authenticate, f"Token {token.strip()}")
+    session = await run_in_threadpool(start, user)
+    response.set_cookie(COOKIE, session.value, max_age=get_settings().session_hours * 3600, path="/",
+                        httponly=True, samesite="lax", secure=_secure(request))
+    return _body(session)
+
+
+@router.get("/api/session")
+def current_session(request: Request):
+    return _body(resolve(request.cookies.get(COOKIE)))
+
+
+@router.delete("/api/session", status_code=204)
+def sign_out(request: Request):
+    user_from_cookie(request)  # signing out is an unsafe method too: it needs the CSRF token
+    user_store.delete_token(request.cookies[COOKIE])
+    response = Response(status_code=204)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request))
+    return response

@@ -1,0 +1,59 @@
+// The Label Studio Frontend (global `LabelStudio`, loaded by index.html), mounted into a holder element.
+// It renders the task itself, <HyperText> included, inside its own sandboxed view.
+
+import { h } from "./dom.js";
+
+// Without "topbar" the Submit/Skip buttons do not show.
+export const LABELING_INTERFACES = [
+  "panel", "update", "submit", "skip", "controls", "topbar", "side-column",
+  "annotations:menu", "annotations:current", "predictions:menu",
+];
+const PREVIEW_INTERFACES = ["panel", "side-column", "controls"];
+
+let mounted = null;
+let counter = 0;
+
+/** Destroy the current Label Studio instance, if any (one per page). */
+export function unmountLabelStudio() {
+  if (mounted) {
+    try { mounted.destroy(); } catch { /* already gone with its element */ }
+    mounted = null;
+  }
+}
+
+/**
+ * Mount the LSF for `task` ({id, data, annotations, predictions}) with `config`.
+ * `handlers`: onSubmit(result, annotation), onUpdate(result, annotation), onSkip() (no Skip button without
+ * it). Without handlers the
+ * view is a preview. With predictions and no annotations, the first prediction pre-fills the annotation.
+ */
+export function mountLabelStudio(holder, config, task, user, handlers = null) {
+  unmountLabelStudio();
+  const root = h("div", { id: `label-studio-${++counter}`, class: "lsf-root" });
+  holder.replaceChildren(root);
+  const { onSubmit, onUpdate, onSkip } = handlers || {};
+  mounted = new window.LabelStudio(root, {
+    config,
+    task,
+    interfaces: handlers ? LABELING_INTERFACES.filter((name) => name !== "skip" || onSkip) : PREVIEW_INTERFACES,
+    user: { pk: user.id, firstName: user.first_name || user.email, lastName: user.last_name || "" },
+    onLabelStudioLoad(ls) {
+      const store = ls.annotationStore;
+      // The store fills in later (see below), so the task says whether there is an annotation to show.
+      if (task.annotations?.length) return;
+      // After this tick: at load the prediction's regions are not built yet, and a copy made now comes out
+      // empty (Label Studio's own app defers this step the same way).
+      setTimeout(() => {
+        const prediction = store.predictions[0];
+        const annotation = prediction
+          ? store.addAnnotationFromPrediction(prediction)
+          : store.addAnnotation({ userGenerate: true });
+        store.selectAnnotation(annotation.id);
+      }, 0);
+    },
+    onSubmitAnnotation: (ls, annotation) => onSubmit?.(annotation.serializeAnnotation(), annotation),
+    onUpdateAnnotation: (ls, annotation) => onUpdate?.(annotation.serializeAnnotation(), annotation),
+    onSkipTask: () => onSkip?.(),
+  });
+  return mounted;
+}

@@ -1,0 +1,78 @@
+// The single-page app: hash routes (the static host serves one index.html), a session, a top bar.
+
+import { ApiError, api, useCsrfToken } from "./api.js";
+import { h, show } from "./dom.js";
+import { unmountLabelStudio } from "./lsf.js";
+import { dataManagerPage } from "./pages/data-manager.js";
+import { labelPage } from "./pages/label.js";
+import { projectsPage } from "./pages/projects.js";
+import { settingsPage } from "./pages/settings.js";
+import { signInPage } from "./pages/sign-in.js";
+
+const ROUTES = [
+  [/^#\/projects\/(\d+)\/label$/, labelPage],
+  [/^#\/projects\/(\d+)\/settings(?:\/([\w-]+))?$/, settingsPage],
+  [/^#\/projects\/(\d+)$/, dataManagerPage],
+  [/^#\/projects$/, projectsPage],
+];
+
+let session = null;
+
+function signedIn(newSession) {
+  session = newSession;
+  useCsrfToken(newSession.csrf_token);
+}
+
+async function signOut() {
+  await api("DELETE", "/api/session").catch(() => {});
+  session = null;
+  useCsrfToken(null);
+  location.hash = "#/signin";
+}
+
+function drawBar() {
+  const bar = document.getElementById("bar");
+  if (!session) { bar.replaceChildren(h("strong", { class: "brand" }, "labelstack")); return; }
+  bar.replaceChildren(
+    h("a", { class: "brand", href: "#/projects" }, "labelstack"),
+    h("nav", {}, h("a", { href: "#/projects" }, "Projects")),
+    h("span", { class: "who" }, `${session.user.email} (${session.user.role})`),
+    h("button", { type: "button", onclick: signOut }, "Sign out"),
+  );
+}
+
+async function route() {
+  unmountLabelStudio();
+  const [path, search = ""] = location.hash.split("?");
+  if (!session) {
+    try { signedIn(await api("GET", "/api/session")); } catch { session = null; }
+  }
+  drawBar();
+  if (!session || path === "#/signin") {
+    if (session) { location.hash = "#/projects"; return; }
+    signInPage((newSession) => {
+      signedIn(newSession);
+      if (location.hash === "#/projects") route(); else location.hash = "#/projects";
+    });
+    return;
+  }
+  const params = new URLSearchParams(search);
+  for (const [pattern, page] of ROUTES) {
+    const match = path.match(pattern);
+    if (match) {
+      try {
+        await page({ user: session.user, params, args: match.slice(1) });
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 401) { session = null; location.hash = "#/signin"; return; }
+        show(h("h1", {}, error instanceof ApiError && error.status === 404 ? "Not found" : "Something went wrong"),
+          h("p", { class: "status error" }, error.message), h("a", { href: "#/projects" }, "Back to projects"));
+      }
+      return;
+    }
+  }
+  location.hash = "#/projects";
+}
+
+window.addEventListener("hashchange", route);
+// The LSF bundle is a deferred classic script; module scripts run after it, so LabelStudio is defined.
+route();

@@ -1,0 +1,73 @@
+// The label stream: the next task from /next (or one task, `?task=ID`, from the data manager), shown in
+// the Label Studio Frontend with the selected model version's prediction pre-filled.
+
+import { api } from "../api.js";
+import { h, show, status } from "../dom.js";
+import { mountLabelStudio } from "../lsf.js";
+import { projectTabs } from "./project-tabs.js";
+
+export async function labelPage({ user, params, args: [projectId] }) {
+  const project = await api("GET", `/api/projects/${projectId}`);
+  const canManage = user.role === "admin" || user.role === "manager";
+  const note = status();
+  const holder = h("div", { class: "labeling", "data-testid": "labeling" });
+  const heading = h("p", { class: "muted", "data-testid": "task-heading" });
+  const singleTask = params.get("task");
+  // Annotation versions, for PATCH's optimistic concurrency (a stale version is a 409, not a lost edit).
+  const versions = new Map();
+  let startedAt = 0;
+
+  async function open() {
+    note.set("");
+    let task;
+    try {
+      task = singleTask ? await api("GET", `/api/tasks/${singleTask}`) : await api("GET", `/api/projects/${projectId}/next`);
+    } catch (error) {
+      if (error.status !== 404 || singleTask) throw error;
+      heading.textContent = "";
+      holder.replaceChildren(h("div", { class: "card done", "data-testid": "no-more-tasks" },
+        h("h2", {}, "All done"), h("p", {}, error.message), h("a", { href: `#/projects/${projectId}` }, "Back to the data")));
+      return;
+    }
+    for (const a of task.annotations || []) versions.set(a.id, a.version);
+    heading.textContent = `Task ${task.id}`;
+    heading.dataset.task = task.id;
+    startedAt = performance.now();
+    mountLabelStudio(holder, project.label_config, {
+      id: task.id, data: task.data,
+      annotations: (task.annotations || []).filter((a) => !a.was_cancelled),
+      predictions: task.predictions || [],
+    }, user, {
+      onSubmit: (result) => save("Submitted", () => api("POST", `/api/tasks/${task.id}/annotations`,
+        { result, lead_time: leadTime(), was_cancelled: false })),
+      onUpdate: (result, annotation) => save("Updated", () => api("PATCH", `/api/annotations/${annotation.pk}`,
+        { result, lead_time: leadTime(), version: versions.get(Number(annotation.pk)) })),
+      // Label Studio records a skip as a cancelled annotation; the task goes to the skip queue.
+      onSkip: project.show_skip_button === false ? undefined : () => save("Skipped", () => api("POST",
+        `/api/tasks/${task.id}/annotations`, { result: [], was_cancelled: true, lead_time: leadTime() })),
+    });
+  }
+
+  const leadTime = () => Math.round((performance.now() - startedAt) / 10) / 100;
+
+  async function save(done, request) {
+    try {
+      await request();
+      await open();
+      note.set(`${done}.`, "ok");
+    } catch (error) {
+      note.set(error.message, "error");
+    }
+  }
+
+  const page = [projectTabs(project, "label", canManage), heading, note, holder];
+  if (project.show_instruction && project.expert_instruction && !singleTask) {
+    // Instructions are shown as text: they are never parsed as HTML.
+    show(...page.slice(0, 1), h("section", { class: "card instructions", "data-testid": "instructions" },
+      h("h2", {}, "Instructions"), h("div", { class: "prose" }, project.expert_instruction),
+      h("button", { class: "primary", type: "button", onclick: () => { show(...page); open(); } }, "Start labeling")));
+    return;
+  }
+  show(...page);
+  await open();
+}

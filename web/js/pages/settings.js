@@ -1,0 +1,142 @@
+// Project settings for managers and admins. Cloud storage and webhooks are not here yet.
+
+import { api } from "../api.js";
+import { configEditor } from "../config-editor.js";
+import { h, show, status } from "../dom.js";
+import { projectTabs } from "./project-tabs.js";
+
+const SECTIONS = [
+  ["general", "General"], ["labeling", "Labeling interface"], ["instructions", "Instructions"],
+  ["annotation", "Annotation"], ["models", "Model"], ["members", "Members"], ["danger", "Danger zone"],
+];
+const SAMPLING = ["Sequential sampling", "Uniform sampling", "Uncertainty sampling"];
+
+export async function settingsPage({ user, args: [projectId, section = "general"] }) {
+  const project = await api("GET", `/api/projects/${projectId}`);
+  const draw = SECTION_PAGES[section] || SECTION_PAGES.general;
+  const nav = h("nav", { class: "side" }, SECTIONS.map(([key, label]) => h("a", {
+    href: `#/projects/${projectId}/settings/${key}`, class: key === section ? "current" : "",
+  }, label)));
+  const body = h("div", { class: "settings-body" });
+  show(projectTabs(project, "settings", true), h("div", { class: "settings" }, nav, body));
+  body.replaceChildren(...await draw(project, user));
+  body.dataset.section = section;
+}
+
+/** A form whose fields map to project attributes; `read()` gives the PATCH body. */
+function projectForm(project, fields, read) {
+  const note = status();
+  return h("form", { class: "card", onsubmit: async (event) => {
+    event.preventDefault();
+    try {
+      Object.assign(project, await api("PATCH", `/api/projects/${project.id}`, read()));
+      note.set("Saved.", "ok");
+    } catch (error) { note.set(error.message, "error"); }
+  } }, ...fields, h("button", { class: "primary", type: "submit" }, "Save"), note);
+}
+
+const input = (name, value, attrs = {}) => h("input", { name, value: value ?? "", ...attrs });
+const checkbox = (name, checked) => h("input", { type: "checkbox", name, checked });
+
+const SECTION_PAGES = {
+  general(project) {
+    const title = input("title", project.title, { maxlength: 50, required: true });
+    const description = h("textarea", { name: "description", rows: 3, value: project.description });
+    const color = input("color", project.color || "#ffffff", { type: "color" });
+    const sampling = h("select", { name: "sampling" }, SAMPLING.map((s) => h("option", { value: s }, s)));
+    sampling.value = project.sampling;
+    return [projectForm(project, [
+      h("label", {}, "Title", title), h("label", {}, "Description", description),
+      h("label", {}, "Color", color), h("label", {}, "Task sampling", sampling),
+    ], () => ({ title: title.value, description: description.value, color: color.value, sampling: sampling.value }))];
+  },
+
+  labeling(project, user) {
+    const editor = configEditor(user, project.label_config);
+    return [projectForm(project, [editor.element], () => ({ label_config: editor.value() }))];
+  },
+
+  instructions(project) {
+    const text = h("textarea", { name: "expert_instruction", rows: 8, value: project.expert_instruction });
+    const showFirst = checkbox("show_instruction", project.show_instruction);
+    return [projectForm(project, [
+      h("label", {}, "Instructions for annotators (plain text)", text),
+      h("label", { class: "inline" }, showFirst, "Show the instructions before labeling"),
+    ], () => ({ expert_instruction: text.value, show_instruction: showFirst.checked }))];
+  },
+
+  annotation(project) {
+    const maximum = input("maximum_annotations", project.maximum_annotations, { type: "number", min: 1 });
+    const overlap = input("overlap_cohort_percentage", project.overlap_cohort_percentage,
+      { type: "number", min: 0, max: 100 });
+    const skip = checkbox("show_skip_button", project.show_skip_button);
+    return [projectForm(project, [
+      h("label", {}, "Annotations per task (overlap)", maximum),
+      h("label", {}, "Share of tasks with that overlap (%)", overlap),
+      h("label", { class: "inline" }, skip, "Annotators may skip tasks"),
+    ], () => ({ maximum_annotations: Number(maximum.value), overlap_cohort_percentage: Number(overlap.value),
+      show_skip_button: skip.checked }))];
+  },
+
+  async models(project) {
+    const backends = await api("GET", `/api/ml?project=${project.id}`);
+    const note = status();
+    const url = input("url", "", { type: "url", required: true, placeholder: "http://model-server:9090" });
+    const title = input("title", "", { placeholder: "My model" });
+    const modelVersion = input("model_version", project.model_version,
+      { placeholder: "a model version or a backend title" });
+    const list = h("ul", { class: "plain" }, backends.map((b) => h("li", {},
+      h("strong", {}, b.title || `backend ${b.id}`), ` ${b.kind || "http"} · ${b.url || b.endpoint_name || ""} · `,
+      h("span", { class: b.state === "ER" ? "error" : "" }, b.state), b.error_message ? ` (${b.error_message})` : "",
+      h("button", { type: "button", onclick: async () => {
+        try { await api("DELETE", `/api/ml/${b.id}`); location.reload(); } catch (e) { note.set(e.message, "error"); }
+      } }, "Remove"))));
+    return [
+      h("section", { class: "card" }, h("h2", {}, "Connected models"),
+        backends.length ? list : h("p", { class: "muted" }, "No model connected."), note),
+      h("form", { class: "card", onsubmit: async (event) => {
+        event.preventDefault();
+        try {
+          await api("POST", "/api/ml", { project: project.id, url: url.value, title: title.value });
+          location.reload();
+        } catch (error) { note.set(error.message, "error"); }
+      } }, h("h2", {}, "Connect a model (Label Studio ML backend protocol)"),
+      h("label", {}, "URL", url), h("label", {}, "Title", title),
+      h("button", { class: "primary", type: "submit" }, "Connect")),
+      projectForm(project, [h("label", {}, "Predictions shown to annotators (model version)", modelVersion)],
+        () => ({ model_version: modelVersion.value })),
+    ];
+  },
+
+  async members(project, user) {
+    const note = status();
+    const members = await api("GET", `/api/projects/${project.id}/members`);
+    const users = await api("GET", "/api/users").catch(() => []);
+    const memberIds = new Set(members.map((m) => m.user.id));
+    const choice = h("select", { name: "user", "aria-label": "User" }, users.filter((u) => !memberIds.has(u.id))
+      .map((u) => h("option", { value: u.id }, `${u.email} (${u.role})`)));
+    return [
+      h("section", { class: "card" }, h("h2", {}, "Members"), h("ul", { class: "plain", "data-testid": "members" },
+        members.map(({ user: m }) => h("li", {}, `${m.email} (${m.role}) `, h("button", { type: "button", onclick: async () => {
+          try { await api("DELETE", `/api/projects/${project.id}/members/${m.id}`); location.reload(); } catch (e) { note.set(e.message, "error"); }
+        } }, "Remove")))), note),
+      h("form", { class: "card", onsubmit: async (event) => {
+        event.preventDefault();
+        try { await api("POST", `/api/projects/${project.id}/members`, { user: Number(choice.value) }); location.reload(); } catch (e) { note.set(e.message, "error"); }
+      } }, h("h2", {}, "Add a member"), choice, h("button", { class: "primary", type: "submit" }, "Add")),
+    ];
+  },
+
+  danger(project) {
+    const note = status();
+    const confirmTitle = input("confirm", "", { "aria-label": "Type the project title to confirm" });
+    return [h("form", { class: "card danger", onsubmit: async (event) => {
+      event.preventDefault();
+      if (confirmTitle.value !== project.title) { note.set("Type the project's title to confirm.", "error"); return; }
+      try { await api("DELETE", `/api/projects/${project.id}`); location.hash = "#/projects"; } catch (e) { note.set(e.message, "error"); }
+    } }, h("h2", {}, "Delete this project"),
+    h("p", {}, "Deletes the project with all its tasks, annotations and predictions. This cannot be undone."),
+    h("label", {}, `Type "${project.title}" to confirm`, confirmTitle),
+    h("button", { class: "danger", type: "submit" }, "Delete project"), note)];
+  },
+};
