@@ -28,7 +28,7 @@ from functions.domain.label_stream import (
     uncertainty,
 )
 from functions.domain.records import Project, Task, User
-from functions.services import access, ml_predictions
+from functions.services import access, ml_predictions, task_media
 from functions.services.tasks import TaskView, views
 from functions.settings import get_settings
 from functions.store import label_queue
@@ -104,6 +104,7 @@ def _answer(project: Project, user: User, task: Task, how: str) -> NextTask:
         view.predictions = ml_predictions.shown_predictions(project, predictions)
     else:
         view.predictions = []
+    view.task = task_media.for_browser(view.task)
     return NextTask(view, QUEUE_NAMES[how], str(uuid.uuid4()))
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functions.domain.errors import NotFound, ValidationFailed
 from functions.domain.records import Annotation, Prediction, Project, Task, User, utcnow
 from functions.domain.task_import import normalize_import
-from functions.services import access, ml_predictions
+from functions.services import access, ml_predictions, task_media
 from functions.services.projects import config_of
 from functions.store import annotations as annotation_store
 from functions.store import ids
@@ -47,6 +47,7 @@ def get_task(user: User, task_id: int) -> TaskView:
     task, project = access.task_for(user, task_id)
     view = views([task])[0]
     view.predictions = ml_predictions.predict_on_load(project, view.task, view.predictions)
+    view.task = task_media.for_browser(view.task)
     return view
 
 

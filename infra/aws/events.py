@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
@@ -55,3 +56,10 @@ class Events(Construct):
             report_batch_item_failures=True))
         for function in (self.consumer, self.deliverer):
             function.add_environment("LABELSTACK_DELIVERIES_QUEUE", self.deliveries.queue_name)
+        # Source storages' auto-sync: a bucket's ObjectCreated notifications invoke this function (its owner
+        # adds the notification; see the README). S3 may invoke it for this account's buckets only.
+        self.storage_events = functions.new(self, "StorageEvents",
+                                            handler="functions.handlers.storage_events.handler",
+                                            service="storage-events", timeout=Duration.minutes(5), memory_size=512)
+        self.storage_events.add_permission("S3Notifications", principal=iam.ServicePrincipal("s3.amazonaws.com"),
+                                           source_account=Stack.of(self).account)

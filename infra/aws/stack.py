@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aws_cdk import Acknowledgment, CfnOutput, Stack, Token, Validations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -58,6 +59,13 @@ class LabelstackStack(Stack):
         self.ml = ModelEndpoints(self, "Ml", stage=stage, artifacts=self.data.artifacts_bucket)
         for function in (self.api.api_function, self.api.jobs_function):
             self.ml.grant_invoke(function)
+        # Storages that name a role to assume (their buckets' owners trust it, with an external id): by
+        # convention its name starts with labelstack-storage-.
+        self.storage_role_pattern = self.format_arn(service="iam", region="", account="*", resource="role",
+                                                    resource_name="labelstack-storage-*")
+        for function in (self.api.api_function, self.api.jobs_function, self.events.storage_events):
+            function.add_to_role_policy(iam.PolicyStatement(actions=["sts:AssumeRole"],
+                                                            resources=[self.storage_role_pattern]))
         self.training = Training(self, "Training", stage=stage, functions=functions, data=self.data)
         # Runs start from the API (by hand) and from the stream consumer (on annotations).
         for function in (self.api.api_function, self.api.jobs_function, self.events.consumer):
@@ -68,7 +76,7 @@ class LabelstackStack(Stack):
             self, "Monitoring", stage=stage,
             functions={"Api": self.api.api_function, "Jobs": self.api.jobs_function,
                        "Events": self.events.consumer, "Training": self.training.steps,
-                       "Deliveries": self.events.deliverer},
+                       "Deliveries": self.events.deliverer, "StorageEvents": self.events.storage_events},
             dead_letter_queues={"StreamDeadLetters": self.events.stream_dlq,
                                 "DeliveriesDeadLetters": self.events.deliveries_dlq},
         )
@@ -81,6 +89,8 @@ class LabelstackStack(Stack):
         CfnOutput(self, "TablePrefix", value=self.data.table_prefix,
                   description="LABELSTACK_TABLE_PREFIX, for `labelstack create-admin`")
         CfnOutput(self, "JobsFunction", value=jobs_function_name)
+        CfnOutput(self, "StorageEventsFunction", value=self.events.storage_events.function_arn,
+                  description="Point a source bucket's ObjectCreated notifications here for auto-sync")
         if self.ml.builtin_endpoint_name:
             CfnOutput(self, "BuiltinModelEndpoint", value=self.ml.builtin_endpoint_name)
         self._suppress_accepted_findings(stage, jwt_secret)
@@ -98,7 +108,7 @@ class LabelstackStack(Stack):
             "Rotating the signing key would sign every user out and invalidate every personal access token; "
             "rotate it by hand when that is intended."))
         for function in (self.api.api_function, self.api.jobs_function, self.events.consumer,
-                         self.training.steps, self.events.deliverer):
+                         self.training.steps, self.events.deliverer, self.events.storage_events):
             _acknowledge(function, basic_execution, "It only lets the function write its own logs.")
             _acknowledge(function, f"AwsSolutions-IAM5[Resource::<{self._logical_id(self.data.files_bucket)}.Arn>/*]",
                          "The files bucket's objects: task data, uploads and exports under per-project keys.")
@@ -106,6 +116,9 @@ class LabelstackStack(Stack):
                          "X-Ray's PutTraceSegments and PutTelemetryRecords take no resource.")
             _acknowledge(function, f"AwsSolutions-IAM5[Resource::{endpoints}]",
                          "SageMaker endpoints named with the stage's prefix: the ones ML teams register.")
+            _acknowledge(function, "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/labelstack-storage-*]",
+                         "Roles that source and target storages name, in their buckets' accounts; each role's "
+                         "trust policy (with the storage's external id) decides.")
             _acknowledge(function, "AwsSolutions-L1", (
                 "The runtime is the Python that compiled the bundle's bytecode (infra/aws/bundling.py)."))
         _acknowledge(self.api.http_api, "AwsSolutions-APIG4", (

@@ -251,3 +251,29 @@ def test_target_sync_writes_every_existing_annotation(api):
     assert len(objects(b)) == 5 and all(k.isdigit() for k in objects(b))
     listed = api.get("/api/storages/export", params={"project": pid}).json()
     assert [s["id"] for s in listed] == [storage["id"]]
+
+
+def test_tasks_served_to_browsers_link_their_s3_media_through_presigned_urls(api):
+    import requests
+
+    pid = create_project(api)["id"]
+    b = bucket("photos")
+    put(b, "cats/1.txt", "meow")
+    storage = source(api, pid, b, prefix="cats/", use_blob_urls=True, presign=True, presign_ttl=5)
+    sync(api, f"/api/storages/s3/{storage['id']}")
+    [task] = tasks_of(api, pid)
+    assert task["data"]["text"] == "s3://photos/cats/1.txt"  # the Data Manager lists what is stored
+
+    served = api.get(f"/api/tasks/{task['id']}").json()
+    link = served["data"]["text"]
+    assert link.startswith(f"/tasks/{task['id']}/presign/?fileuri=")
+    assert api.get(f"/api/projects/{pid}/next").json()["data"]["text"] == link
+    redirect = api.get(link, follow_redirects=False)
+    assert redirect.status_code == 303
+    assert requests.get(redirect.headers["location"]).content == b"meow"
+    assert api.get(f"/api/tasks/{task['id']}").json()["data"]["text"] == link  # the stored data is unchanged
+
+    # A storage that does not presign leaves its URIs to the client, and refuses to presign them.
+    api.patch(f"/api/storages/s3/{storage['id']}", json={"presign": False})
+    assert api.get(f"/api/tasks/{task['id']}").json()["data"]["text"] == "s3://photos/cats/1.txt"
+    assert api.get(link, follow_redirects=False).status_code == 403

@@ -165,7 +165,7 @@ def test_lambdas_are_arm64_on_the_bundling_python_with_tracing(default_stack):
     handlers = {props["Handler"] for props in functions.values()}
     assert handlers == {"functions.handlers.api.handler", "functions.handlers.jobs.handler",
                         "functions.handlers.events.handler", "functions.handlers.deliveries.handler",
-                        "functions.handlers.training.handler"}
+                        "functions.handlers.training.handler", "functions.handlers.storage_events.handler"}
     for props in functions.values():
         assert props["Architectures"] == ["arm64"]
         assert props["Runtime"] == f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -360,3 +360,16 @@ def test_the_site_is_served_with_the_apps_security_headers(default_stack):
     default = distribution["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]
     assert default["ResponseHeadersPolicyId"] == {"Ref": next(iter(resources(
         template, "AWS::CloudFront::ResponseHeadersPolicy")))}
+
+
+def test_bucket_notifications_can_invoke_the_storage_events_function_of_this_account_only(default_stack):
+    _, template = default_stack
+    [(function_id, _)] = template.find_resources("AWS::Lambda::Function", {
+        "Properties": {"Handler": "functions.handlers.storage_events.handler"}}).items()
+    template.has_resource_properties("AWS::Lambda::Permission", {
+        "FunctionName": {"Fn::GetAtt": [function_id, "Arn"]}, "Principal": "s3.amazonaws.com",
+        "SourceAccount": {"Ref": "AWS::AccountId"}})
+    template.has_output("StorageEventsFunction", {"Value": {"Fn::GetAtt": [function_id, "Arn"]}})
+    for handler in ("api", "jobs", "storage_events"):
+        assumes = [s for s in statements_of(template, handler) if s["Action"] == "sts:AssumeRole"]
+        assert len(assumes) == 1 and json.dumps(assumes[0]["Resource"]).endswith(':role/labelstack-storage-*"]]}')
