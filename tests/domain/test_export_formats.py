@@ -21,7 +21,8 @@ from functions.domain.export_formats import FORMATS, ExportFile, formats_for_con
 from functions.domain.export_formats.conll import tokens_and_tags
 from functions.domain.label_config import parse_label_config
 
-SAMPLES = Path("/work/shared/reference/ls-samples")
+# The captured Label Studio samples, in the shared folder beside the repository.
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "ls-samples"
 
 # --------------------------------------------------------------------------------------------------------
 # Building a Label Studio JSON export
