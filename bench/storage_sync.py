@@ -1,7 +1,7 @@
 """Benchmark: sync a source storage of N blob objects (default 10,000) in moto, twice.
 
 Run: `.venv/bin/python -m bench.storage_sync [N]`. Prints the first sync's rate and calls, and checks that
-the second sync creates nothing. (tests/api/test_storages.py runs 1,001 objects: the page boundary.)
+the second sync creates nothing. (tests/api/test_storages.py runs the same 10,000 through the API.)
 """
 
 from __future__ import annotations
