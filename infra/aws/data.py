@@ -9,6 +9,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from functions.store.models import TableSpec, table_specs
+from infra.aws.buckets import private_bucket
 from infra.aws.stage import Stage
 
 _TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER,
@@ -71,15 +72,10 @@ class Data(Construct):
         return table
 
     def _bucket(self, construct_id: str, stage: Stage, access_logs: s3.IBucket, log_prefix: str) -> s3.Bucket:
-        return s3.Bucket(
-            self, construct_id,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
+        return private_bucket(
+            self, construct_id, stage,
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix=log_prefix,
-            removal_policy=stage.removal_policy,
             lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30),
                                               abort_incomplete_multipart_upload_after=Duration.days(7))],
         )

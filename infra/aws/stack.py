@@ -17,6 +17,7 @@ from constructs import Construct
 
 from infra.aws.api import Api
 from infra.aws.app_functions import AppFunctions
+from infra.aws.buckets import private_bucket
 from infra.aws.data import Data
 from infra.aws.events import Events
 from infra.aws.ml import MODEL_PREFIX, ModelEndpoints
@@ -30,16 +31,9 @@ class LabelstackStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, stage: Stage, code: lambda_.Code,
                  runtime: lambda_.Runtime, site_dir: Path | None = None, **kwargs):
         super().__init__(scope, construct_id, **kwargs)
-        self.access_logs = s3.Bucket(
-            self, "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            # CloudFront's standard logs are written with ACLs.
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-            removal_policy=stage.removal_policy,
-        )
+        # CloudFront's standard logs are written with ACLs.
+        self.access_logs = private_bucket(self, "AccessLogs", stage,
+                                          object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED)
         self.data = Data(self, "Data", stage=stage, access_logs=self.access_logs)
         jwt_secret = secretsmanager.Secret(
             self, "JwtSigningKey",

@@ -17,6 +17,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from functions.api.middleware import CONTENT_SECURITY_POLICY
+from infra.aws.buckets import private_bucket
 from infra.aws.stage import Stage
 
 # What CloudFront sends to the API instead of S3: Label Studio's API and the two paths outside /api that
@@ -30,16 +31,8 @@ class Web(Construct):
                  access_logs: s3.IBucket, site_dir: Path | None = None):
         super().__init__(scope, construct_id)
         self._domain_name = stage.domain_name
-        self.bucket = s3.Bucket(
-            self, "Site",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix="web/",
-            removal_policy=stage.removal_policy,
-        )
+        self.bucket = private_bucket(self, "Site", stage, server_access_logs_bucket=access_logs,
+                                     server_access_logs_prefix="web/")
         api_origin = origins.HttpOrigin(api_domain, protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY)
         api_behavior = cloudfront.BehaviorOptions(
             origin=api_origin,
