@@ -118,6 +118,21 @@ class LocalStack:
 BUILTIN_ENDPOINT = "labelstack-local-builtin"
 
 
+def create_emulated_endpoint(endpoint_name: str, *, config_name: str, model_name: str,
+                             image: str = "local/ml_endpoints") -> None:
+    """A SageMaker model, endpoint config and endpoint in the emulator (DescribeEndpoint then answers
+    InService); its invocations go wherever `LABELSTACK_SAGEMAKER_RUNTIME_URL` points."""
+    from functions.store.aws_clients import client
+
+    sagemaker = client("sagemaker")
+    sagemaker.create_model(ModelName=model_name, ExecutionRoleArn="arn:aws:iam::123456789012:role/local",
+                           PrimaryContainer={"Image": image})
+    sagemaker.create_endpoint_config(EndpointConfigName=config_name, ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": model_name, "InitialInstanceCount": 1,
+        "InstanceType": "ml.m5.large"}])
+    sagemaker.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
+
+
 @dataclass
 class ModelServer:
     """The built-in text classifier (`labelstack ml serve text_classifier`) as a child process.
@@ -165,15 +180,8 @@ class ModelServer:
         return Path(self._model_dir.name)
 
     def _register_endpoint(self) -> None:
-        from functions.store.aws_clients import client
-
-        sagemaker = client("sagemaker")
-        sagemaker.create_model(ModelName=BUILTIN_ENDPOINT, ExecutionRoleArn="arn:aws:iam::123456789012:role/local",
-                               PrimaryContainer={"Image": f"local/ml_endpoints:{self.model}"})
-        sagemaker.create_endpoint_config(EndpointConfigName=BUILTIN_ENDPOINT, ProductionVariants=[{
-            "VariantName": "AllTraffic", "ModelName": BUILTIN_ENDPOINT, "InitialInstanceCount": 1,
-            "InstanceType": "ml.m5.large"}])
-        sagemaker.create_endpoint(EndpointName=BUILTIN_ENDPOINT, EndpointConfigName=BUILTIN_ENDPOINT)
+        create_emulated_endpoint(BUILTIN_ENDPOINT, config_name=BUILTIN_ENDPOINT, model_name=BUILTIN_ENDPOINT,
+                                 image=f"local/ml_endpoints:{self.model}")
 
     def stop(self) -> None:
         process = getattr(self, "_process", None)

@@ -14,6 +14,7 @@ import boto3
 import pytest
 import requests
 
+from infra.local_stack import create_emulated_endpoint
 from tests.api.test_projects import create_project
 from tests.api.test_tasks import import_
 from tests.ml.harness import BackendProcess
@@ -343,12 +344,7 @@ class _Runtime(BaseHTTPRequestHandler):
 def sagemaker_endpoint(aws, monkeypatch):
     from infra.local_stack import apply_settings
 
-    sm = boto3.client("sagemaker", region_name="us-east-1")
-    sm.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/x",
-                    PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/m:1"})
-    sm.create_endpoint_config(EndpointConfigName="m-config-1", ProductionVariants=[
-        {"VariantName": "main", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
-    sm.create_endpoint(EndpointName="labelstack-text", EndpointConfigName="m-config-1")
+    create_emulated_endpoint("labelstack-text", config_name="m-config-1", model_name="m")
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Runtime)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("LABELSTACK_SAGEMAKER_RUNTIME_URL", f"http://127.0.0.1:{server.server_port}")
@@ -396,12 +392,7 @@ def test_sagemaker_backend_describes_invokes_and_predicts_the_same_json(api, sag
 
 
 def test_sagemaker_through_moto_canned_answers_rejects_garbage(api, aws):
-    sm = boto3.client("sagemaker", region_name="us-east-1")
-    sm.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/x",
-                    PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/m:1"})
-    sm.create_endpoint_config(EndpointConfigName="c1", ProductionVariants=[
-        {"VariantName": "main", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
-    sm.create_endpoint(EndpointName="canned", EndpointConfigName="c1")
+    create_emulated_endpoint("canned", config_name="c1", model_name="m")
     pid = create_project(api)["id"]
     # The project has no tasks, so the test invocation sends none; moto answers its canned body.
     requests.post("http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results",

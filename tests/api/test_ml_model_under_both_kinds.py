@@ -11,10 +11,10 @@ import subprocess
 import sys
 import time
 
-import boto3
 import httpx
 import pytest
 
+from infra.local_stack import create_emulated_endpoint
 from tests.api.test_ml_backends import allow_local, predictions_of, project_with_tasks, retrieve  # noqa: F401
 from tests.ml.harness import ROOT, free_port
 from tests.ml_endpoints.support import model_server
@@ -56,13 +56,7 @@ def ported_endpoint(model_files, tmp_path, aws, monkeypatch):
     """The ported class behind `labelstack ml serve`, known to the emulated SageMaker as an endpoint."""
     from infra.local_stack import apply_settings
 
-    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
-    sagemaker.create_model(ModelName="keywords", ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
-                           PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml:1"})
-    sagemaker.create_endpoint_config(EndpointConfigName="keywords-1", ProductionVariants=[{
-        "VariantName": "AllTraffic", "ModelName": "keywords", "InitialInstanceCount": 1,
-        "InstanceType": "ml.t2.medium"}])
-    sagemaker.create_endpoint(EndpointName="labelstack-keywords", EndpointConfigName="keywords-1")
+    create_emulated_endpoint("labelstack-keywords", config_name="keywords-1", model_name="keywords")
     with model_server("ported_keywords:KeywordSentiment", tmp_path / "ported", python_path=model_files) as url:
         monkeypatch.setenv("LABELSTACK_SAGEMAKER_RUNTIME_URL", url)
         apply_settings({})

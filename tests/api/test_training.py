@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 
-import boto3
 import pytest
 
 from infra.event_pump import EventPump
+from infra.local_stack import create_emulated_endpoint
 from infra.local_training import LocalTrainingRunner
 from tests.api.test_ml_backends import allow_local, backend, backend_process, predictions_of, retrieve  # noqa: F401
 from tests.api.test_projects import create_project
@@ -32,13 +32,7 @@ def builtin_endpoint(aws, allow_local, tmp_path, monkeypatch):  # noqa: F811
     from functions.services import training
     from infra.local_stack import apply_settings
 
-    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
-    sagemaker.create_model(ModelName="builtin", ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
-                           PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml:1"})
-    sagemaker.create_endpoint_config(EndpointConfigName="builtin-initial", ProductionVariants=[{
-        "VariantName": "AllTraffic", "ModelName": "builtin", "InitialInstanceCount": 1,
-        "InstanceType": "ml.m5.large"}])
-    sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="builtin-initial")
+    create_emulated_endpoint(ENDPOINT, config_name="builtin-initial", model_name="builtin")
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     with model_server("text_classifier", model_dir) as url:
