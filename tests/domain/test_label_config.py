@@ -11,8 +11,8 @@ from label_studio_sdk._extensions.label_studio_tools.core.label_config import pa
 from functions.domain.errors import ValidationFailed
 from functions.domain.label_config import MAX_LABEL_CONFIG_BYTES, parse_label_config
 
-# The captured Label Studio samples, in the shared folder beside the repository.
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "ls-samples"
+# Answers captured from Label Studio 1.23.2 (tests/fixtures/ls-samples/README.md says what each is).
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "ls-samples"
 
 TEXT_CLASSIFICATION = """
 <View>

@@ -11,8 +11,8 @@ from functions.domain.errors import ValidationFailed
 from functions.domain.label_config import parse_label_config
 from functions.domain.task_import import ImportedTask, normalize_import, read_import_file
 
-# The captured Label Studio samples, in the shared folder beside the repository.
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "ls-samples"
+# Answers captured from Label Studio 1.23.2 (tests/fixtures/ls-samples/README.md says what each is).
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "ls-samples"
 
 CONFIG = parse_label_config("""
 <View>
