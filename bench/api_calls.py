@@ -47,7 +47,9 @@ def counted():
 
 CONFIG = """<View><Text name="text" value="$text"/>
 <Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>"""
-CHOICE = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
+CHOICE = [
+    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+]
 
 
 def _tasks(n: int, predictions: bool = False) -> list[dict]:
@@ -86,19 +88,29 @@ def _operations(client, pid: int, ids: list[int], size: int) -> dict[str, dict]:
         "GET /api/projects/{id}": lambda: client.get(f"/api/projects/{pid}"),
         "GET /api/tasks/{id}": lambda: client.get(f"/api/tasks/{mid}"),
         "PATCH /api/tasks/{id} (meta)": lambda: client.patch(f"/api/tasks/{mid}", json={"meta": {"b": 1}}),
-        "POST /api/tasks/{id}/annotations": lambda: client.post(f"/api/tasks/{mid}/annotations",
-                                                                json={"result": CHOICE}),
-        "POST /api/predictions": lambda: client.post("/api/predictions", json={"task": mid, "result": CHOICE}),
-        "GET /api/projects/{id}/next": lambda: held.append(client.get(f"/api/projects/{pid}/next")) or held[-1],
+        "POST /api/tasks/{id}/annotations": lambda: client.post(
+            f"/api/tasks/{mid}/annotations", json={"result": CHOICE}
+        ),
+        "POST /api/predictions": lambda: client.post(
+            "/api/predictions", json={"task": mid, "result": CHOICE}
+        ),
+        "GET /api/projects/{id}/next": lambda: (
+            held.append(client.get(f"/api/projects/{pid}/next")) or held[-1]
+        ),
         "GET /next again (held task)": lambda: client.get(f"/api/projects/{pid}/next"),
         "POST annotation on the task from /next": lambda: client.post(
-            f"/api/tasks/{held[0].json()['id']}/annotations", json={"result": CHOICE}),
+            f"/api/tasks/{held[0].json()['id']}/annotations", json={"result": CHOICE}
+        ),
         "GET /next after the submit": lambda: client.get(f"/api/projects/{pid}/next"),
-        "GET /api/tasks page 1 (100)": lambda: client.get("/api/tasks", params={"project": pid, "page_size": 100}),
+        "GET /api/tasks page 1 (100)": lambda: client.get(
+            "/api/tasks", params={"project": pid, "page_size": 100}
+        ),
         "GET /api/tasks page 1 fields=all": lambda: client.get(
-            "/api/tasks", params={"project": pid, "page_size": 100, "fields": "all"}),
+            "/api/tasks", params={"project": pid, "page_size": 100, "fields": "all"}
+        ),
         "GET /api/tasks last page": lambda: client.get(
-            "/api/tasks", params={"project": pid, "page_size": 100, "page": (size + 99) // 100}),
+            "/api/tasks", params={"project": pid, "page_size": 100, "page": (size + 99) // 100}
+        ),
     }
     for name, call in ops.items():
         with counted() as box:
@@ -129,19 +141,25 @@ def main() -> None:
         _, token = identity.ensure_admin("bench@localhost")
         client = TestClient(create_app(), headers={"Authorization": f"Token {token}"})
 
-        print("\n## Import (moto server on this machine; Label Studio: 10k tasks 1.9 s, with predictions 9.0 s)\n")
+        print(
+            "\n## Import (moto server on this machine; Label Studio: 10k tasks 1.9 s, with predictions 9.0 s)\n"
+        )
         print("| import | tasks | seconds | tasks/s | DynamoDB calls | BatchWriteItem | calls per 25 tasks |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         for label, preds in (("tasks", False), ("tasks + 1 prediction each", True)):
-            pid = client.post("/api/projects", json={"title": "import bench", "label_config": CONFIG}).json()["id"]
+            pid = client.post("/api/projects", json={"title": "import bench", "label_config": CONFIG}).json()[
+                "id"
+            ]
             payload = _tasks(args.import_size, preds)
             with counted() as box:
                 response = client.post(f"/api/projects/{pid}/import", json=payload)
                 _wait_import(client, pid, response.json())
             n = args.import_size
             writes = box["by_op"].get("BatchWriteItem", 0)
-            print(f"| {label} | {n} | {box['seconds']:.2f} | {n / box['seconds']:.0f} | {box['dynamodb']} "
-                  f"| {writes} | {writes / (n / 25):.2f} |")
+            print(
+                f"| {label} | {n} | {box['seconds']:.2f} | {n / box['seconds']:.0f} | {box['dynamodb']} "
+                f"| {writes} | {writes / (n / 25):.2f} |"
+            )
 
         sizes = (args.small, args.big)
         columns = {}
@@ -156,8 +174,9 @@ def main() -> None:
         print(f"| operation | {header} |")
         print("|---|" + "---:|---:|" * len(sizes))
         for name in columns[sizes[0]]:
-            cells = " | ".join(f"{columns[s][name]['dynamodb']} | {columns[s][name]['seconds'] * 1000:.0f}"
-                               for s in sizes)
+            cells = " | ".join(
+                f"{columns[s][name]['dynamodb']} | {columns[s][name]['seconds'] * 1000:.0f}" for s in sizes
+            )
             print(f"| {name} | {cells} |")
     finally:
         stack.stop()

@@ -75,8 +75,12 @@ def main() -> None:
         print("|---|" + "---:|---:|---:|" * len(args.sizes))
         for export_type in args.formats:
             cells = [_measure(admin, projects[s], export_type) for s in args.sizes]
-            print(f"| {export_type} | " + " | ".join(f"{t:.1f} | {peak:.1f} | {mb:.1f}" for t, peak, mb in cells)
-                  + " |", flush=True)
+            print(
+                f"| {export_type} | "
+                + " | ".join(f"{t:.1f} | {peak:.1f} | {mb:.1f}" for t, peak, mb in cells)
+                + " |",
+                flush=True,
+            )
     finally:
         emulator.terminate()
 

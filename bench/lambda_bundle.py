@@ -23,8 +23,10 @@ from infra.aws.bundling import build_bundle, link_runtime_packages
 
 ARM64 = "manylinux2014_aarch64"
 HERE = "manylinux2014_x86_64" if os.uname().machine == "x86_64" else ARM64
-IMPORT = ("import time; started = time.perf_counter(); import functions.handlers.api; "
-          "print(time.perf_counter() - started)")
+IMPORT = (
+    "import time; started = time.perf_counter(); import functions.handlers.api; "
+    "print(time.perf_counter() - started)"
+)
 
 
 def folder_bytes(folder: Path) -> int:
@@ -40,8 +42,12 @@ def zipped_bytes(folder: Path, into: Path) -> int:
 
 
 def import_seconds(bundle: Path, runtime: Path, runs: int, *, bytecode: bool) -> list[float]:
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": f"{bundle}{os.pathsep}{runtime}", "AWS_REGION": "us-east-1",
-           "LABELSTACK_JWT_SECRET": "bench-signing-key-long-enough-for-hs256"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": f"{bundle}{os.pathsep}{runtime}",
+        "AWS_REGION": "us-east-1",
+        "LABELSTACK_JWT_SECRET": "bench-signing-key-long-enough-for-hs256",
+    }
     if not bytecode:
         # Lambda's code folder is read-only: without shipped bytecode every cold start compiles again.
         env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -50,8 +56,9 @@ def import_seconds(bundle: Path, runtime: Path, runs: int, *, bytecode: bool) ->
                 pyc.unlink()
     times = []
     for _ in range(runs):
-        result = subprocess.run([sys.executable, "-S", "-c", IMPORT], env=env, capture_output=True, text=True,
-                                check=True)
+        result = subprocess.run(
+            [sys.executable, "-S", "-c", IMPORT], env=env, capture_output=True, text=True, check=True
+        )
         times.append(float(result.stdout.strip()))
     return times
 
@@ -75,10 +82,14 @@ def main() -> None:
     print("|---|---:|")
     print(f"| arm64 bundle, unzipped | {unzipped / 1e6:.1f} MB |")
     print(f"| arm64 bundle, zipped (deflate) | {zipped / 1e6:.1f} MB |")
-    print(f"| import functions.handlers.api, bundled bytecode: median of {args.runs} (min-max) | "
-          f"{statistics.median(with_bytecode):.3f} s ({min(with_bytecode):.3f}-{max(with_bytecode):.3f}) |")
-    print(f"| same, no bytecode (what a read-only code folder costs without it) | "
-          f"{statistics.median(without_bytecode):.3f} s |")
+    print(
+        f"| import functions.handlers.api, bundled bytecode: median of {args.runs} (min-max) | "
+        f"{statistics.median(with_bytecode):.3f} s ({min(with_bytecode):.3f}-{max(with_bytecode):.3f}) |"
+    )
+    print(
+        f"| same, no bytecode (what a read-only code folder costs without it) | "
+        f"{statistics.median(without_bytecode):.3f} s |"
+    )
 
 
 if __name__ == "__main__":

@@ -21,8 +21,10 @@ import httpx
 
 from bench.api_calls import CONFIG, _wait_import, counted
 
-WORDS = {"Positive": ["great", "love", "excellent", "perfect", "happy", "recommend"],
-         "Negative": ["awful", "broken", "terrible", "useless", "refund", "disappointed"]}
+WORDS = {
+    "Positive": ["great", "love", "excellent", "perfect", "happy", "recommend"],
+    "Negative": ["awful", "broken", "terrible", "useless", "refund", "disappointed"],
+}
 FILLER = ["the", "phone", "case", "battery", "screen", "arrived", "it", "is", "and", "very"]
 
 
@@ -33,11 +35,29 @@ def review(rng: random.Random, label: str) -> str:
 
 
 def train(model_url: str, rng: random.Random) -> None:
-    tasks = [{"id": i, "data": {"text": review(rng, label)}, "annotations": [{"id": i, "result": [{
-        "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]}]}
-        for i, label in enumerate(["Positive", "Negative"] * 50)]
-    answer = httpx.post(f"{model_url}/train", json={"annotations": tasks, "project": "1", "label_config": CONFIG},
-                        timeout=120)
+    tasks = [
+        {
+            "id": i,
+            "data": {"text": review(rng, label)},
+            "annotations": [
+                {
+                    "id": i,
+                    "result": [
+                        {
+                            "from_name": "sentiment",
+                            "to_name": "text",
+                            "type": "choices",
+                            "value": {"choices": [label]},
+                        }
+                    ],
+                }
+            ],
+        }
+        for i, label in enumerate(["Positive", "Negative"] * 50)
+    ]
+    answer = httpx.post(
+        f"{model_url}/train", json={"annotations": tasks, "project": "1", "label_config": CONFIG}, timeout=120
+    )
     answer.raise_for_status()
 
 
@@ -46,8 +66,11 @@ def run(client, pid: int, fields: dict) -> dict:
     assert created.status_code == 201, created.text
     backend_id = created.json()["id"]
     with counted() as box:
-        body = client.post("/api/dm/actions", params={"id": "retrieve_tasks_predictions", "project": pid},
-                           json={"selectedItems": {"all": True, "excluded": []}}).json()
+        body = client.post(
+            "/api/dm/actions",
+            params={"id": "retrieve_tasks_predictions", "project": pid},
+            json={"selectedItems": {"all": True, "excluded": []}},
+        ).json()
         job = {"status": "completed", "calls": None}
         while "job" in body:
             job = client.get(f"/api/ml/{backend_id}/jobs/{body['job']}").json()
@@ -83,8 +106,10 @@ def main() -> None:
             kinds = {"http (given)": {"url": args.backend_url}}
         else:
             train(model.start(), rng)
-            kinds = {"http": {"url": model.url},
-                     "sagemaker": {"kind": "sagemaker", "endpoint_name": BUILTIN_ENDPOINT, "region": "us-east-1"}}
+            kinds = {
+                "http": {"url": model.url},
+                "sagemaker": {"kind": "sagemaker", "endpoint_name": BUILTIN_ENDPOINT, "region": "us-east-1"},
+            }
         from functions.api.app import create_app
         from functions.services import identity
 
@@ -92,21 +117,32 @@ def main() -> None:
         client = TestClient(create_app(), headers={"Authorization": f"Token {token}"})
         rows = []
         for kind, fields in kinds.items():
-            pid = client.post("/api/projects", json={"title": f"ml bench {kind}", "label_config": CONFIG}).json()["id"]
-            tasks = [{"data": {"text": review(rng, rng.choice(["Positive", "Negative"]))}} for _ in range(args.tasks)]
+            pid = client.post(
+                "/api/projects", json={"title": f"ml bench {kind}", "label_config": CONFIG}
+            ).json()["id"]
+            tasks = [
+                {"data": {"text": review(rng, rng.choice(["Positive", "Negative"]))}}
+                for _ in range(args.tasks)
+            ]
             response = client.post(f"/api/projects/{pid}/import", json=tasks)
             _wait_import(client, pid, response.json())
             rows.append((kind, run(client, pid, fields)))
 
-        print("\n## Retrieve predictions, built-in text classifier (moto server and the model on this machine)\n")
-        print("| kind | tasks | batch size | seconds | tasks/s | backend calls | predictions stored "
-              "| DynamoDB calls | BatchWriteItem | UpdateItem |")
+        print(
+            "\n## Retrieve predictions, built-in text classifier (moto server and the model on this machine)\n"
+        )
+        print(
+            "| kind | tasks | batch size | seconds | tasks/s | backend calls | predictions stored "
+            "| DynamoDB calls | BatchWriteItem | UpdateItem |"
+        )
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for kind, box in rows:
             seconds = box["seconds"]
-            print(f"| {kind} | {args.tasks} | {args.batch_size} | {seconds:.1f} | {args.tasks / seconds:.0f} "
-                  f"| {box['backend calls']} | {box['stored']} | {box['dynamodb']} "
-                  f"| {box['by_op'].get('BatchWriteItem', 0)} | {box['by_op'].get('UpdateItem', 0)} |")
+            print(
+                f"| {kind} | {args.tasks} | {args.batch_size} | {seconds:.1f} | {args.tasks / seconds:.0f} "
+                f"| {box['backend calls']} | {box['stored']} | {box['dynamodb']} "
+                f"| {box['by_op'].get('BatchWriteItem', 0)} | {box['by_op'].get('UpdateItem', 0)} |"
+            )
         for kind, box in rows:
             print(f"\n{kind}: DynamoDB calls by operation:", dict(sorted(box["by_op"].items())))
     finally:

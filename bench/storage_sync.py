@@ -10,8 +10,14 @@ import os
 import sys
 import time
 
-os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                   "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"})
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }
+)
 os.environ.pop("LABELSTACK_AWS_ENDPOINT_URL", None)
 
 
@@ -29,15 +35,25 @@ def main(count: int) -> None:
         apply_settings({})
         provision()
         admin, _ = ensure_admin("bench@example.com", "bench-token")
-        project = projects.create_project(admin, {"title": "bench", "label_config": (
-            '<View><Image name="image" value="$image"/><Choices name="c" toName="image">'
-            '<Choice value="a"/></Choices></View>')})
+        project = projects.create_project(
+            admin,
+            {
+                "title": "bench",
+                "label_config": (
+                    '<View><Image name="image" value="$image"/><Choices name="c" toName="image">'
+                    '<Choice value="a"/></Choices></View>'
+                ),
+            },
+        )
         s3 = client("s3")
         s3.create_bucket(Bucket="bench-source")
         for i in range(count):
             s3.put_object(Bucket="bench-source", Key=f"img/{i:06d}.jpg", Body=b"x")
-        storage = storages.create(admin, "import", {"project": project.id, "bucket": "bench-source",
-                                                    "prefix": "img", "use_blob_urls": True})
+        storage = storages.create(
+            admin,
+            "import",
+            {"project": project.id, "bucket": "bench-source", "prefix": "img", "use_blob_urls": True},
+        )
         assert isinstance(admin, User)
         started = time.monotonic()
         first = storages.run_sync(storage.id, "import")
@@ -46,9 +62,11 @@ def main(count: int) -> None:
         second = storages.run_sync(storage.id, "import")
         second_elapsed = time.monotonic() - again
         final = storage_store.get(storage.id, "import")
-        print(f"{count} objects: first sync created {first['created']} tasks in {elapsed:.1f}s "
-              f"({first['created'] / elapsed:.0f} objects/s); second created {second['created']} "
-              f"({second['tasks_existed']} existed) in {second_elapsed:.1f}s; status {final.status}")
+        print(
+            f"{count} objects: first sync created {first['created']} tasks in {elapsed:.1f}s "
+            f"({first['created'] / elapsed:.0f} objects/s); second created {second['created']} "
+            f"({second['tasks_existed']} existed) in {second_elapsed:.1f}s; status {final.status}"
+        )
         assert first["created"] == count and second["created"] == 0
 
 

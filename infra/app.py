@@ -29,13 +29,15 @@ def build_app(context: dict | None = None, web_dir: Path = WEB_DIR) -> tuple[cdk
     app = cdk.App(context=context)
     stage = Stage.from_context(app.node)
     stack = LabelstackStack(
-        app, f"labelstack-{stage.name}",
+        app,
+        f"labelstack-{stage.name}",
         stage=stage,
         code=lambda_code(ARCHITECTURE),
         runtime=lambda_runtime(),
         site_dir=web_dir if (web_dir / "index.html").exists() else None,
-        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
-                            region=os.environ.get("CDK_DEFAULT_REGION")),
+        env=cdk.Environment(
+            account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")
+        ),
         description="labelstack: a Label Studio-compatible labeling platform",
     )
     cdk.Tags.of(app).add("project", "labelstack")

@@ -47,12 +47,14 @@ def _dev(args: argparse.Namespace) -> int:
 
             demo_note = f"\n  demo project:  {load_demo(admin, model_url)}"
         url = f"http://{args.host}:{args.port}"
-        print(f"labelstack is running\n  url:           {url}\n  admin:         {admin.email}\n"
-              f"  admin token:   {token}\n  aws emulator:  {endpoint}\n"
-              f"  ml backend:    {model_url} (kind http), or SageMaker endpoint {BUILTIN_ENDPOINT}"
-              f" (kind sagemaker){demo_note}\n"
-              f"Try: curl -H 'Authorization: Token {token}' {url}/api/projects\nCtrl-C stops it.",
-              flush=True)
+        print(
+            f"labelstack is running\n  url:           {url}\n  admin:         {admin.email}\n"
+            f"  admin token:   {token}\n  aws emulator:  {endpoint}\n"
+            f"  ml backend:    {model_url} (kind http), or SageMaker endpoint {BUILTIN_ENDPOINT}"
+            f" (kind sagemaker){demo_note}\n"
+            f"Try: curl -H 'Authorization: Token {token}' {url}/api/projects\nCtrl-C stops it.",
+            flush=True,
+        )
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     finally:
         delivery_pump.stop()
@@ -74,8 +76,11 @@ def _create_admin(args: argparse.Namespace) -> int:
     from functions.services import identity
 
     admin, token = identity.ensure_admin(args.email)
-    print(f"admin:        {admin.email} (user {admin.id})\napi token:    {token}\n"
-          f"Sign in with it, or: curl -H 'Authorization: Token {token}' <ApiUrl>/projects", flush=True)
+    print(
+        f"admin:        {admin.email} (user {admin.id})\napi token:    {token}\n"
+        f"Sign in with it, or: curl -H 'Authorization: Token {token}' <ApiUrl>/projects",
+        flush=True,
+    )
     return 0
 
 
@@ -86,12 +91,16 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=8080)
     dev.add_argument("--demo", action="store_true", help="load a demo project")
-    dev.add_argument("--ml-port", type=int, default=None,
-                     help="port of the built-in model server (default: a free one)")
+    dev.add_argument(
+        "--ml-port", type=int, default=None, help="port of the built-in model server (default: a free one)"
+    )
     dev.add_argument("--log-level", default="warning")
     dev.set_defaults(run=_dev)
-    admin = commands.add_parser("create-admin", help="create the first admin of a deployed installation "
-                                "(or give an existing one a new API token) and print the token")
+    admin = commands.add_parser(
+        "create-admin",
+        help="create the first admin of a deployed installation "
+        "(or give an existing one a new API token) and print the token",
+    )
     admin.add_argument("--email", required=True)
     admin.add_argument("--table-prefix", required=True, help="the stack's TablePrefix output")
     admin.add_argument("--region", help="the stack's region (default: the AWS CLI's)")

@@ -33,11 +33,18 @@ def provision_queues() -> None:
 
     settings, sqs = get_settings(), client("sqs")
     dlq_url = sqs.create_queue(QueueName=dead_letter_queue_name(settings.deliveries_queue))["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sqs.create_queue(QueueName=settings.deliveries_queue, Attributes={
-        "VisibilityTimeout": "30",
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
-                                     "maxReceiveCount": str(settings.webhook_max_attempts)})})
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sqs.create_queue(
+        QueueName=settings.deliveries_queue,
+        Attributes={
+            "VisibilityTimeout": "30",
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(settings.webhook_max_attempts)}
+            ),
+        },
+    )
 
 
 @dataclass
@@ -56,14 +63,27 @@ class DeliveryPump(Polling):
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         handled = 0
         for _ in range(self.max_rounds):
-            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"],
-                                           WaitTimeSeconds=0).get("Messages", [])
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
+            ).get("Messages", [])
             if not messages:
                 break
-            event = {"Records": [{
-                "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1"} for m in messages]}
+            event = {
+                "Records": [
+                    {
+                        "messageId": m["MessageId"],
+                        "receiptHandle": m["ReceiptHandle"],
+                        "body": m["Body"],
+                        "attributes": m.get("Attributes", {}),
+                        "messageAttributes": {},
+                        "md5OfBody": m["MD5OfBody"],
+                        "eventSource": "aws:sqs",
+                        "eventSourceARN": arn,
+                        "awsRegion": "us-east-1",
+                    }
+                    for m in messages
+                ]
+            }
             try:
                 answer = deliveries.handler(event, _LocalContext())
                 failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
@@ -72,8 +92,11 @@ class DeliveryPump(Polling):
                 failed = {m["MessageId"] for m in messages}
             for message in messages:
                 if message["MessageId"] in failed:
-                    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
-                                                  VisibilityTimeout=self.retry_after)
+                    sqs.change_message_visibility(
+                        QueueUrl=url,
+                        ReceiptHandle=message["ReceiptHandle"],
+                        VisibilityTimeout=self.retry_after,
+                    )
                 else:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             handled += len(messages)

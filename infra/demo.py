@@ -30,17 +30,39 @@ REVIEWS = [
 
 def load_demo(admin: User, model_url: str | None = None) -> int:
     """The demo project, with the built-in model server at `model_url` connected as its ML backend."""
-    project = projects.create_project(admin, {
-        "title": "Demo: review sentiment", "label_config": CONFIG,
-        "description": "Classify each product review as positive, negative or neutral.",
-        "expert_instruction": "<p>Pick the sentiment the writer expresses about the product.</p>",
-    })
+    project = projects.create_project(
+        admin,
+        {
+            "title": "Demo: review sentiment",
+            "label_config": CONFIG,
+            "description": "Classify each product review as positive, negative or neutral.",
+            "expert_instruction": "<p>Pick the sentiment the writer expresses about the product.</p>",
+        },
+    )
     tasks = [{"data": {"text": text}} for text in REVIEWS]
-    tasks[1]["predictions"] = [{"model_version": "demo-v0", "score": 0.91,
-                                "result": [{"from_name": "sentiment", "to_name": "text", "type": "choices",
-                                            "value": {"choices": ["Negative"]}}]}]
+    tasks[1]["predictions"] = [
+        {
+            "model_version": "demo-v0",
+            "score": 0.91,
+            "result": [
+                {
+                    "from_name": "sentiment",
+                    "to_name": "text",
+                    "type": "choices",
+                    "value": {"choices": ["Negative"]},
+                }
+            ],
+        }
+    ]
     importing.import_tasks(admin, project.id, tasks)
     if model_url:
-        ml_backends.create(admin, {"project": project.id, "url": model_url,
-                                   "title": "Built-in text classifier", "is_interactive": False})
+        ml_backends.create(
+            admin,
+            {
+                "project": project.id,
+                "url": model_url,
+                "title": "Built-in text classifier",
+                "is_interactive": False,
+            },
+        )
     return project.id

@@ -34,8 +34,11 @@ def _lambda_record(record: dict, stream_arn: str) -> dict:
     created = stream.get("ApproximateCreationDateTime")
     if hasattr(created, "timestamp"):
         stream["ApproximateCreationDateTime"] = int(created.timestamp())
-    return {**{k: v for k, v in record.items() if k != "dynamodb"}, "dynamodb": stream,
-            "eventSourceARN": stream_arn}
+    return {
+        **{k: v for k, v in record.items() if k != "dynamodb"},
+        "dynamodb": stream,
+        "eventSourceARN": stream_arn,
+    }
 
 
 class Polling(ABC):
@@ -50,7 +53,9 @@ class Polling(ABC):
 
     def start(self) -> None:
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"labelstack-{type(self).__name__}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"labelstack-{type(self).__name__}", daemon=True
+        )
         self._thread.start()
 
     def _run(self) -> None:
@@ -90,7 +95,8 @@ class EventPump(Polling):
             shard_id = shard["ShardId"]
             if shard_id not in self._iterators:
                 self._iterators[shard_id] = streams.get_shard_iterator(
-                    StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                    StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
             iterator = self._iterators[shard_id]
             while iterator:
                 answer = streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
@@ -107,10 +113,12 @@ class EventPump(Polling):
         from functions.store.aws_clients import client
 
         stream_arn = self._stream_arn()
-        fresh = [(1, _lambda_record(r, stream_arn)) for r in self._read(client("dynamodbstreams"), stream_arn)]
+        fresh = [
+            (1, _lambda_record(r, stream_arn)) for r in self._read(client("dynamodbstreams"), stream_arn)
+        ]
         pending, self._retries = self._retries + fresh, []
         for start in range(0, len(pending), self.batch_size):
-            batch = pending[start:start + self.batch_size]
+            batch = pending[start : start + self.batch_size]
             try:
                 answer = events.handler({"Records": [record for _, record in batch]}, _LocalContext())
                 failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
@@ -123,6 +131,9 @@ class EventPump(Polling):
                 if attempt < self.max_attempts:
                     self._retries.append((attempt + 1, record))
                 else:
-                    logger.error("dropping stream record %s after %d attempts (AWS: the dead-letter queue)",
-                                 record["dynamodb"]["SequenceNumber"], attempt)
+                    logger.error(
+                        "dropping stream record %s after %d attempts (AWS: the dead-letter queue)",
+                        record["dynamodb"]["SequenceNumber"],
+                        attempt,
+                    )
         return len(pending)

@@ -93,15 +93,19 @@ class LocalStack:
 
         self.moto_port = self.moto_port or free_port(self.host)
         app = _OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(self.host, self.moto_port, app, threaded=True,
-                                   request_handler=MotoRequestHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="labelstack-emulator",
-                                        daemon=True)
+        self._server = make_server(
+            self.host, self.moto_port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="labelstack-emulator", daemon=True
+        )
         self._thread.start()
         endpoint = f"http://{self.host}:{self.moto_port}"
         env = dict(_FAKE_AWS_ENV, LABELSTACK_AWS_ENDPOINT_URL=endpoint)
         # A fresh signing key per run: the emulator's data does not outlive the process either.
-        env.setdefault("LABELSTACK_JWT_SECRET", os.environ.get("LABELSTACK_JWT_SECRET") or secrets.token_hex(32))
+        env.setdefault(
+            "LABELSTACK_JWT_SECRET", os.environ.get("LABELSTACK_JWT_SECRET") or secrets.token_hex(32)
+        )
         apply_settings(env)
         provision()
         return endpoint
@@ -118,18 +122,30 @@ class LocalStack:
 BUILTIN_ENDPOINT = "labelstack-local-builtin"
 
 
-def create_emulated_endpoint(endpoint_name: str, *, config_name: str, model_name: str,
-                             image: str = "local/ml_endpoints") -> None:
+def create_emulated_endpoint(
+    endpoint_name: str, *, config_name: str, model_name: str, image: str = "local/ml_endpoints"
+) -> None:
     """A SageMaker model, endpoint config and endpoint in the emulator (DescribeEndpoint then answers
     InService); its invocations go wherever `LABELSTACK_SAGEMAKER_RUNTIME_URL` points."""
     from functions.store.aws_clients import client
 
     sagemaker = client("sagemaker")
-    sagemaker.create_model(ModelName=model_name, ExecutionRoleArn="arn:aws:iam::123456789012:role/local",
-                           PrimaryContainer={"Image": image})
-    sagemaker.create_endpoint_config(EndpointConfigName=config_name, ProductionVariants=[{
-        "VariantName": "AllTraffic", "ModelName": model_name, "InitialInstanceCount": 1,
-        "InstanceType": "ml.m5.large"}])
+    sagemaker.create_model(
+        ModelName=model_name,
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/local",
+        PrimaryContainer={"Image": image},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=config_name,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": model_name,
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
     sagemaker.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
 
 
@@ -155,9 +171,24 @@ class ModelServer:
         self.port = self.port or free_port(self.host)
         self._model_dir = tempfile.TemporaryDirectory(prefix="labelstack-model-")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "ml_endpoints", "serve", self.model, "--host", self.host, "--port",
-             str(self.port), "--model-dir", self._model_dir.name, "--log-level", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "ml_endpoints",
+                "serve",
+                self.model,
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+                "--model-dir",
+                self._model_dir.name,
+                "--log-level",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.url = f"http://{self.host}:{self.port}"
         deadline = time.monotonic() + 30
         while True:
@@ -180,8 +211,12 @@ class ModelServer:
         return Path(self._model_dir.name)
 
     def _register_endpoint(self) -> None:
-        create_emulated_endpoint(BUILTIN_ENDPOINT, config_name=BUILTIN_ENDPOINT, model_name=BUILTIN_ENDPOINT,
-                                 image=f"local/ml_endpoints:{self.model}")
+        create_emulated_endpoint(
+            BUILTIN_ENDPOINT,
+            config_name=BUILTIN_ENDPOINT,
+            model_name=BUILTIN_ENDPOINT,
+            image=f"local/ml_endpoints:{self.model}",
+        )
 
     def stop(self) -> None:
         process = getattr(self, "_process", None)

@@ -37,8 +37,12 @@ class LocalTrainingRunner:
         self._deploying = threading.Lock()
 
     def __call__(self, run_input: dict) -> None:
-        worker = threading.Thread(target=self.run, args=(run_input["training_id"],), daemon=True,
-                                  name=f"labelstack-training-{run_input['training_id']}")
+        worker = threading.Thread(
+            target=self.run,
+            args=(run_input["training_id"],),
+            daemon=True,
+            name=f"labelstack-training-{run_input['training_id']}",
+        )
         worker.start()
 
     def run(self, training_id: int) -> None:
@@ -61,9 +65,14 @@ class LocalTrainingRunner:
             channel = Path(root, "input", "data", "training")
             channel.mkdir(parents=True)
             (channel / "tasks.json").write_bytes(blobs.get_bytes(prepared["dataset_key"]))
-            done = subprocess.run([sys.executable, "-m", "ml_endpoints", "train"], env={**os.environ,
-                                  "SM_ROOT": root}, capture_output=True, text=True, timeout=self.timeout,
-                                  check=False)
+            done = subprocess.run(
+                [sys.executable, "-m", "ml_endpoints", "train"],
+                env={**os.environ, "SM_ROOT": root},
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=False,
+            )
             if done.returncode != 0:
                 failure = Path(root, "output", "failure")
                 reason = failure.read_text().strip() if failure.exists() else done.stderr.strip()[-500:]
@@ -88,11 +97,16 @@ class LocalTrainingRunner:
             endpoint = sagemaker.describe_endpoint(EndpointName=prepared["endpoint_name"])
             current = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
             image = sagemaker.describe_model(ModelName=current["ProductionVariants"][0]["ModelName"])
-            sagemaker.create_model(ModelName=prepared["model_name"], PrimaryContainer=image["PrimaryContainer"],
-                                   ExecutionRoleArn=image["ExecutionRoleArn"])
+            sagemaker.create_model(
+                ModelName=prepared["model_name"],
+                PrimaryContainer=image["PrimaryContainer"],
+                ExecutionRoleArn=image["ExecutionRoleArn"],
+            )
             variants = training.deploy_config(prepared["training_id"], prepared["model_name"])["variants"]
-            sagemaker.create_endpoint_config(EndpointConfigName=prepared["endpoint_config_name"],
-                                             ProductionVariants=variants)
+            sagemaker.create_endpoint_config(
+                EndpointConfigName=prepared["endpoint_config_name"], ProductionVariants=variants
+            )
             sagemaker.delete_endpoint(EndpointName=prepared["endpoint_name"])
-            sagemaker.create_endpoint(EndpointName=prepared["endpoint_name"],
-                                      EndpointConfigName=prepared["endpoint_config_name"])
+            sagemaker.create_endpoint(
+                EndpointName=prepared["endpoint_name"], EndpointConfigName=prepared["endpoint_config_name"]
+            )

@@ -18,15 +18,21 @@ def serve(model: str, host: str, port: int, model_dir: str | None = None, log_le
     from ml_endpoints.server import create_app
 
     app = create_app(load_model_class(model))
-    print(f"model server for {model} on http://{host}:{port} (model dir: {os.environ.get('MODEL_DIR', '.')})",
-          flush=True)
+    print(
+        f"model server for {model} on http://{host}:{port} (model dir: {os.environ.get('MODEL_DIR', '.')})",
+        flush=True,
+    )
     uvicorn.run(app, host=host, port=port, log_level=log_level)
     return 0
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser, model_default: str | None = None) -> None:
-    parser.add_argument("model", nargs=None if model_default is None else "?", default=model_default,
-                        help="text_classifier, span_tagger, or module:Class")
+    parser.add_argument(
+        "model",
+        nargs=None if model_default is None else "?",
+        default=model_default,
+        help="text_classifier, span_tagger, or module:Class",
+    )
     parser.add_argument("--host", default=os.environ.get("LABELSTACK_ML_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("LABELSTACK_ML_PORT", "9090")))
     parser.add_argument("--model-dir", default=None, help="artifacts and state (default: $MODEL_DIR or .)")
@@ -36,8 +42,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser, model_default: str | No
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ml_endpoints", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    add_serve_arguments(commands.add_parser("serve", help="run the model server"),
-                        model_default=os.environ.get("LABELSTACK_ML_MODEL", "text_classifier"))
+    add_serve_arguments(
+        commands.add_parser("serve", help="run the model server"),
+        model_default=os.environ.get("LABELSTACK_ML_MODEL", "text_classifier"),
+    )
     commands.add_parser("train", help="train the text classifier in the /opt/ml layout")
     args, rest = parser.parse_known_args(argv)
     if args.command == "train":

@@ -12,8 +12,10 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-_SCHEMA = ("CREATE TABLE IF NOT EXISTS cache (project_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT, "
-           "PRIMARY KEY (project_id, key))")
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS cache (project_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT, "
+    "PRIMARY KEY (project_id, key))"
+)
 
 
 class Cache:
@@ -30,15 +32,18 @@ class Cache:
 
     def get(self, project_id: str, key: str) -> str | None:
         with closing(self._connect()) as db:
-            row = db.execute("SELECT value FROM cache WHERE project_id = ? AND key = ?",
-                             (project_id, key)).fetchone()
+            row = db.execute(
+                "SELECT value FROM cache WHERE project_id = ? AND key = ?", (project_id, key)
+            ).fetchone()
         return row[0] if row else None
 
     def set(self, project_id: str, key: str, value: str) -> None:
         if not isinstance(value, str):
             # ValueError, not TypeError: what Label Studio's SDK cache raises, so ported code catches it.
-            raise ValueError(f"cache values must be strings, got {type(value).__name__} for {key!r}")  # noqa: TRY004
+            raise ValueError(f"cache values must be strings, got {type(value).__name__} for {key!r}")
         with closing(self._connect()) as db, db:
-            db.execute("INSERT INTO cache (project_id, key, value) VALUES (?, ?, ?) "
-                       "ON CONFLICT (project_id, key) DO UPDATE SET value = excluded.value",
-                       (project_id, key, value))
+            db.execute(
+                "INSERT INTO cache (project_id, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (project_id, key) DO UPDATE SET value = excluded.value",
+                (project_id, key, value),
+            )

@@ -81,8 +81,13 @@ class ModelResponse(BaseModel):
 class LabelStudioMLBase:
     TRAIN_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATION_DELETED", "START_TRAINING")
 
-    def __init__(self, project_id: str | None = None, label_config: str | None = None,
-                 train_output: dict | None = None, **kwargs):
+    def __init__(
+        self,
+        project_id: str | None = None,
+        label_config: str | None = None,
+        train_output: dict | None = None,
+        **kwargs,
+    ):
         self.project_id = "" if project_id is None else str(project_id)
         self.model_dir = str(model_dir())
         # A SageMaker endpoint's model dir may be read-only; ML_CACHE_DIR puts the state elsewhere.
@@ -91,8 +96,9 @@ class LabelStudioMLBase:
         self.access_token = kwargs.get("access_token", "")
         self.use_label_config(label_config)
         stored_output = self.get("train_output")
-        self.train_output = train_output if train_output is not None else (
-            json.loads(stored_output) if stored_output else {})
+        self.train_output = (
+            train_output if train_output is not None else (json.loads(stored_output) if stored_output else {})
+        )
         if not self.has("model_version"):
             self.set("model_version", INITIAL_MODEL_VERSION)
         self.setup()
@@ -204,6 +210,9 @@ class LabelStudioMLBase:
 
 
 def _first_parameter(method) -> str | None:
-    parameters = [p for p in inspect.signature(method).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    parameters = [
+        p
+        for p in inspect.signature(method).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
     return parameters[0].name if parameters else None

@@ -81,8 +81,13 @@ def parse_predict(body: Any) -> PredictRequest:
     context = params.pop("context", None)
     if context is not None and not isinstance(context, dict):
         raise BadRequest("params.context", "must be an object or null")
-    return PredictRequest(tasks=tasks, project_id=project_id_of(body.get("project")),
-                          label_config=_optional_string(body, "label_config"), context=context, params=params)
+    return PredictRequest(
+        tasks=tasks,
+        project_id=project_id_of(body.get("project")),
+        label_config=_optional_string(body, "label_config"),
+        context=context,
+        params=params,
+    )
 
 
 def parse_setup(body: Any) -> SetupRequest:
@@ -90,8 +95,11 @@ def parse_setup(body: Any) -> SetupRequest:
     extra_params = body.get("extra_params")
     if extra_params is not None and not isinstance(extra_params, str | dict):
         raise BadRequest("extra_params", "must be a JSON string, an object or null")
-    return SetupRequest(project_id=project_id_of(body.get("project")),
-                        label_config=_optional_string(body, "schema"), extra_params=extra_params)
+    return SetupRequest(
+        project_id=project_id_of(body.get("project")),
+        label_config=_optional_string(body, "schema"),
+        extra_params=extra_params,
+    )
 
 
 def parse_webhook(body: Any, train_events: tuple[str, ...]) -> TrainingEvent | None:
@@ -107,9 +115,12 @@ def parse_webhook(body: Any, train_events: tuple[str, ...]) -> TrainingEvent | N
         raise BadRequest("project", "must be the project object (with id and label_config)")
     if project.get("id") is None:
         raise BadRequest("project.id", "is required")
-    return TrainingEvent(event=event, project_id=project_id_of(project["id"], "project.id"),
-                         label_config=_optional_string(project, "label_config", "project.label_config"),
-                         data=data)
+    return TrainingEvent(
+        event=event,
+        project_id=project_id_of(project["id"], "project.id"),
+        label_config=_optional_string(project, "label_config", "project.label_config"),
+        data=data,
+    )
 
 
 def parse_train(body: Any) -> TrainingEvent:
@@ -122,8 +133,9 @@ def parse_train(body: Any) -> TrainingEvent:
     project_id = None if isinstance(project, dict) else project_id_of(project)
     label_config = _optional_string(body, "label_config")
     data = {"annotations": tasks, "project": {"id": project_id, "label_config": label_config}}
-    return TrainingEvent(event="START_TRAINING", project_id=project_id, label_config=label_config,
-                         data=data, tasks=tasks)
+    return TrainingEvent(
+        event="START_TRAINING", project_id=project_id, label_config=label_config, data=data, tasks=tasks
+    )
 
 
 def predict_response(output: Any, model_version: str | None) -> dict:

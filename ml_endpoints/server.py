@@ -45,8 +45,13 @@ class _TooLarge(Exception):
         self.limit = limit
 
 
-def create_app(model: Callable[..., Any], *, basic_auth_user: str | None = None,
-               basic_auth_pass: str | None = None, max_request_bytes: int | None = None) -> FastAPI:
+def create_app(
+    model: Callable[..., Any],
+    *,
+    basic_auth_user: str | None = None,
+    basic_auth_pass: str | None = None,
+    max_request_bytes: int | None = None,
+) -> FastAPI:
     """The server for `model`: a `LabelStudioMLBase` subclass, or any callable
     `model(project_id=..., label_config=...)` returning an object with the same methods."""
     user = basic_auth_user if basic_auth_user is not None else os.environ.get("BASIC_AUTH_USER")
@@ -54,15 +59,23 @@ def create_app(model: Callable[..., Any], *, basic_auth_user: str | None = None,
     limit = max_request_bytes or int(os.environ.get("ML_MAX_REQUEST_BYTES") or DEFAULT_MAX_REQUEST_BYTES)
     model_class = getattr(model, "__name__", type(model).__name__)
     train_events = tuple(getattr(model, "TRAIN_EVENTS", LabelStudioMLBase.TRAIN_EVENTS))
-    app = FastAPI(title=f"labelstack model server: {model_class}", docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(
+        title=f"labelstack model server: {model_class}", docs_url=None, redoc_url=None, openapi_url=None
+    )
 
     @app.middleware("http")
     async def basic_auth(request: Request, call_next):
-        if user and password and request.url.path not in _OPEN_PATHS and not _credentials_match(
-                request.headers.get("authorization"), user, password):
-            return JSONResponse({"status": 401, "detail": "basic authentication required"}, status_code=401,
-                                headers={"WWW-Authenticate": 'Basic realm="model"'})
+        if (
+            user
+            and password
+            and request.url.path not in _OPEN_PATHS
+            and not _credentials_match(request.headers.get("authorization"), user, password)
+        ):
+            return JSONResponse(
+                {"status": 401, "detail": "basic authentication required"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Basic realm="model"'},
+            )
         return await call_next(request)
 
     async def body_of(request: Request) -> Any:
@@ -195,7 +208,8 @@ def _credentials_match(header: str | None, user: str, password: str) -> bool:
     except (binascii.Error, UnicodeDecodeError):
         return False
     return secrets.compare_digest(given_user.encode(), user.encode()) & secrets.compare_digest(
-        given_password.encode(), password.encode())
+        given_password.encode(), password.encode()
+    )
 
 
 def _error(request: Request, status: int, detail: str, validation_errors: dict | None = None) -> JSONResponse:
@@ -208,9 +222,12 @@ def _error(request: Request, status: int, detail: str, validation_errors: dict |
 def _model_error(endpoint_name: str, status: int, message: str) -> JSONResponse:
     """What InvokeEndpoint answers when the container fails: 424 ModelError with the container's status."""
     kind = "client" if status < 500 else "server"
-    body = {"message": f"Received {kind} error ({status}) from primary with message \"{message}\".",
-            "OriginalStatusCode": status, "OriginalMessage": message,
-            "LogStreamArn": f"arn:aws:logs:local:000000000000:log-group:/aws/sagemaker/Endpoints/{endpoint_name}"}
+    body = {
+        "message": f'Received {kind} error ({status}) from primary with message "{message}".',
+        "OriginalStatusCode": status,
+        "OriginalMessage": message,
+        "LogStreamArn": f"arn:aws:logs:local:000000000000:log-group:/aws/sagemaker/Endpoints/{endpoint_name}",
+    }
     return JSONResponse(body, status_code=424, headers={"x-amzn-ErrorType": "ModelError"})
 
 

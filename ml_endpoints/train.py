@@ -63,8 +63,10 @@ def channel_dir(root: Path, name: str | None) -> Path:
         return data / DEFAULT_CHANNEL
     channels = [path for path in data.glob("*") if path.is_dir()] if data.is_dir() else []
     if len(channels) != 1:
-        raise BadData(f"expected the input channel {DEFAULT_CHANNEL!r} (or exactly one channel) under "
-                      f"input/data; found {sorted(path.name for path in channels)}")
+        raise BadData(
+            f"expected the input channel {DEFAULT_CHANNEL!r} (or exactly one channel) under "
+            f"input/data; found {sorted(path.name for path in channels)}"
+        )
     return channels[0]
 
 
@@ -97,8 +99,10 @@ def text_key_of(tasks: list[dict], wanted: str | None) -> str:
         return "text"
     keys = {key for data in datas for key, value in data.items() if isinstance(value, str)}
     if len(keys) != 1:
-        raise BadData(f"cannot tell which data field holds the text (string fields: {sorted(keys)}); "
-                      "set the hyperparameter text_key")
+        raise BadData(
+            f"cannot tell which data field holds the text (string fields: {sorted(keys)}); "
+            "set the hyperparameter text_key"
+        )
     return keys.pop()
 
 
@@ -118,7 +122,9 @@ def accuracy(document: dict, examples: list[Example]) -> float:
     from ml_endpoints.models.text_classifier import Classifier
 
     predicted = Classifier(document).top([example.text for example in examples])
-    return sum(label == example.label for (label, _), example in zip(predicted, examples, strict=True)) / len(examples)
+    return sum(label == example.label for (label, _), example in zip(predicted, examples, strict=True)) / len(
+        examples
+    )
 
 
 def run(root: Path) -> dict:
@@ -137,16 +143,23 @@ def run(root: Path) -> dict:
     examples = examples_from_tasks(tasks, from_name, text_key_of(tasks, hyper.get("text_key")))
     classes = sorted({example.label for example in examples})
     if len(examples) < MIN_EXAMPLES or len(classes) < 2:
-        raise BadData(f"{len(tasks)} task(s) gave {len(examples)} usable annotation(s) of {len(classes)} "
-                      f"class(es); training needs at least {MIN_EXAMPLES} of two classes or more")
+        raise BadData(
+            f"{len(tasks)} task(s) gave {len(examples)} usable annotation(s) of {len(classes)} "
+            f"class(es); training needs at least {MIN_EXAMPLES} of two classes or more"
+        )
     training, validation = split(examples, fraction, seed)
     try:
         document = train(training, from_name=from_name, c=c)
     except NotEnoughData as exc:
         raise BadData(f"the training split: {exc}") from None
-    metrics = {"validation:accuracy": accuracy(document, validation), "train:accuracy": accuracy(document, training),
-               "train:examples": len(training), "validation:examples": len(validation), "classes": classes,
-               "model_version": document["model_version"]}
+    metrics = {
+        "validation:accuracy": accuracy(document, validation),
+        "train:accuracy": accuracy(document, training),
+        "train:examples": len(training),
+        "validation:examples": len(validation),
+        "classes": classes,
+        "model_version": document["model_version"],
+    }
     document["metrics"] = metrics
     artifacts.write_json(root / "model" / ARTIFACT_NAME, document)
     artifacts.write_json(root / "model" / "metrics.json", metrics)
@@ -155,13 +168,14 @@ def run(root: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--root", default=os.environ.get("SM_ROOT", "/opt/ml"))
     root = Path(parser.parse_args(argv).root)
     try:
         metrics = run(root)
-    except Exception as exc:  # noqa: BLE001 - any failure must reach the failure file SageMaker reports
+    except Exception as exc:
         reason = str(exc) if isinstance(exc, BadData) else f"{type(exc).__name__}: {exc}"
         (root / "output").mkdir(parents=True, exist_ok=True)
         (root / "output" / "failure").write_text(reason[:1024], encoding="utf-8")

@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 
 # Before any labelstack module reads its settings: no real AWS, ever.
-os.environ.update({
-    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-    "LABELSTACK_JWT_SECRET": "test-signing-key-that-is-long-enough-for-hs256",
-})
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "LABELSTACK_JWT_SECRET": "test-signing-key-that-is-long-enough-for-hs256",
+    }
+)
 os.environ.pop("LABELSTACK_AWS_ENDPOINT_URL", None)
 
 import pytest

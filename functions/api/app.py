@@ -21,8 +21,14 @@ from functions.settings import VERSION, get_settings
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="labelstack", version=VERSION, redirect_slashes=False,
-                  docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app = FastAPI(
+        title="labelstack",
+        version=VERSION,
+        redirect_slashes=False,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
     errors.install(app)
     for module in (meta, sessions, projects, data_io, tasks, labeling, data_manager, ml, storages, webhooks):
         app.include_router(module.router)

@@ -19,7 +19,9 @@ async def json_body(request: Request, *, expect: type | tuple[type, ...] = dict)
         raise ValidationFailed.field("non_field_errors", f"JSON parse error - {exc}") from None
     if not isinstance(value, expect):
         names = " or ".join(t.__name__ for t in (expect if isinstance(expect, tuple) else (expect,)))
-        raise ValidationFailed.field("non_field_errors", f"Expected a JSON {names.replace('dict', 'object')}.")
+        raise ValidationFailed.field(
+            "non_field_errors", f"Expected a JSON {names.replace('dict', 'object')}."
+        )
     return value
 
 

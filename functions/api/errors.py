@@ -38,8 +38,13 @@ _STATUS = {
 
 
 def error_body(status: int, detail: str, validation_errors: dict | None = None) -> dict:
-    body = {"id": str(uuid.uuid4()), "status_code": status, "version": VERSION, "detail": detail,
-            "exc_info": None}
+    body = {
+        "id": str(uuid.uuid4()),
+        "status_code": status,
+        "version": VERSION,
+        "detail": detail,
+        "exc_info": None,
+    }
     if validation_errors is not None:
         body["validation_errors"] = validation_errors
     return body
@@ -68,9 +73,12 @@ def install(app: FastAPI) -> None:
         for error in exc.errors():
             if error.get("type") == "json_invalid":
                 errors.setdefault("non_field_errors", []).append(
-                    f"JSON parse error: {error.get('ctx', {}).get('error', 'invalid JSON')}")
+                    f"JSON parse error: {error.get('ctx', {}).get('error', 'invalid JSON')}"
+                )
                 continue
-            errors.setdefault(_field_name(tuple(error.get("loc", ()))), []).append(error.get("msg", "invalid"))
+            errors.setdefault(_field_name(tuple(error.get("loc", ()))), []).append(
+                error.get("msg", "invalid")
+            )
         return error_response(400, "Validation error", errors)
 
     @app.exception_handler(StarletteHTTPException)

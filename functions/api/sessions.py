@@ -89,14 +89,19 @@ def user_from_cookie(request: Request) -> User:
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER) or ""
         if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
-            raise PermissionDenied(f"CSRF token missing or incorrect: send the {CSRF_HEADER} header "
-                                   "from GET /api/session, or use an Authorization header.")
+            raise PermissionDenied(
+                f"CSRF token missing or incorrect: send the {CSRF_HEADER} header "
+                "from GET /api/session, or use an Authorization header."
+            )
     return session.user
 
 
 def _body(session: Session) -> dict:
-    return {"user": user_json(session.user), "csrf_token": session.csrf_token,
-            "expires_at": session.expires_at.isoformat()}
+    return {
+        "user": user_json(session.user),
+        "csrf_token": session.csrf_token,
+        "expires_at": session.expires_at.isoformat(),
+    }
 
 
 def _secure(request: Request) -> bool:
@@ -107,15 +112,22 @@ def _secure(request: Request) -> bool:
 async def sign_in(request: Request, response: Response):
     # A cross-site form cannot send JSON, so no other site can sign a browser into an account of its own.
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise ValidationFailed.field("token", "Send the API token as JSON: {\"token\": \"...\"}.")
+        raise ValidationFailed.field("token", 'Send the API token as JSON: {"token": "..."}.')
     body = await json_body(request)
     token = body.get("token")
     if not isinstance(token, str) or not token.strip():
         raise ValidationFailed.field("token", "This field is required.")
     user = await run_in_threadpool(identity.authenticate, f"Token {token.strip()}")
     session = await run_in_threadpool(start, user)
-    response.set_cookie(COOKIE, session.value, max_age=get_settings().session_hours * 3600, path="/",
-                        httponly=True, samesite="lax", secure=_secure(request))
+    response.set_cookie(
+        COOKIE,
+        session.value,
+        max_age=get_settings().session_hours * 3600,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+    )
     return _body(session)
 
 

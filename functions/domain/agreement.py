@@ -27,8 +27,12 @@ IOU_THRESHOLD = 0.5
 
 # Classification-like type -> the value key holding the answer (textarea keeps it in "text").
 _CLASSIFICATIONS = {
-    "choices": "choices", "taxonomy": "taxonomy", "rating": "rating",
-    "number": "number", "textarea": "text", "datetime": "datetime",
+    "choices": "choices",
+    "taxonomy": "taxonomy",
+    "rating": "rating",
+    "number": "number",
+    "textarea": "text",
+    "datetime": "datetime",
 }
 # Answers where the order of the selections carries no meaning.
 _UNORDERED = {"choices", "taxonomy"}
@@ -47,9 +51,12 @@ def _by_control(result: list[dict] | None) -> dict[str, list[dict]]:
     """The scorable regions of one annotation, by control name, in their original order."""
     grouped: dict[str, list[dict]] = {}
     for region in result or []:
-        if (isinstance(region, dict) and region.get("from_name")
-                and region.get("type") in _CLASSIFICATIONS.keys() | _REGIONS
-                and isinstance(region.get("value"), dict)):
+        if (
+            isinstance(region, dict)
+            and region.get("from_name")
+            and region.get("type") in _CLASSIFICATIONS.keys() | _REGIONS
+            and isinstance(region.get("value"), dict)
+        ):
             grouped.setdefault(region["from_name"], []).append(region)
     return grouped
 
@@ -130,8 +137,11 @@ def _box(region: dict) -> tuple[float, float, float, float] | None:
     if _is_num(v.get("x"), v.get("y"), v.get("width"), v.get("height")):
         return v["x"], v["y"], v["x"] + v["width"], v["y"] + v["height"]
     points = v.get("points")
-    if isinstance(points, list) and points and all(isinstance(p, list) and len(p) >= 2 and _is_num(*p[:2])
-                                                   for p in points):
+    if (
+        isinstance(points, list)
+        and points
+        and all(isinstance(p, list) and len(p) >= 2 and _is_num(*p[:2]) for p in points)
+    ):
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         return min(xs), min(ys), max(xs), max(ys)
     return None
@@ -270,8 +280,14 @@ def project_agreement(per_task: Iterable[float | None]) -> dict:
         values.append(v)
         histogram[min(max(int(v * 10), 0), 9)] += 1
     if not values:
-        return {"tasks_with_agreement": 0, "mean": None, "median": None, "min": None, "max": None,
-                "histogram": histogram}
+        return {
+            "tasks_with_agreement": 0,
+            "mean": None,
+            "median": None,
+            "min": None,
+            "max": None,
+            "histogram": histogram,
+        }
     return {
         "tasks_with_agreement": len(values),
         "mean": math.fsum(values) / len(values),

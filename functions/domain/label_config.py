@@ -30,17 +30,57 @@ _NOT_CONTROL_TAGS = frozenset({"Filter"})
 
 # Label Studio only tags these as object/control when the attributes are present; a config that uses one
 # of them without its attributes is a mistake we can name, rather than a tag that silently does nothing.
-_OBJECT_TAGS = frozenset({
-    "Image", "Text", "HyperText", "Audio", "AudioPlus", "Video", "Paragraphs", "Table", "List",
-    "TimeSeries", "PDF",
-})
-_CONTROL_TAGS = frozenset({
-    "Choices", "Labels", "RectangleLabels", "Rectangle", "PolygonLabels", "Polygon", "KeyPointLabels",
-    "KeyPoint", "EllipseLabels", "Ellipse", "BrushLabels", "Brush", "BitmaskLabels", "Bitmask", "MagicWand",
-    "VectorLabels", "Vector", "OcrLabels", "HyperTextLabels", "ParagraphLabels", "TimeSeriesLabels",
-    "TimelineLabels", "VideoRectangle", "VideoVector", "VideoVectorLabels", "TextArea", "Rating", "Taxonomy",
-    "Number", "DateTime", "Pairwise", "Ranker",
-})
+_OBJECT_TAGS = frozenset(
+    {
+        "Image",
+        "Text",
+        "HyperText",
+        "Audio",
+        "AudioPlus",
+        "Video",
+        "Paragraphs",
+        "Table",
+        "List",
+        "TimeSeries",
+        "PDF",
+    }
+)
+_CONTROL_TAGS = frozenset(
+    {
+        "Choices",
+        "Labels",
+        "RectangleLabels",
+        "Rectangle",
+        "PolygonLabels",
+        "Polygon",
+        "KeyPointLabels",
+        "KeyPoint",
+        "EllipseLabels",
+        "Ellipse",
+        "BrushLabels",
+        "Brush",
+        "BitmaskLabels",
+        "Bitmask",
+        "MagicWand",
+        "VectorLabels",
+        "Vector",
+        "OcrLabels",
+        "HyperTextLabels",
+        "ParagraphLabels",
+        "TimeSeriesLabels",
+        "TimelineLabels",
+        "VideoRectangle",
+        "VideoVector",
+        "VideoVectorLabels",
+        "TextArea",
+        "Rating",
+        "Taxonomy",
+        "Number",
+        "DateTime",
+        "Pairwise",
+        "Ranker",
+    }
+)
 # Chat and ReactCode are both the object and the control: their results have from_name == to_name and
 # the type of the tag on the right, lower-cased (label-studio-sdk `LabelInterface`).
 _SELF_REFERENCING = {"Chat": "ChatMessage", "ReactCode": "ReactCode"}
@@ -159,16 +199,19 @@ class LabelConfig:
             control = self.control_for(from_name)
             if control is None:
                 raise InvalidResult(
-                    f'result[{i}].from_name: "{from_name}" is not a control tag in the label config')
+                    f'result[{i}].from_name: "{from_name}" is not a control tag in the label config'
+                )
             to_name = region.get("to_name")
             if not isinstance(to_name, str) or not self._to_name_fits(control, to_name):
                 raise InvalidResult(
                     f"result[{i}].to_name: {_quoted(to_name)} is not an object tag that "
-                    f'<{control.tag} name="{control.name}"> labels; expected one of {list(control.to_names)}')
+                    f'<{control.tag} name="{control.name}"> labels; expected one of {list(control.to_names)}'
+                )
             if not isinstance(result_type, str) or not control.accepts_type(result_type):
                 raise InvalidResult(
-                    f'result[{i}].type: {_quoted(result_type)} does not match <{control.tag} '
-                    f'name="{control.name}">; expected "{control.type}"')
+                    f"result[{i}].type: {_quoted(result_type)} does not match <{control.tag} "
+                    f'name="{control.name}">; expected "{control.type}"'
+                )
             value = region.get("value")
             if not isinstance(value, dict):
                 raise InvalidResult(f"result[{i}].value: must be an object, got {_type_name(value)}")
@@ -203,20 +246,27 @@ class LabelConfig:
                     return [self._region(control, value)]
             raise InvalidResult(f"no control tag in the label config matches the keys of {_preview(value)}")
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise InvalidResult(f"{_preview(value)} is not a result: use a list of regions, a region, or a "
-                                "bare string or number")
+            raise InvalidResult(
+                f"{_preview(value)} is not a result: use a list of regions, a region, or a "
+                "bare string or number"
+            )
         wanted = _shortcut_types(value)
         for control in self._controls.values():
             if control.type in wanted:
                 return [self._region(control, _shortcut_value(control.type, value))]
         tags = " or ".join(wanted.values())
         raise InvalidResult(
-            f"cannot use {_preview(value)} as a result: the label config has no {tags} control")
+            f"cannot use {_preview(value)} as a result: the label config has no {tags} control"
+        )
 
     @staticmethod
     def _region(control: ControlTag, value: dict) -> dict:
-        return {"from_name": control.name, "to_name": control.to_names[0], "type": control.type,
-                "value": value}
+        return {
+            "from_name": control.name,
+            "to_name": control.to_names[0],
+            "type": control.type,
+            "value": value,
+        }
 
 
 # Which controls a bare prediction value can fill, by Python type, in the order they are tried.
@@ -275,14 +325,16 @@ def _parse_xml(xml: str) -> Element:
     size = len(xml.encode("utf-8", "surrogatepass"))
     if size > MAX_LABEL_CONFIG_BYTES:
         raise _invalid(
-            f"the label config is {size} bytes; the limit is {MAX_LABEL_CONFIG_BYTES} bytes (1 MB)")
+            f"the label config is {size} bytes; the limit is {MAX_LABEL_CONFIG_BYTES} bytes (1 MB)"
+        )
     try:
         return safe_xml.fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
         # A DTD is how entity expansion ("billion laughs") and external entities get in; configs
         # never need one.
-        raise _invalid("the label config must not contain a DOCTYPE, entity declarations or external "
-                       "references") from None
+        raise _invalid(
+            "the label config must not contain a DOCTYPE, entity declarations or external references"
+        ) from None
     except ParseError as exc:
         raise _invalid(f"the label config is not well-formed XML: {exc}") from None
 
@@ -340,8 +392,13 @@ class _ConfigBuilder:
         if self.errors:
             raise _invalid(*self.errors[:_MAX_REPORTED_ERRORS])
         controls, templated = self._controls(parsed)
-        return LabelConfig(xml=self.xml, parsed=parsed, data_keys=tuple(self.data_keys), _controls=controls,
-                           _templated=templated)
+        return LabelConfig(
+            xml=self.xml,
+            parsed=parsed,
+            data_keys=tuple(self.data_keys),
+            _controls=controls,
+            _templated=templated,
+        )
 
     def _visit(self, element: Element, owner: str | None) -> bool:
         attrib = element.attrib
@@ -369,8 +426,10 @@ class _ConfigBuilder:
     def _check_unique(self, element: Element, name: str) -> None:
         first = self.named.setdefault(name, element)
         if first is not element:
-            self.errors.append(f'{_describe(element)}: attribute "name" must be unique; "{name}" is already '
-                               f"the name of <{first.tag}>")
+            self.errors.append(
+                f'{_describe(element)}: attribute "name" must be unique; "{name}" is already '
+                f"the name of <{first.tag}>"
+            )
 
     def _add_output(self, element: Element, name: str) -> None:
         attrib = element.attrib
@@ -428,16 +487,20 @@ class _ConfigBuilder:
                 if to_name in self.inputs:
                     info["inputs"].append(self.inputs[to_name])
                 elif to_name not in self.self_referencing:
-                    self.errors.append(f'<{info["type"]} name="{name}">: attribute "toName" refers to '
-                                       f'unknown object tag "{to_name}"')
+                    self.errors.append(
+                        f'<{info["type"]} name="{name}">: attribute "toName" refers to '
+                        f'unknown object tag "{to_name}"'
+                    )
             labels = self.labels[name]
             info["labels"] = list(labels)
             info["labels_attrs"] = labels
             if not labels and _needs_labels(info["type"]) and not self._is_dynamic(name):
                 child = "Choice" if info["type"] == "Choices" else "Label"
-                self.errors.append(f'<{info["type"]} name="{name}">: needs at least one '
-                                   f'<{child} value="...">, or attribute "value" naming a task field '
-                                   'for dynamic labels')
+                self.errors.append(
+                    f'<{info["type"]} name="{name}">: needs at least one '
+                    f'<{child} value="...">, or attribute "value" naming a task field '
+                    "for dynamic labels"
+                )
         return self.outputs
 
     def _is_dynamic(self, name: str) -> bool:
@@ -446,17 +509,26 @@ class _ConfigBuilder:
 
     def _controls(self, parsed: dict) -> tuple[dict[str, ControlTag], tuple[_TemplatedControl, ...]]:
         controls = {
-            name: ControlTag(name=name, tag=info["type"], to_names=tuple(info["to_name"]),
-                             labels=tuple(info["labels"]), dynamic_labels=bool(info.get("dynamic_labels")))
+            name: ControlTag(
+                name=name,
+                tag=info["type"],
+                to_names=tuple(info["to_name"]),
+                labels=tuple(info["labels"]),
+                dynamic_labels=bool(info.get("dynamic_labels")),
+            )
             for name, info in parsed.items()
         }
         for name, tag in self.self_referencing.items():
             if name not in controls:
-                controls[name] = ControlTag(name=name, tag=_SELF_REFERENCING[tag], to_names=(name,),
-                                            labels=(), dynamic_labels=False)
+                controls[name] = ControlTag(
+                    name=name, tag=_SELF_REFERENCING[tag], to_names=(name,), labels=(), dynamic_labels=False
+                )
         templated = tuple(
-            _TemplatedControl(control, _template_pattern(control.name),
-                              tuple(_template_pattern(t) for t in control.to_names))
+            _TemplatedControl(
+                control,
+                _template_pattern(control.name),
+                tuple(_template_pattern(t) for t in control.to_names),
+            )
             for control in controls.values()
             if "{{" in control.name or any("{{" in t for t in control.to_names)
         )

@@ -57,8 +57,9 @@ def holders(entry: QueueEntry, user_id: int, now: float, skip_queue: str) -> int
     return others + answers
 
 
-def available_to(entry: QueueEntry, user_id: int, now: float, skip_queue: str, *,
-                 requeued: bool = False) -> bool:
+def available_to(
+    entry: QueueEntry, user_id: int, now: float, skip_queue: str, *, requeued: bool = False
+) -> bool:
     """May `user_id` take this task now? `requeued`: the user is asking for their own skipped tasks."""
     if user_id in entry.annotators and not (requeued and user_id in entry.skipped_by):
         return False
@@ -74,8 +75,14 @@ def expired_holders(entry: QueueEntry, now: float) -> list[int]:
     return [holder for holder, expires in entry.locks.items() if expires <= now]
 
 
-def preference_order(entries: list[QueueEntry], *, sampling: str, maximum_annotations: int, now: float,
-                     rng: random.Random | None = None) -> list[QueueEntry]:
+def preference_order(
+    entries: list[QueueEntry],
+    *,
+    sampling: str,
+    maximum_annotations: int,
+    now: float,
+    rng: random.Random | None = None,
+) -> list[QueueEntry]:
     """The order in which to try a page of candidates (already in the sampling index's order).
 
     With overlap, LS goes breadth first: tasks others have started come before fresh ones, so partly
@@ -86,9 +93,9 @@ def preference_order(entries: list[QueueEntry], *, sampling: str, maximum_annota
     ordered = list(entries)
     if sampling == UNCERTAINTY:
         labeling_now = {holder for e in ordered for holder, expires in e.locks.items() if expires > now}
-        head = ordered[:1 + len(labeling_now)]
+        head = ordered[: 1 + len(labeling_now)]
         (rng or random.Random()).shuffle(head)
-        ordered = head + ordered[len(head):]
+        ordered = head + ordered[len(head) :]
     if maximum_annotations > 1:
         ordered.sort(key=lambda e: -(e.total_annotations + e.cancelled_annotations))
     return ordered

@@ -22,8 +22,13 @@ def iso(moment: datetime | None) -> str | None:
 def time_ago(moment: datetime) -> str:
     """Django's `timesince` wording, as Label Studio shows it ("0 minutes", "3 hours")."""
     seconds = max(0, int((utcnow() - moment).total_seconds()))
-    for unit, size in (("year", 31_536_000), ("month", 2_592_000), ("week", 604_800), ("day", 86_400),
-                       ("hour", 3_600)):
+    for unit, size in (
+        ("year", 31_536_000),
+        ("month", 2_592_000),
+        ("week", 604_800),
+        ("day", 86_400),
+        ("hour", 3_600),
+    ):
         if seconds >= size:
             count = seconds // size
             return f"{count}{_NBSP}{unit}{'s' if count != 1 else ''}"
@@ -34,16 +39,29 @@ def time_ago(moment: datetime) -> str:
 def user_brief(user: User | None) -> dict | None:
     if user is None:
         return None
-    return {"id": user.id, "first_name": user.first_name, "last_name": user.last_name, "email": user.email,
-            "avatar": None}
+    return {
+        "id": user.id,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "avatar": None,
+    }
 
 
 def user_json(user: User) -> dict:
     return {
-        "id": user.id, "first_name": user.first_name, "last_name": user.last_name,
-        "username": user.username, "email": user.email, "last_activity": iso(user.last_activity),
-        "avatar": None, "initials": (user.email[:2] if user.email else ""), "phone": "",
-        "active_organization": 1, "allow_newsletters": None, "date_joined": iso(user.created_at),
+        "id": user.id,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "username": user.username,
+        "email": user.email,
+        "last_activity": iso(user.last_activity),
+        "avatar": None,
+        "initials": (user.email[:2] if user.email else ""),
+        "phone": "",
+        "active_organization": 1,
+        "allow_newsletters": None,
+        "date_joined": iso(user.created_at),
         "role": user.role,
     }
 
@@ -100,8 +118,9 @@ def project_json(project: Project, parsed_label_config: dict, created_by: User |
     }
 
 
-def annotation_json(annotation: Annotation, completed_by: User | None = None, *,
-                    expand_user: bool = False) -> dict:
+def annotation_json(
+    annotation: Annotation, completed_by: User | None = None, *, expand_user: bool = False
+) -> dict:
     """An annotation as the API returns it; `expand_user` gives `completed_by` as an object (task views)."""
     user_value: int | dict | None = annotation.completed_by
     if expand_user and completed_by is not None:
@@ -181,8 +200,14 @@ def task_json(task: Task) -> dict:
     return {"id": task.id, **_task_common(task), "updated_by": task.updated_by}
 
 
-def task_detail_json(task: Task, annotations: list[Annotation], predictions: list[Prediction],
-                     users: dict[int, User], *, list_fields: bool = False) -> dict:
+def task_detail_json(
+    task: Task,
+    annotations: list[Annotation],
+    predictions: list[Prediction],
+    users: dict[int, User],
+    *,
+    list_fields: bool = False,
+) -> dict:
     """A task with its annotations and predictions (GET /api/tasks/{id}, task lists with fields=all)."""
     finished = [a for a in annotations if not a.was_cancelled]
     lead_times = [a.lead_time for a in finished if a.lead_time is not None]
@@ -190,8 +215,9 @@ def task_detail_json(task: Task, annotations: list[Annotation], predictions: lis
     body = {
         "id": task.id,
         "predictions": [prediction_json(p) for p in predictions],
-        "annotations": [annotation_json(a, users.get(a.completed_by), expand_user=not list_fields)
-                        for a in annotations],
+        "annotations": [
+            annotation_json(a, users.get(a.completed_by), expand_user=not list_fields) for a in annotations
+        ],
         "drafts": [],
         "annotators": sorted({a.completed_by for a in annotations if a.completed_by is not None}),
         "inner_id": task.inner_id,
@@ -231,9 +257,18 @@ def task_list_item_json(task: Task) -> dict:
         "annotations_ids": ", ".join(str(i) for i in task.annotation_ids),
         "predictions_model_versions": "",
         "updated_by": [{"user_id": task.updated_by}] if task.updated_by is not None else [],
-        **{k: v for k, v in _task_common(task).items() if k not in ("inner_id", "total_annotations",
-                                                                    "cancelled_annotations",
-                                                                    "total_predictions", "file_upload")},
+        **{
+            k: v
+            for k, v in _task_common(task).items()
+            if k
+            not in (
+                "inner_id",
+                "total_annotations",
+                "cancelled_annotations",
+                "total_predictions",
+                "file_upload",
+            )
+        },
     }
 
 
@@ -243,14 +278,26 @@ def export_task_json(task: Task, annotations: list[Annotation]) -> dict:
         "id": task.id,
         "annotations": [
             {
-                "id": a.id, "completed_by": a.completed_by, "result": a.result,
-                "was_cancelled": a.was_cancelled, "ground_truth": a.ground_truth,
-                "created_at": iso(a.created_at), "updated_at": iso(a.updated_at), "draft_created_at": None,
-                "lead_time": a.lead_time, "prediction": {}, "result_count": len(a.result or []),
-                "unique_id": f"labelstack-annotation-{a.id}", "import_id": a.import_id,
-                "last_action": a.last_action, "bulk_created": False, "task": a.task_id,
-                "project": a.project_id, "updated_by": a.updated_by,
-                "parent_prediction": a.parent_prediction, "parent_annotation": a.parent_annotation,
+                "id": a.id,
+                "completed_by": a.completed_by,
+                "result": a.result,
+                "was_cancelled": a.was_cancelled,
+                "ground_truth": a.ground_truth,
+                "created_at": iso(a.created_at),
+                "updated_at": iso(a.updated_at),
+                "draft_created_at": None,
+                "lead_time": a.lead_time,
+                "prediction": {},
+                "result_count": len(a.result or []),
+                "unique_id": f"labelstack-annotation-{a.id}",
+                "import_id": a.import_id,
+                "last_action": a.last_action,
+                "bulk_created": False,
+                "task": a.task_id,
+                "project": a.project_id,
+                "updated_by": a.updated_by,
+                "parent_prediction": a.parent_prediction,
+                "parent_annotation": a.parent_annotation,
                 "last_created_by": None,
             }
             for a in annotations

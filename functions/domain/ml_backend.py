@@ -19,8 +19,13 @@ KINDS = ("http", "sagemaker")
 AUTH_METHODS = ("NONE", "BASIC_AUTH")
 # Label Studio's states (ml/models.py MLBackendState).
 CONNECTED, DISCONNECTED, ERROR, TRAINING, PREDICTING = "CO", "DI", "ER", "TR", "PR"
-READABLE_STATES = {CONNECTED: "Connected", DISCONNECTED: "Disconnected", ERROR: "Error", TRAINING: "Training",
-                   PREDICTING: "Predicting"}
+READABLE_STATES = {
+    CONNECTED: "Connected",
+    DISCONNECTED: "Disconnected",
+    ERROR: "Error",
+    TRAINING: "Training",
+    PREDICTING: "Predicting",
+}
 TITLE_MAX = 500
 DESCRIPTION_MAX = 10_000
 ERROR_MAX = 2_000
@@ -60,9 +65,22 @@ class MLBackend:
     training_failed: bool = False
 
 
-EDITABLE = ("title", "description", "url", "auth_method", "basic_auth_user", "basic_auth_pass", "extra_params",
-            "is_interactive", "auto_update", "model_version", "timeout", "endpoint_name", "region",
-            "target_variant")
+EDITABLE = (
+    "title",
+    "description",
+    "url",
+    "auth_method",
+    "basic_auth_user",
+    "basic_auth_pass",
+    "extra_params",
+    "is_interactive",
+    "auto_update",
+    "model_version",
+    "timeout",
+    "endpoint_name",
+    "region",
+    "target_variant",
+)
 
 
 def backend_json(backend: MLBackend, iso) -> dict:
@@ -88,8 +106,11 @@ def backend_json(backend: MLBackend, iso) -> dict:
         "kind": backend.kind,
     }
     if backend.kind == "sagemaker":
-        body.update(endpoint_name=backend.endpoint_name, region=backend.region,
-                    target_variant=backend.target_variant or None)
+        body.update(
+            endpoint_name=backend.endpoint_name,
+            region=backend.region,
+            target_variant=backend.target_variant or None,
+        )
     return body
 
 
@@ -98,8 +119,12 @@ def _string(fields: dict, name: str, limit: int, *, allow_empty: bool = True) ->
     if value is None and allow_empty:
         return ""
     if not isinstance(value, str) or len(value) > limit or (not allow_empty and not value.strip()):
-        raise ValidationFailed.field(name, f"Must be a non-empty string of at most {limit} characters."
-                                     if not allow_empty else f"Must be a string of at most {limit} characters.")
+        raise ValidationFailed.field(
+            name,
+            f"Must be a non-empty string of at most {limit} characters."
+            if not allow_empty
+            else f"Must be a string of at most {limit} characters.",
+        )
     return value
 
 
@@ -147,11 +172,16 @@ def check_complete(backend: MLBackend, endpoint_prefix: str = "") -> None:
             raise ValidationFailed.field("basic_auth_user", "Required with BASIC_AUTH.")
         return
     if not _ENDPOINT_NAME.fullmatch(backend.endpoint_name or ""):
-        raise ValidationFailed.field("endpoint_name", "A SageMaker endpoint name is required "
-                                                      "(letters, digits and hyphens, at most 63).")
+        raise ValidationFailed.field(
+            "endpoint_name",
+            "A SageMaker endpoint name is required (letters, digits and hyphens, at most 63).",
+        )
     if endpoint_prefix and not backend.endpoint_name.startswith(endpoint_prefix):
-        raise ValidationFailed.field("endpoint_name", f"This installation may only call SageMaker endpoints "
-                                                      f"whose names start with {endpoint_prefix!r}.")
+        raise ValidationFailed.field(
+            "endpoint_name",
+            f"This installation may only call SageMaker endpoints "
+            f"whose names start with {endpoint_prefix!r}.",
+        )
     if not _REGION.fullmatch(backend.region or ""):
         raise ValidationFailed.field("region", "An AWS region such as us-east-1 is required.")
     if backend.target_variant and not _VARIANT.fullmatch(backend.target_variant):

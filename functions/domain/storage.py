@@ -67,15 +67,37 @@ class Storage:
     version: int = 0
 
 
-COMMON = ("title", "description", "bucket", "prefix", "regex_filter", "use_blob_urls", "aws_access_key_id",
-          "aws_secret_access_key", "aws_session_token", "aws_sse_kms_key_id", "region_name", "s3_endpoint",
-          "role_arn", "external_id")
+COMMON = (
+    "title",
+    "description",
+    "bucket",
+    "prefix",
+    "regex_filter",
+    "use_blob_urls",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_sse_kms_key_id",
+    "region_name",
+    "s3_endpoint",
+    "role_arn",
+    "external_id",
+)
 SOURCE_ONLY = ("presign", "presign_ttl", "recursive_scan")
 TARGET_ONLY = ("can_delete_objects",)
 SECRETS = ("aws_secret_access_key", "aws_session_token", "external_id")
 # A change of any of these means the storage points somewhere else: it is validated again.
-LOCATION_FIELDS = ("bucket", "prefix", "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
-                   "region_name", "s3_endpoint", "role_arn", "external_id")
+LOCATION_FIELDS = (
+    "bucket",
+    "prefix",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "region_name",
+    "s3_endpoint",
+    "role_arn",
+    "external_id",
+)
 
 
 def editable(kind: str) -> tuple[str, ...]:
@@ -91,34 +113,41 @@ def storage_json(storage: Storage, iso) -> dict:
     }
     if storage.kind == SOURCE:
         body["presign"] = storage.presign
-    body.update({
-        "last_sync": iso(storage.last_sync),
-        "last_sync_count": storage.last_sync_count,
-        "last_sync_job": None,
-        "status": storage.status,
-        "traceback": storage.traceback,
-        "meta": storage.meta,
-        "title": storage.title,
-        "description": storage.description,
-        "created_at": iso(storage.created_at),
-    })
+    body.update(
+        {
+            "last_sync": iso(storage.last_sync),
+            "last_sync_count": storage.last_sync_count,
+            "last_sync_job": None,
+            "status": storage.status,
+            "traceback": storage.traceback,
+            "meta": storage.meta,
+            "title": storage.title,
+            "description": storage.description,
+            "created_at": iso(storage.created_at),
+        }
+    )
     if storage.kind == TARGET:
         body["can_delete_objects"] = storage.can_delete_objects
-    body.update({
-        "bucket": storage.bucket,
-        "prefix": storage.prefix,
-        "regex_filter": storage.regex_filter,
-        "use_blob_urls": storage.use_blob_urls,
-        "aws_sse_kms_key_id": storage.aws_sse_kms_key_id,
-        "region_name": storage.region_name,
-        "s3_endpoint": storage.s3_endpoint,
-    })
+    body.update(
+        {
+            "bucket": storage.bucket,
+            "prefix": storage.prefix,
+            "regex_filter": storage.regex_filter,
+            "use_blob_urls": storage.use_blob_urls,
+            "aws_sse_kms_key_id": storage.aws_sse_kms_key_id,
+            "region_name": storage.region_name,
+            "s3_endpoint": storage.s3_endpoint,
+        }
+    )
     if storage.kind == SOURCE:
         body.update(presign_ttl=storage.presign_ttl, recursive_scan=storage.recursive_scan)
     # labelstack's additions: who the storage acts as (the key id is not a secret; the rest are write-only).
-    body.update(aws_access_key_id=storage.aws_access_key_id, role_arn=storage.role_arn,
-                aws_secret_access_key_is_set=bool(storage.aws_secret_access_key),
-                project=storage.project_id)
+    body.update(
+        aws_access_key_id=storage.aws_access_key_id,
+        role_arn=storage.role_arn,
+        aws_secret_access_key_is_set=bool(storage.aws_secret_access_key),
+        project=storage.project_id,
+    )
     return body
 
 
@@ -153,8 +182,9 @@ def clean_changes(kind: str, fields: dict) -> dict:
         elif name == "bucket":
             value = fields[name]
             if not isinstance(value, str) or not _BUCKET.fullmatch(value):
-                raise ValidationFailed.field(name, "Must be an S3 bucket name (3 to 63 lower-case letters, "
-                                                   "digits, dots and hyphens).")
+                raise ValidationFailed.field(
+                    name, "Must be an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens)."
+                )
             changes[name] = value
         elif name == "prefix":
             changes[name] = _optional_string(fields, name, 1024) or ""
@@ -174,7 +204,9 @@ def clean_changes(kind: str, fields: dict) -> dict:
         elif name == "role_arn":
             value = _optional_string(fields, name, 2048)
             if value is not None and not _ROLE_ARN.fullmatch(value):
-                raise ValidationFailed.field(name, "Must be an IAM role ARN (arn:aws:iam::<account>:role/<name>).")
+                raise ValidationFailed.field(
+                    name, "Must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)."
+                )
             changes[name] = value
         elif name == "title":
             changes[name] = _optional_string(fields, name, TITLE_MAX) or ""
@@ -207,7 +239,7 @@ def wants_key(storage: Storage, key: str) -> bool:
     start = list_prefix(storage)
     if not key.startswith(start):
         return False
-    if not storage.recursive_scan and "/" in key[len(start):]:
+    if not storage.recursive_scan and "/" in key[len(start) :]:
         return False
     return not (storage.regex_filter and not re.match(storage.regex_filter, key))
 

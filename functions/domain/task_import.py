@@ -57,8 +57,13 @@ def read_import_file(filename: str, content: bytes) -> list:
     extension = os.path.splitext(filename)[1].lower()
     reader = _READERS.get(extension)
     if reader is None:
-        raise ValidationFailed({"file": [
-            f"unsupported file type {extension or '(no extension)'}; use JSON, JSONL, CSV, TSV or TXT"]})
+        raise ValidationFailed(
+            {
+                "file": [
+                    f"unsupported file type {extension or '(no extension)'}; use JSON, JSONL, CSV, TSV or TXT"
+                ]
+            }
+        )
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -84,7 +89,8 @@ def _read_json(filename: str, text: str) -> list:
         value = _loads(text)
     except json.JSONDecodeError as exc:
         raise _file_error(
-            filename, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+            filename, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
     except ValueError as exc:
         raise _file_error(filename, f"invalid JSON: {exc}") from None
     except RecursionError:
@@ -110,7 +116,8 @@ def _read_jsonl(filename: str, text: str) -> list:
             value = _loads(line)
         except json.JSONDecodeError as exc:
             raise _file_error(
-                filename, f"line {number}: invalid JSON at column {exc.colno}: {exc.msg}") from None
+                filename, f"line {number}: invalid JSON at column {exc.colno}: {exc.msg}"
+            ) from None
         except ValueError as exc:
             raise _file_error(filename, f"line {number}: invalid JSON: {exc}") from None
         except RecursionError:
@@ -132,7 +139,8 @@ def _read_table(filename: str, text: str, delimiter: str) -> list:
         if len(set(columns)) != len(columns):
             duplicate = next(name for name in columns if columns.count(name) > 1)
             raise _file_error(
-                filename, f'line {reader.line_num}: column "{duplicate}" appears twice in the header')
+                filename, f'line {reader.line_num}: column "{duplicate}" appears twice in the header'
+            )
         width = len(columns)
         items = []
         for row in reader:
@@ -140,7 +148,8 @@ def _read_table(filename: str, text: str, delimiter: str) -> list:
                 continue
             if len(row) > width:
                 raise _file_error(
-                    filename, f"line {reader.line_num}: {len(row)} fields, but the header has {width}")
+                    filename, f"line {reader.line_num}: {len(row)} fields, but the header has {width}"
+                )
             if len(row) < width:
                 row = row + [""] * (width - len(row))
             items.append({"data": dict(zip(columns, row))})
@@ -162,8 +171,12 @@ def _read_txt(filename: str, text: str) -> list:
 
 
 _READERS = {
-    ".json": _read_json, ".jsonl": _read_jsonl, ".ndjson": _read_jsonl,
-    ".csv": _read_csv, ".tsv": _read_tsv, ".txt": _read_txt,
+    ".json": _read_json,
+    ".jsonl": _read_jsonl,
+    ".ndjson": _read_jsonl,
+    ".csv": _read_csv,
+    ".tsv": _read_tsv,
+    ".txt": _read_txt,
 }
 
 
@@ -237,8 +250,9 @@ def _task(item: object, config: LabelConfig | None, data_keys: tuple[str, ...]) 
             data[data_keys[0]] = data.pop(DATA_UNDEFINED_NAME)
         for key in data_keys:
             if key not in data:
-                raise _Invalid(f'"{key}" key is expected in task data '
-                               '[assume: item["data"] = task root with values]')
+                raise _Invalid(
+                    f'"{key}" key is expected in task data [assume: item["data"] = task root with values]'
+                )
     if flat:
         return ImportedTask(data=data, meta={}, predictions=[], annotations=[])
     meta = item.get("meta")
@@ -248,7 +262,8 @@ def _task(item: object, config: LabelConfig | None, data_keys: tuple[str, ...]) 
         raise _Invalid(f'"meta" must be a JSON object, got {_json_type(meta)}')
     annotations_key = "annotations" if item.get("annotations") is not None else "completions"
     return ImportedTask(
-        data=data, meta=meta,
+        data=data,
+        meta=meta,
         predictions=[_prediction(p, j, config) for j, p in enumerate(_list(item, "predictions"))],
         annotations=[_annotation(a, j, config) for j, a in enumerate(_list(item, annotations_key))],
     )
@@ -302,8 +317,10 @@ def _annotation(raw: object, j: int, config: LabelConfig | None) -> dict:
     _check_result(result, config, where)
     completed_by = raw.get("completed_by")
     if isinstance(completed_by, bool) or not isinstance(completed_by, (int, str, dict, type(None))):
-        raise _Invalid(f"{where}.completed_by: must be a user id, an email or a user object, "
-                       f"got {_json_type(completed_by)}")
+        raise _Invalid(
+            f"{where}.completed_by: must be a user id, an email or a user object, "
+            f"got {_json_type(completed_by)}"
+        )
     return {
         "result": result,
         "lead_time": _lead_time(raw.get("lead_time"), where),

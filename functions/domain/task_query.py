@@ -32,18 +32,34 @@ from functions.domain.errors import ValidationFailed
 NUMBER, DATETIME, BOOLEAN, STRING, LIST = "Number", "Datetime", "Boolean", "String", "List"
 
 COLUMNS: dict[str, str] = {
-    "id": NUMBER, "inner_id": NUMBER, "total_annotations": NUMBER, "cancelled_annotations": NUMBER,
-    "total_predictions": NUMBER, "predictions_score": NUMBER, "annotators": LIST,
-    "completed_at": DATETIME, "created_at": DATETIME, "updated_at": DATETIME,
+    "id": NUMBER,
+    "inner_id": NUMBER,
+    "total_annotations": NUMBER,
+    "cancelled_annotations": NUMBER,
+    "total_predictions": NUMBER,
+    "predictions_score": NUMBER,
+    "annotators": LIST,
+    "completed_at": DATETIME,
+    "created_at": DATETIME,
+    "updated_at": DATETIME,
     "is_labeled": BOOLEAN,
 }
 
 # The filter's declared `type` (LS's `Type` enum and the DM frontend's filter types) decides how a
 # `data.<key>` column is read; a built-in column always keeps its own kind from COLUMNS.
 DECLARED_TYPES: dict[str, str] = {
-    "Number": NUMBER, "Time": NUMBER, "Datetime": DATETIME, "Date": DATETIME, "Boolean": BOOLEAN,
-    "String": STRING, "Unknown": STRING, "List": STRING,
-    "Image": STRING, "Audio": STRING, "AudioPlus": STRING, "Video": STRING,
+    "Number": NUMBER,
+    "Time": NUMBER,
+    "Datetime": DATETIME,
+    "Date": DATETIME,
+    "Boolean": BOOLEAN,
+    "String": STRING,
+    "Unknown": STRING,
+    "List": STRING,
+    "Image": STRING,
+    "Audio": STRING,
+    "AudioPlus": STRING,
+    "Video": STRING,
 }
 
 # Counters: LS rewrites `empty` on them to `equal 0` / `not_equal 0`.
@@ -123,7 +139,11 @@ def _as_json(value: Any) -> Any:
 
 # A value that cannot be read as the column's kind becomes None, which then matches no comparison.
 _READERS: dict[str, Callable[[Any], Any]] = {
-    NUMBER: _as_number, DATETIME: _as_datetime, BOOLEAN: _as_boolean, STRING: _as_json, LIST: _as_list,
+    NUMBER: _as_number,
+    DATETIME: _as_datetime,
+    BOOLEAN: _as_boolean,
+    STRING: _as_json,
+    LIST: _as_list,
 }
 
 
@@ -246,8 +266,10 @@ class TaskQuery:
             present, missing = [], []
             for item in ordered:
                 (missing if _raw(row_of(item), name) is None else present).append(item)
-            present.sort(key=lambda item, n=name: _order_value(n, _raw(row_of(item), n)),
-                         reverse=column.startswith("-"))
+            present.sort(
+                key=lambda item, n=name: _order_value(n, _raw(row_of(item), n)),
+                reverse=column.startswith("-"),
+            )
             ordered = present + missing
         return ordered
 
@@ -268,8 +290,8 @@ def _order_value(column: str, value: Any) -> Any:
 
 def _column(raw: Any, prefix: str, where: str) -> str:
     if not isinstance(raw, str) or not raw.startswith(prefix):
-        raise _fail(where, f"expected a column like \"{prefix}id\", got {_show(raw)}")
-    name = raw[len(prefix):]
+        raise _fail(where, f'expected a column like "{prefix}id", got {_show(raw)}')
+    name = raw[len(prefix) :]
     if name not in COLUMNS and not (name.startswith("data.") and len(name) > len("data.")):
         raise _fail(where, f"unknown column {_show(raw)}")
     return name
@@ -284,7 +306,9 @@ def _number(value: Any, where: str) -> float:
 def _datetime(value: Any, where: str) -> datetime:
     moment = _as_datetime(value) if isinstance(value, str) else None
     if moment is None:
-        raise _fail(where, f"expected an ISO 8601 date-time like \"2024-01-01T00:00:00.000Z\", got {_show(value)}")
+        raise _fail(
+            where, f'expected an ISO 8601 date-time like "2024-01-01T00:00:00.000Z", got {_show(value)}'
+        )
     return moment
 
 
@@ -317,12 +341,12 @@ def _filter_value(kind: str, op: str, value: Any, where: str) -> Any:
         return _boolean(value, where)
     if op in ("in", "not_in"):
         if not isinstance(value, dict) or "min" not in value or "max" not in value:
-            raise _fail(where, f"\"{op}\" takes {{\"min\": ..., \"max\": ...}}, got {_show(value)}")
+            raise _fail(where, f'"{op}" takes {{"min": ..., "max": ...}}, got {_show(value)}')
         read = _scalar_reader(kind)
         return read(value["min"], where + ".min"), read(value["max"], where + ".max")
     if op in ("in_list", "not_in_list"):
         if not isinstance(value, list):
-            raise _fail(where, f"\"{op}\" takes a list, got {_show(value)}")
+            raise _fail(where, f'"{op}" takes a list, got {_show(value)}')
         if kind == NUMBER:
             return tuple(_number(v, f"{where}[{i}]") for i, v in enumerate(value))
         for i, option in enumerate(value):
@@ -349,10 +373,13 @@ def _parse_filter(item: Any, where: str) -> Filter:
     # LS always sends `type`; only a data.<key> column needs it, a built-in column has its own kind.
     declared = item.get("type")
     if declared not in DECLARED_TYPES and (declared is not None or column not in COLUMNS):
-        raise _fail(where + ".type", f"unknown type {_show(declared)}; expected one of {', '.join(DECLARED_TYPES)}")
+        raise _fail(
+            where + ".type", f"unknown type {_show(declared)}; expected one of {', '.join(DECLARED_TYPES)}"
+        )
     kind = COLUMNS.get(column) or DECLARED_TYPES[declared]
     list_op_refused = op in ("in_list", "not_in_list") and not (
-        column in _LIST_OPERATOR_COLUMNS or column.startswith("data."))
+        column in _LIST_OPERATOR_COLUMNS or column.startswith("data.")
+    )
     if op not in OPERATORS_BY_KIND[kind] or list_op_refused:
         raise _fail(where + ".operator", f"operator {_show(op)} does not apply to {column} ({kind})")
     if item.get("child_filter") is not None:
@@ -366,10 +393,10 @@ def _parse_filters(raw: Any) -> tuple[tuple[Filter, ...], str]:
     if raw is None:
         return (), "and"
     if not isinstance(raw, dict):
-        raise _fail("filters", f"expected an object with \"conjunction\" and \"items\", got {_show(raw)}")
+        raise _fail("filters", f'expected an object with "conjunction" and "items", got {_show(raw)}')
     conjunction = raw.get("conjunction")
     if conjunction not in ("and", "or"):
-        raise _fail("filters.conjunction", f"expected \"and\" or \"or\", got {_show(conjunction)}")
+        raise _fail("filters.conjunction", f'expected "and" or "or", got {_show(conjunction)}')
     items = raw.get("items")
     if not isinstance(items, list):
         raise _fail("filters.items", f"expected a list, got {_show(items)}")
@@ -380,7 +407,7 @@ def _parse_ordering(raw: Any) -> tuple[str, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise _fail("ordering", f"expected a list of columns like \"-tasks:id\", got {_show(raw)}")
+        raise _fail("ordering", f'expected a list of columns like "-tasks:id", got {_show(raw)}')
     ordering = []
     for i, entry in enumerate(raw):
         descending = isinstance(entry, str) and entry.startswith("-")
@@ -406,8 +433,11 @@ def _parse_selection(raw: Any) -> Selection:
         except json.JSONDecodeError:
             raise _fail("selectedItems", f"not valid JSON: {_show(raw)}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("all"), bool):
-        raise _fail("selectedItems", f"expected {{\"all\": true, \"excluded\": [...]}} or "
-                                     f"{{\"all\": false, \"included\": [...]}}, got {_show(raw)}")
+        raise _fail(
+            "selectedItems",
+            f'expected {{"all": true, "excluded": [...]}} or '
+            f'{{"all": false, "included": [...]}}, got {_show(raw)}',
+        )
     # LS reads only the list that goes with `all`; the other is checked, then ignored.
     excluded = _ids(raw.get("excluded"), "selectedItems.excluded")
     included = _ids(raw.get("included"), "selectedItems.included")
@@ -431,5 +461,9 @@ def parse_task_query(raw: dict | str | None) -> TaskQuery:
     if not isinstance(raw, dict):
         raise _fail("", f"expected a JSON object with filters, ordering and selectedItems, got {_show(raw)}")
     filters, conjunction = _parse_filters(raw.get("filters"))
-    return TaskQuery(filters=filters, conjunction=conjunction, ordering=_parse_ordering(raw.get("ordering")),
-                     selected=_parse_selection(raw.get("selectedItems")))
+    return TaskQuery(
+        filters=filters,
+        conjunction=conjunction,
+        ordering=_parse_ordering(raw.get("ordering")),
+        selected=_parse_selection(raw.get("selectedItems")),
+    )

@@ -58,9 +58,17 @@ def short_error(message: str) -> str:
 
 def training_json(training: Training, iso) -> dict:
     return {
-        "id": training.id, "ml_backend": training.backend_id, "project": training.project_id,
-        "kind": training.kind, "trigger": training.trigger, "status": training.status,
-        "started_at": iso(training.started_at), "finished_at": iso(training.finished_at),
-        "annotations": training.annotations, "model_version": training.model_version,
-        "metrics": training.metrics, "error": training.error, "execution": training.execution,
+        "id": training.id,
+        "ml_backend": training.backend_id,
+        "project": training.project_id,
+        "kind": training.kind,
+        "trigger": training.trigger,
+        "status": training.status,
+        "started_at": iso(training.started_at),
+        "finished_at": iso(training.finished_at),
+        "annotations": training.annotations,
+        "model_version": training.model_version,
+        "metrics": training.metrics,
+        "error": training.error,
+        "execution": training.execution,
     }

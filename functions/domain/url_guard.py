@@ -71,8 +71,15 @@ def is_blocked_address(address: IPAddress) -> bool:
         inner = embedded_ipv4(address)
         if inner is not None:  # these forms reach the IPv4 address they carry
             return is_blocked_address(inner)
-    return (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
-            or address.is_reserved or address.is_unspecified or not address.is_global)
+    return (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or not address.is_global
+    )
 
 
 @dataclass(frozen=True)
@@ -121,5 +128,7 @@ def check_address(target: Target, address: IPAddress, allow: AllowList) -> None:
         return
     if is_blocked_address(address):
         shown = target.host if target.literal_address is None else "it"
-        raise BlockedURL(f"The URL's host resolves to a private or reserved address ({address}); "
-                         f"{shown} is not in LABELSTACK_ALLOWED_HOSTS.")
+        raise BlockedURL(
+            f"The URL's host resolves to a private or reserved address ({address}); "
+            f"{shown} is not in LABELSTACK_ALLOWED_HOSTS."
+        )

@@ -26,8 +26,16 @@ HEADER_VALUE_MAX = 2048
 URL_MAX = 2048
 _HEADER_NAME = re.compile(r"[A-Za-z0-9\-_]+")
 # Headers a webhook may not set: the transport and the signature are ours.
-_RESERVED = {"host", "content-length", "content-type", "transfer-encoding", "connection",
-             SIGNATURE_HEADER.lower(), DELIVERY_HEADER.lower(), EVENT_HEADER.lower()}
+_RESERVED = {
+    "host",
+    "content-length",
+    "content-type",
+    "transfer-encoding",
+    "connection",
+    SIGNATURE_HEADER.lower(),
+    DELIVERY_HEADER.lower(),
+    EVENT_HEADER.lower(),
+}
 
 # Label Studio's catalogue (GET /api/webhooks/info, ls-samples/webhooks_info.json).
 ACTIONS: dict[str, dict] = {
@@ -45,13 +53,23 @@ ACTIONS: dict[str, dict] = {
     "LABEL_LINK_DELETED": {"name": "Label link deleted", "key": "label_link", "organization-only": False},
 }
 # What an annotation change is called, as a webhook action.
-ANNOTATION_ACTIONS = {"created": "ANNOTATION_CREATED", "updated": "ANNOTATION_UPDATED",
-                      "deleted": "ANNOTATIONS_DELETED"}
+ANNOTATION_ACTIONS = {
+    "created": "ANNOTATION_CREATED",
+    "updated": "ANNOTATION_UPDATED",
+    "deleted": "ANNOTATIONS_DELETED",
+}
 
 
 def actions_info() -> dict:
-    return {name: {"name": a["name"], "description": "", "key": a["key"],
-                   "organization-only": a["organization-only"]} for name, a in ACTIONS.items()}
+    return {
+        name: {
+            "name": a["name"],
+            "description": "",
+            "key": a["key"],
+            "organization-only": a["organization-only"],
+        }
+        for name, a in ACTIONS.items()
+    }
 
 
 @dataclass
@@ -114,12 +132,16 @@ def clean_changes(fields: dict) -> dict:
             changes[name] = _headers(value)
         elif name == "actions":
             if not isinstance(value, list) or any(a not in ACTIONS for a in value):
-                bad = next((a for a in value if a not in ACTIONS), value) if isinstance(value, list) else value
+                bad = (
+                    next((a for a in value if a not in ACTIONS), value) if isinstance(value, list) else value
+                )
                 raise ValidationFailed.field(name, f'"{bad}" is not a valid choice.')
             changes[name] = list(dict.fromkeys(value))
         elif name == "secret":
             if not isinstance(value, str) or not SECRET_MIN <= len(value) <= SECRET_MAX:
-                raise ValidationFailed.field(name, f"Must be a string of {SECRET_MIN} to {SECRET_MAX} characters.")
+                raise ValidationFailed.field(
+                    name, f"Must be a string of {SECRET_MIN} to {SECRET_MAX} characters."
+                )
             changes[name] = value
     return changes
 

@@ -44,9 +44,14 @@ def from_stream_record(record: DynamoDBRecord) -> AnnotationChange:
     item = new or old
     if not item:
         raise ValueError("stream record has no item image: the table's stream must carry NEW_AND_OLD_IMAGES")
-    return AnnotationChange(action=_ACTIONS[name], annotation_id=_int(item["id"]),
-                            project_id=_int(item["project_id"]), task_id=_int(item["task_id"]),
-                            new=new, old=old)
+    return AnnotationChange(
+        action=_ACTIONS[name],
+        annotation_id=_int(item["id"]),
+        project_id=_int(item["project_id"]),
+        task_id=_int(item["task_id"]),
+        new=new,
+        old=old,
+    )
 
 
 def publish(change: AnnotationChange) -> None:
@@ -60,8 +65,9 @@ def _subscribe_defaults() -> None:
     from functions.events import target_storage, webhooks
     from functions.services.training import on_annotation_change
 
-    SUBSCRIBERS.extend([target_storage.on_annotation_change, webhooks.on_annotation_change,
-                        on_annotation_change])
+    SUBSCRIBERS.extend(
+        [target_storage.on_annotation_change, webhooks.on_annotation_change, on_annotation_change]
+    )
 
 
 _subscribe_defaults()

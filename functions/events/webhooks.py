@@ -11,5 +11,6 @@ from functions.services import webhooks
 def on_annotation_change(change: AnnotationChange) -> None:
     item = change.new or change.old or {}
     changed_at = f"{item.get('updated_at', '')}:{change.annotation_id}:v{int(item.get('version', 0) or 0)}"
-    webhooks.publish_annotation_change(change.action, change.project_id, change.annotation_id, change.task_id,
-                                       changed_at)
+    webhooks.publish_annotation_change(
+        change.action, change.project_id, change.annotation_id, change.task_id, changed_at
+    )

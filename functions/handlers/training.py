@@ -19,7 +19,8 @@ _STEPS = {
     "train_http": lambda e: training.train_http(e["training_id"]),
     "deploy_config": lambda e: training.deploy_config(e["training_id"], e["model_name"]),
     "record_success": lambda e: training.record_success(
-        e["training_id"], e["model_version"], e.get("metrics") or training.metrics_of(e.get("final_metrics"))),
+        e["training_id"], e["model_version"], e.get("metrics") or training.metrics_of(e.get("final_metrics"))
+    ),
     "record_failure": lambda e: training.record_failure(e["training_id"], _failure(e), e.get("execution")),
 }
 

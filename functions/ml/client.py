@@ -25,8 +25,14 @@ class MLClient(Protocol):
         """Check the backend is up and ready for the project; return its current model version ("" if
         it does not say). Raises BackendDown or BackendError."""
 
-    def predict(self, project: Project, tasks: list[dict], *, context: dict | None = None,
-                timeout: float | None = None) -> tuple[list, str | None]:
+    def predict(
+        self,
+        project: Project,
+        tasks: list[dict],
+        *,
+        context: dict | None = None,
+        timeout: float | None = None,
+    ) -> tuple[list, str | None]:
         """The raw `results` for `tasks` (Label Studio task JSON) and the answer's own model_version."""
 
     def versions(self) -> list[str] | None:
@@ -47,8 +53,12 @@ def extra_params_text(value) -> str | None:
 
 def predict_request(project: Project, tasks: list[dict], context: dict | None) -> dict:
     # `params` is always an object: the SDK pops from it and fails on null.
-    return {"tasks": tasks, "project": project_uid(project), "label_config": project.label_config,
-            "params": {"login": None, "password": None, "context": context}}
+    return {
+        "tasks": tasks,
+        "project": project_uid(project),
+        "label_config": project.label_config,
+        "params": {"login": None, "password": None, "context": context},
+    }
 
 
 def client_for(backend: MLBackend, settings: Settings | None = None) -> MLClient:

@@ -69,9 +69,19 @@ def basic_auth_header(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def request(method: str, url: str, *, allow: AllowList, timeout: float, connect_timeout: float,
-            retries: int, max_bytes: int, json_body=None, headers: dict | None = None,
-            body: bytes | None = None) -> Response:
+def request(
+    method: str,
+    url: str,
+    *,
+    allow: AllowList,
+    timeout: float,
+    connect_timeout: float,
+    retries: int,
+    max_bytes: int,
+    json_body=None,
+    headers: dict | None = None,
+    body: bytes | None = None,
+) -> Response:
     """One request with the guard; raise BlockedURL, Unreachable, or return the (bounded) answer.
 
     `body` sends these exact bytes as JSON (a webhook signs them); `json_body` serializes a value."""
@@ -85,8 +95,18 @@ def request(method: str, url: str, *, allow: AllowList, timeout: float, connect_
         target = parse_target(url)
         if target.host != first_host:
             sent_headers.pop("Authorization", None)  # credentials are for the host they were given for
-        response, location = _once(method, target, url, body, sent_headers, allow=allow, timeout=timeout,
-                                   connect_timeout=connect_timeout, retries=retries, max_bytes=max_bytes)
+        response, location = _once(
+            method,
+            target,
+            url,
+            body,
+            sent_headers,
+            allow=allow,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            retries=retries,
+            max_bytes=max_bytes,
+        )
         if location is None:
             return response
         url = urljoin(url, location)
@@ -96,8 +116,19 @@ def request(method: str, url: str, *, allow: AllowList, timeout: float, connect_
     raise Unreachable(f"more than {MAX_REDIRECTS} redirects")
 
 
-def _once(method: str, target: Target, url: str, body: bytes | None, headers: dict, *, allow: AllowList,
-          timeout: float, connect_timeout: float, retries: int, max_bytes: int) -> tuple[Response, str | None]:
+def _once(
+    method: str,
+    target: Target,
+    url: str,
+    body: bytes | None,
+    headers: dict,
+    *,
+    allow: AllowList,
+    timeout: float,
+    connect_timeout: float,
+    retries: int,
+    max_bytes: int,
+) -> tuple[Response, str | None]:
     address = resolve(target, allow)
     default_port = 443 if target.scheme == "https" else 80
     host_header = target.host if ":" not in target.host else f"[{target.host}]"
@@ -105,16 +136,37 @@ def _once(method: str, target: Target, url: str, body: bytes | None, headers: di
         host_header += f":{target.port}"
     pool_timeout = Timeout(connect=connect_timeout, read=timeout)
     if target.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(address, target.port, timeout=pool_timeout, maxsize=1,
-                                           server_hostname=target.host, assert_hostname=target.host,
-                                           cert_reqs="CERT_REQUIRED")
+        pool = urllib3.HTTPSConnectionPool(
+            address,
+            target.port,
+            timeout=pool_timeout,
+            maxsize=1,
+            server_hostname=target.host,
+            assert_hostname=target.host,
+            cert_reqs="CERT_REQUIRED",
+        )
     else:
         pool = urllib3.HTTPConnectionPool(address, target.port, timeout=pool_timeout, maxsize=1)
     try:
-        raw = pool.urlopen(method, target.path, body=body, headers={**headers, "Host": host_header},
-                           redirect=False, preload_content=False, assert_same_host=False,
-                           retries=Retry(total=retries, connect=retries, read=0, status=0, other=0,
-                                         redirect=0, allowed_methods=None, raise_on_redirect=False))
+        raw = pool.urlopen(
+            method,
+            target.path,
+            body=body,
+            headers={**headers, "Host": host_header},
+            redirect=False,
+            preload_content=False,
+            assert_same_host=False,
+            retries=Retry(
+                total=retries,
+                connect=retries,
+                read=0,
+                status=0,
+                other=0,
+                redirect=0,
+                allowed_methods=None,
+                raise_on_redirect=False,
+            ),
+        )
         try:
             if raw.status in _REDIRECTS and raw.headers.get("Location"):
                 return Response(raw.status, b"", url), raw.headers["Location"]

@@ -30,13 +30,21 @@ class HttpBackend:
     def _call(self, method: str, path: str, timeout: float, json_body=None) -> guarded_http.Response:
         headers = {}
         if self.backend.auth_method == "BASIC_AUTH":
-            headers["Authorization"] = guarded_http.basic_auth_header(self.backend.basic_auth_user,
-                                                                      self.backend.basic_auth_pass)
+            headers["Authorization"] = guarded_http.basic_auth_header(
+                self.backend.basic_auth_user, self.backend.basic_auth_pass
+            )
         try:
             return guarded_http.request(
-                method, self._url(path), allow=self.allow, timeout=timeout,
-                connect_timeout=self.settings.ml_connect_timeout, retries=self.settings.ml_retries,
-                max_bytes=self.settings.ml_max_response_bytes, json_body=json_body, headers=headers)
+                method,
+                self._url(path),
+                allow=self.allow,
+                timeout=timeout,
+                connect_timeout=self.settings.ml_connect_timeout,
+                retries=self.settings.ml_retries,
+                max_bytes=self.settings.ml_max_response_bytes,
+                json_body=json_body,
+                headers=headers,
+            )
         except BlockedURL as exc:
             raise BackendError(str(exc)) from None
         except guarded_http.Unreachable as exc:
@@ -44,8 +52,10 @@ class HttpBackend:
 
     def _json(self, response: guarded_http.Response, what: str):
         if response.status == 401:
-            raise BackendError(f"{what}: the ML backend answered 401: authentication parameters were "
-                               "either not provided or are incorrect")
+            raise BackendError(
+                f"{what}: the ML backend answered 401: authentication parameters were "
+                "either not provided or are incorrect"
+            )
         if not response.ok:
             raise BackendError(f"{what}: the ML backend answered HTTP {response.status}")
         return parse_json(response.body, f"the answer to {what}")
@@ -60,18 +70,33 @@ class HttpBackend:
 
     def setup(self, project: Project) -> str:
         self.health()
-        body = {"project": project_uid(project), "schema": project.label_config, "hostname": "",
-                "access_token": "", "extra_params": extra_params_text(self.backend.extra_params)}
+        body = {
+            "project": project_uid(project),
+            "schema": project.label_config,
+            "hostname": "",
+            "access_token": "",
+            "extra_params": extra_params_text(self.backend.extra_params),
+        }
         answer = self._json(self._call("POST", "setup", self.settings.ml_setup_timeout, body), "POST /setup")
         version = answer.get("model_version") if isinstance(answer, dict) else None
         if not isinstance(answer, dict):
             raise BackendError("the answer to POST /setup must be a JSON object")
         return "" if version is None else str(version)
 
-    def predict(self, project: Project, tasks: list[dict], *, context: dict | None = None,
-                timeout: float | None = None) -> tuple[list, str | None]:
-        response = self._call("POST", "predict", timeout or self.backend.timeout or self.settings.ml_predict_timeout,
-                              predict_request(project, tasks, context))
+    def predict(
+        self,
+        project: Project,
+        tasks: list[dict],
+        *,
+        context: dict | None = None,
+        timeout: float | None = None,
+    ) -> tuple[list, str | None]:
+        response = self._call(
+            "POST",
+            "predict",
+            timeout or self.backend.timeout or self.settings.ml_predict_timeout,
+            predict_request(project, tasks, context),
+        )
         answer = self._json(response, "POST /predict")
         version = answer.get("model_version") if isinstance(answer, dict) else None
         return results_of(answer), (str(version) if version is not None else None)
@@ -88,6 +113,10 @@ class HttpBackend:
 
     def train(self, project_payload: dict) -> object:
         """Label Studio's training call (START_TRAINING to /webhook); what the backend answered."""
-        response = self._call("POST", "webhook", self.settings.ml_predict_timeout,
-                              {"action": "START_TRAINING", "project": project_payload})
+        response = self._call(
+            "POST",
+            "webhook",
+            self.settings.ml_predict_timeout,
+            {"action": "START_TRAINING", "project": project_payload},
+        )
         return self._json(response, "POST /webhook START_TRAINING")

@@ -28,11 +28,24 @@ from functions.settings import Settings
 
 
 @cache
-def _client(service: str, region: str, endpoint_url: str | None, connect_timeout: float, read_timeout: float,
-            retries: int):
-    return boto3.client(service, region_name=region, endpoint_url=endpoint_url,
-                        config=Config(connect_timeout=connect_timeout, read_timeout=read_timeout,
-                                      retries={"mode": "standard", "total_max_attempts": retries + 1}))
+def _client(
+    service: str,
+    region: str,
+    endpoint_url: str | None,
+    connect_timeout: float,
+    read_timeout: float,
+    retries: int,
+):
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint_url,
+        config=Config(
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries={"mode": "standard", "total_max_attempts": retries + 1},
+        ),
+    )
 
 
 def _aws_reason(exc: Exception) -> str:
@@ -49,13 +62,25 @@ class SageMakerBackend:
 
     def _control(self):
         s = self.settings
-        return _client("sagemaker", self.backend.region, s.aws_endpoint_url, s.ml_connect_timeout,
-                       s.ml_setup_timeout, s.ml_retries)
+        return _client(
+            "sagemaker",
+            self.backend.region,
+            s.aws_endpoint_url,
+            s.ml_connect_timeout,
+            s.ml_setup_timeout,
+            s.ml_retries,
+        )
 
     def _runtime(self, timeout: float):
         s = self.settings
-        return _client("sagemaker-runtime", self.backend.region, s.sagemaker_runtime_url or s.aws_endpoint_url,
-                       s.ml_connect_timeout, timeout, s.ml_retries)
+        return _client(
+            "sagemaker-runtime",
+            self.backend.region,
+            s.sagemaker_runtime_url or s.aws_endpoint_url,
+            s.ml_connect_timeout,
+            timeout,
+            s.ml_retries,
+        )
 
     def describe(self) -> dict:
         try:
@@ -72,12 +97,21 @@ class SageMakerBackend:
             raise BackendDown(f"endpoint {self.backend.endpoint_name} is {status}, not InService")
         return str(endpoint.get("EndpointConfigName") or "")
 
-    def predict(self, project: Project, tasks: list[dict], *, context: dict | None = None,
-                timeout: float | None = None) -> tuple[list, str | None]:
+    def predict(
+        self,
+        project: Project,
+        tasks: list[dict],
+        *,
+        context: dict | None = None,
+        timeout: float | None = None,
+    ) -> tuple[list, str | None]:
         read_timeout = timeout or self.backend.timeout or self.settings.ml_predict_timeout
-        params = {"EndpointName": self.backend.endpoint_name, "ContentType": "application/json",
-                  "Accept": "application/json",
-                  "Body": json.dumps(predict_request(project, tasks, context), ensure_ascii=False).encode()}
+        params = {
+            "EndpointName": self.backend.endpoint_name,
+            "ContentType": "application/json",
+            "Accept": "application/json",
+            "Body": json.dumps(predict_request(project, tasks, context), ensure_ascii=False).encode(),
+        }
         if self.backend.target_variant:
             params["TargetVariant"] = self.backend.target_variant
         try:

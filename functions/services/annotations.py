@@ -59,14 +59,22 @@ def create(user: User, task_id: int, fields: dict) -> Annotation:
         raise ValidationFailed.field("was_cancelled", "Skipping tasks is turned off in this project.")
     result = _validate_result(project, fields.get("result"))
     annotation = Annotation(
-        id=annotation_store.new_ids(1), task_id=task.id, project_id=project.id, result=result,
-        completed_by=user.id, updated_by=user.id, was_cancelled=was_cancelled,
-        ground_truth=bool(fields.get("ground_truth") or False), lead_time=_lead_time(fields.get("lead_time")),
-        parent_prediction=fields.get("parent_prediction"), parent_annotation=fields.get("parent_annotation"),
+        id=annotation_store.new_ids(1),
+        task_id=task.id,
+        project_id=project.id,
+        result=result,
+        completed_by=user.id,
+        updated_by=user.id,
+        was_cancelled=was_cancelled,
+        ground_truth=bool(fields.get("ground_truth") or False),
+        lead_time=_lead_time(fields.get("lead_time")),
+        parent_prediction=fields.get("parent_prediction"),
+        parent_annotation=fields.get("parent_annotation"),
         last_action=fields.get("last_action"),
     )
     return annotation_store.insert(
-        annotation, counts_toward_labeled=counts_toward_labeled(was_cancelled, project.skip_queue))
+        annotation, counts_toward_labeled=counts_toward_labeled(was_cancelled, project.skip_queue)
+    )
 
 
 def update(user: User, annotation_id: int, fields: dict) -> Annotation:
@@ -101,5 +109,7 @@ def delete(user: User, annotation_id: int) -> None:
     task = task_store.get(annotation.task_id)
     others = annotation_store.batch_get([i for i in task.annotation_ids if i != annotation.id])
     annotation_store.remove(
-        annotation, others=others,
-        counts_toward_labeled=counts_toward_labeled(annotation.was_cancelled, project.skip_queue))
+        annotation,
+        others=others,
+        counts_toward_labeled=counts_toward_labeled(annotation.was_cancelled, project.skip_queue),
+    )

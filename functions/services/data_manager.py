@@ -27,17 +27,29 @@ ACTIONS = {
     "predictions_to_annotations": "Create annotations from predictions",
     "retrieve_tasks_predictions": "Retrieve Predictions",
 }
-_MANAGER_ONLY = {"delete_tasks", "delete_tasks_annotations", "delete_tasks_predictions", "retrieve_tasks_predictions"}
+_MANAGER_ONLY = {
+    "delete_tasks",
+    "delete_tasks_annotations",
+    "delete_tasks_predictions",
+    "retrieve_tasks_predictions",
+}
 
 
 def task_row(task: Task) -> dict:
     """The task's Data Manager columns, as `TaskQuery` reads them."""
     return {
-        "id": task.id, "inner_id": task.inner_id, "total_annotations": task.total_annotations,
-        "cancelled_annotations": task.cancelled_annotations, "total_predictions": task.total_predictions,
-        "annotators": list(task.annotators), "predictions_score": task.predictions_score,
-        "completed_at": task.completed_at, "created_at": task.created_at, "updated_at": task.updated_at,
-        "is_labeled": task.is_labeled, "data": task.data,
+        "id": task.id,
+        "inner_id": task.inner_id,
+        "total_annotations": task.total_annotations,
+        "cancelled_annotations": task.cancelled_annotations,
+        "total_predictions": task.total_predictions,
+        "annotators": list(task.annotators),
+        "predictions_score": task.predictions_score,
+        "completed_at": task.completed_at,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "is_labeled": task.is_labeled,
+        "data": task.data,
     }
 
 
@@ -49,14 +61,18 @@ def _project_tasks(project_id: int) -> Iterator[Task]:
 def select(project_id: int, query: TaskQuery) -> list[Task]:
     """The tasks the query selects, in its order."""
     explicit = query.explicit_ids()
-    source = (t for t in task_store.batch_get(explicit) if t.project_id == project_id) if explicit is not None \
+    source = (
+        (t for t in task_store.batch_get(explicit) if t.project_id == project_id)
+        if explicit is not None
         else _project_tasks(project_id)
+    )
     chosen = [t for t in source if query.is_selected(t.id) and query.matches(task_row(t))]
     return query.sort(chosen, key=task_row) if query.ordering else chosen
 
 
-def filtered_page(user: User, project_id: int, query: TaskQuery, page: int, page_size: int
-                  ) -> tuple[Project, int, list[Task]]:
+def filtered_page(
+    user: User, project_id: int, query: TaskQuery, page: int, page_size: int
+) -> tuple[Project, int, list[Task]]:
     """(project, how many tasks match, the page) for a task list with a Data Manager query."""
     project = access.project_for(user, project_id)
     if page < 1:
@@ -65,12 +81,14 @@ def filtered_page(user: User, project_id: int, query: TaskQuery, page: int, page
     start = (page - 1) * page_size
     if page > 1 and start >= len(matching):
         raise NotFound("Invalid page.")
-    return project, len(matching), matching[start:start + page_size]
+    return project, len(matching), matching[start : start + page_size]
 
 
 def run_action(user: User, project_id: int, action: str, raw_query) -> dict:
     if action not in ACTIONS:
-        raise ValidationFailed.field("id", f"Unknown action {action!r}; expected one of {', '.join(ACTIONS)}.")
+        raise ValidationFailed.field(
+            "id", f"Unknown action {action!r}; expected one of {', '.join(ACTIONS)}."
+        )
     project = access.project_for(user, project_id, manage=action in _MANAGER_ONLY)
     tasks = select(project.id, parse_task_query(raw_query))
     if action == "delete_tasks":
@@ -95,8 +113,10 @@ def _delete_annotations(project: Project, tasks: list[Task]) -> int:
         annotations = annotation_store.batch_get(task.annotation_ids)
         for i, annotation in enumerate(annotations):
             annotation_store.remove(
-                annotation, others=annotations[i + 1:],
-                counts_toward_labeled=counts_toward_labeled(annotation.was_cancelled, project.skip_queue))
+                annotation,
+                others=annotations[i + 1 :],
+                counts_toward_labeled=counts_toward_labeled(annotation.was_cancelled, project.skip_queue),
+            )
             removed += 1
     return removed
 
@@ -124,9 +144,16 @@ def _predictions_to_annotations(user: User, project: Project, tasks: list[Task])
             continue
         newest = max(predictions, key=lambda p: (p.created_at, p.id))
         annotation = Annotation(
-            id=annotation_store.new_ids(1), task_id=task.id, project_id=project.id, result=newest.result,
-            completed_by=user.id, updated_by=user.id, parent_prediction=newest.id, created_at=utcnow(),
-            updated_at=utcnow())
+            id=annotation_store.new_ids(1),
+            task_id=task.id,
+            project_id=project.id,
+            result=newest.result,
+            completed_by=user.id,
+            updated_by=user.id,
+            parent_prediction=newest.id,
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
         annotation_store.insert(annotation, counts_toward_labeled=True)
         created += 1
     return created

@@ -62,7 +62,9 @@ def convert(user: User, project_id: int, snapshot_id: int, export_type) -> Snaps
     project = access.project_for(user, project_id)
     snapshot = snapshot_store.get(project_id, snapshot_id)
     if snapshot.status != "completed":
-        raise ValidationFailed.field("id", f"The snapshot is {snapshot.status}; convert it once it is completed.")
+        raise ValidationFailed.field(
+            "id", f"The snapshot is {snapshot.status}; convert it once it is completed."
+        )
     name = export_type.upper() if isinstance(export_type, str) else ""
     allowed = {f["name"] for f in formats_for_config(config_of(project)) if not f.get("disabled")}
     try:
@@ -72,8 +74,9 @@ def convert(user: User, project_id: int, snapshot_id: int, export_type) -> Snaps
     if name not in allowed or name == "JSON":
         raise ValidationFailed.field("export_type", f"Cannot convert to {export_type!r} for this project.")
     snapshot_store.set_converted(snapshot.id, name, "in_progress")
-    jobs.submit("convert_export_snapshot", {"project_id": project_id, "snapshot_id": snapshot.id,
-                                            "export_type": name})
+    jobs.submit(
+        "convert_export_snapshot", {"project_id": project_id, "snapshot_id": snapshot.id, "export_type": name}
+    )
     snapshot.converted[name] = "in_progress"
     return snapshot
 
@@ -83,14 +86,19 @@ def download_url(user: User, project_id: int, snapshot_id: int, export_type: str
     name = (export_type or "JSON").upper()
     ready = snapshot.status == "completed" if name == "JSON" else snapshot.converted.get(name) == "completed"
     if not ready:
-        raise ValidationFailed.field("exportType", f"No {name} file for this snapshot yet "
-                                                   f"(snapshot {snapshot.status}; convert it first).")
+        raise ValidationFailed.field(
+            "exportType",
+            f"No {name} file for this snapshot yet (snapshot {snapshot.status}; convert it first).",
+        )
     extension = export_file_for(name).extension
-    return blobs.presigned_get(key_for(snapshot, extension, name),
-                               f"project-{project_id}-at-{snapshot.created_at:%Y-%m-%d-%H-%M}.{extension}")
+    return blobs.presigned_get(
+        key_for(snapshot, extension, name),
+        f"project-{project_id}-at-{snapshot.created_at:%Y-%m-%d-%H-%M}.{extension}",
+    )
 
 
 # --- jobs -------------------------------------------------------------------------------------------
+
 
 def build_snapshot(project_id: int, snapshot_id: int) -> int:
     """Job: write the snapshot's tasks to S3 as JSON Lines and as Label Studio JSON. Returns tasks."""
@@ -100,8 +108,11 @@ def build_snapshot(project_id: int, snapshot_id: int) -> int:
     try:
         task_options = snapshot.options.get("task_filter_options") or {}
         serialization = snapshot.options.get("serialization_options") or {}
-        tasks = export_tasks(project_id, all_tasks=not task_options.get("only_with_annotations"),
-                             majority=bool(serialization.get("majority_vote")))
+        tasks = export_tasks(
+            project_id,
+            all_tasks=not task_options.get("only_with_annotations"),
+            majority=bool(serialization.get("majority_vote")),
+        )
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as lines:
             for task in tasks():
                 lines.write(json.dumps(task, ensure_ascii=False).encode() + b"\n")

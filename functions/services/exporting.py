@@ -28,8 +28,15 @@ def export_formats(user: User, project_id: int) -> list[dict]:
     return formats_for_config(config_of(access.project_for(user, project_id)))
 
 
-def export(user: User, project_id: int, export_type: str, *, download_all_tasks: bool,
-           ids: list[int] | None, majority: bool = False) -> tuple[ExportFile, BinaryIO]:
+def export(
+    user: User,
+    project_id: int,
+    export_type: str,
+    *,
+    download_all_tasks: bool,
+    ids: list[int] | None,
+    majority: bool = False,
+) -> tuple[ExportFile, BinaryIO]:
     """The export as (what it is, a file positioned at its start). The caller closes the file."""
     project = access.project_for(user, project_id)
     tasks = export_tasks(project_id, ids=ids, all_tasks=download_all_tasks or bool(ids), majority=majority)
@@ -43,12 +50,15 @@ def export(user: User, project_id: int, export_type: str, *, download_all_tasks:
     return written, out
 
 
-def export_tasks(project_id: int, *, ids: list[int] | None = None, all_tasks: bool = True,
-                 majority: bool = False) -> Callable[[], Iterator[dict]]:
+def export_tasks(
+    project_id: int, *, ids: list[int] | None = None, all_tasks: bool = True, majority: bool = False
+) -> Callable[[], Iterator[dict]]:
     """A factory of fresh passes over the project's tasks in the JSON export's shape."""
+
     def one_pass() -> Iterator[dict]:
         chunks: Iterable[list[int]] = (
-            [ids[i:i + 100] for i in range(0, len(ids), 100)] if ids else task_store.iter_ids(project_id))
+            [ids[i : i + 100] for i in range(0, len(ids), 100)] if ids else task_store.iter_ids(project_id)
+        )
         for chunk in chunks:
             tasks = [t for t in task_store.batch_get(chunk) if t.project_id == project_id]
             if not all_tasks:
@@ -60,6 +70,7 @@ def export_tasks(project_id: int, *, ids: list[int] | None = None, all_tasks: bo
             for task in tasks:
                 exported = export_task_json(task, by_task.get(task.id, []))
                 yield _with_majority_vote(exported) if majority else exported
+
     return one_pass
 
 
@@ -71,11 +82,16 @@ def _with_majority_vote(task: dict) -> dict:
         return {**task, "annotations": []}
     latest = max(answered, key=lambda a: a["updated_at"] or "")
     consensus = {
-        "id": None, "completed_by": None, "result": majority_vote([a["result"] for a in answered]),
-        "was_cancelled": False, "ground_truth": False, "created_at": latest["created_at"],
-        "updated_at": latest["updated_at"], "lead_time": None, "majority_of": len(answered),
-        "task": task["id"], "project": latest["project"],
+        "id": None,
+        "completed_by": None,
+        "result": majority_vote([a["result"] for a in answered]),
+        "was_cancelled": False,
+        "ground_truth": False,
+        "created_at": latest["created_at"],
+        "updated_at": latest["updated_at"],
+        "lead_time": None,
+        "majority_of": len(answered),
+        "task": task["id"],
+        "project": latest["project"],
     }
     return {**task, "annotations": [consensus]}
-
-

@@ -76,8 +76,13 @@ def _access_token_user(token: str) -> int | None:
 
 def _mint(user_id: int, token_type: str, lifetime: timedelta) -> str:
     now = utcnow()
-    claims = {"token_type": token_type, "user_id": user_id, "jti": uuid.uuid4().hex,
-              "iat": int(now.timestamp()), "exp": int((now + lifetime).timestamp())}
+    claims = {
+        "token_type": token_type,
+        "user_id": user_id,
+        "jti": uuid.uuid4().hex,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+    }
     return jwt.encode(claims, _signing_key(), algorithm=_ALGORITHM)
 
 
@@ -110,14 +115,17 @@ def reset_legacy_token(user: User, secret: str | None = None) -> str:
     return secret
 
 
-def create_user(caller: User, email: str, role: str, first_name: str = "", last_name: str = "",
-                username: str = "") -> User:
+def create_user(
+    caller: User, email: str, role: str, first_name: str = "", last_name: str = "", username: str = ""
+) -> User:
     if not caller.is_admin:
         raise PermissionDenied("Only an admin can create users.")
     return register_user(email, role, first_name, last_name, username)
 
 
-def register_user(email: str, role: str, first_name: str = "", last_name: str = "", username: str = "") -> User:
+def register_user(
+    email: str, role: str, first_name: str = "", last_name: str = "", username: str = ""
+) -> User:
     if role not in ROLES:
         raise ValidationFailed.field("role", f"Must be one of: {', '.join(ROLES)}.")
     if "@" not in email or len(email) > 254:

@@ -40,9 +40,14 @@ class ImportResult:
         """Label Studio's import response; a background import answers with its id instead of counts."""
         job = self.job
         body = {
-            "task_count": job.task_count, "annotation_count": job.annotation_count,
-            "prediction_count": job.prediction_count, "duration": self.duration, "file_upload_ids": [],
-            "could_be_tasks_list": False, "found_formats": [], "data_columns": [],
+            "task_count": job.task_count,
+            "annotation_count": job.annotation_count,
+            "prediction_count": job.prediction_count,
+            "duration": self.duration,
+            "file_upload_ids": [],
+            "could_be_tasks_list": False,
+            "found_formats": [],
+            "data_columns": [],
         }
         if job.status != "completed":
             body["import"] = job.id
@@ -59,7 +64,9 @@ def read_payload(json_body=None, files: list[tuple[str, bytes]] | None = None) -
             items.extend(read_import_file(filename, content))
         return items
     if json_body is None:
-        raise ValidationFailed.field("non_field_errors", "No tasks: send a JSON list of tasks or upload a file.")
+        raise ValidationFailed.field(
+            "non_field_errors", "No tasks: send a JSON list of tasks or upload a file."
+        )
     return json_body
 
 
@@ -70,13 +77,19 @@ def import_tasks(user: User, project_id: int, raw_items) -> ImportResult:
     if isinstance(raw_items, list) and len(raw_items) > settings.max_tasks_per_import:
         raise ValidationFailed.field(
             "non_field_errors",
-            f"Too many tasks in one import: {len(raw_items)} > {settings.max_tasks_per_import}.")
+            f"Too many tasks in one import: {len(raw_items)} > {settings.max_tasks_per_import}.",
+        )
     tasks = normalize_import(raw_items, config_of(project))
     if not tasks:
         raise ValidationFailed.field("non_field_errors", "No tasks found in the import.")
-    job = ImportJob(id=import_store.new_id(), project_id=project.id, created_by=user.id,
-                    task_count=len(tasks), annotation_count=sum(len(t.annotations) for t in tasks),
-                    prediction_count=sum(len(t.predictions) for t in tasks))
+    job = ImportJob(
+        id=import_store.new_id(),
+        project_id=project.id,
+        created_by=user.id,
+        task_count=len(tasks),
+        annotation_count=sum(len(t.annotations) for t in tasks),
+        prediction_count=sum(len(t.predictions) for t in tasks),
+    )
     if len(tasks) <= settings.sync_import_limit:
         _write(project, tasks, user, job)
         return ImportResult(job, time.monotonic() - started)
@@ -118,10 +131,18 @@ def get_import(user: User, project_id: int, import_id: int) -> ImportJob:
 
 def _annotators(tasks: list[ImportedTask], importer: User) -> dict:
     """Map each `completed_by` value found in the import to a user id (unknown ones: the importer)."""
-    raw = {a["completed_by"] for t in tasks for a in t.annotations if a.get("completed_by") is not None
-           and not isinstance(a["completed_by"], dict)}
-    emails = {a["completed_by"].get("email") for t in tasks for a in t.annotations
-              if isinstance(a.get("completed_by"), dict)}
+    raw = {
+        a["completed_by"]
+        for t in tasks
+        for a in t.annotations
+        if a.get("completed_by") is not None and not isinstance(a["completed_by"], dict)
+    }
+    emails = {
+        a["completed_by"].get("email")
+        for t in tasks
+        for a in t.annotations
+        if isinstance(a.get("completed_by"), dict)
+    }
     known = user_store.batch_get(v for v in raw if isinstance(v, int))
     by_email = {e: user_store.find_by_email(e) for e in emails if e}
     mapping: dict = {v: (v if v in known else importer.id) for v in raw}
@@ -144,20 +165,43 @@ def _write(project: Project, imported: list[ImportedTask], user: User, job: Impo
     tasks: list[Task] = []
     annotations: list[Annotation] = []
     predictions: list[Prediction] = []
-    counters = {"task_number": n, "total_annotations_number": 0, "skipped_annotations_number": 0,
-                "ground_truth_number": 0, "total_predictions_number": n_pred,
-                "num_tasks_with_annotations": 0, "finished_task_number": 0}
+    counters = {
+        "task_number": n,
+        "total_annotations_number": 0,
+        "skipped_annotations_number": 0,
+        "ground_truth_number": 0,
+        "total_predictions_number": n_pred,
+        "num_tasks_with_annotations": 0,
+        "finished_task_number": 0,
+    }
     for offset, item in enumerate(imported):
-        task = Task(id=first_task_id + offset, project_id=project.id, data=item.data, meta=item.meta,
-                    inner_id=first_inner + offset, overlap=overlap, created_at=now, updated_at=now)
+        task = Task(
+            id=first_task_id + offset,
+            project_id=project.id,
+            data=item.data,
+            meta=item.meta,
+            inner_id=first_inner + offset,
+            overlap=overlap,
+            created_at=now,
+            updated_at=now,
+        )
         for raw in item.annotations:
             completed_by = raw.get("completed_by")
             key = completed_by.get("email") if isinstance(completed_by, dict) else completed_by
             annotation = Annotation(
-                id=next_ann, task_id=task.id, project_id=project.id, result=raw["result"],
-                completed_by=annotator_of.get(key, user.id), updated_by=user.id,
-                was_cancelled=raw["was_cancelled"], ground_truth=raw["ground_truth"],
-                lead_time=raw["lead_time"], import_id=raw.get("import_id"), created_at=now, updated_at=now)
+                id=next_ann,
+                task_id=task.id,
+                project_id=project.id,
+                result=raw["result"],
+                completed_by=annotator_of.get(key, user.id),
+                updated_by=user.id,
+                was_cancelled=raw["was_cancelled"],
+                ground_truth=raw["ground_truth"],
+                lead_time=raw["lead_time"],
+                import_id=raw.get("import_id"),
+                created_at=now,
+                updated_at=now,
+            )
             next_ann += 1
             annotations.append(annotation)
             task.annotation_ids.append(annotation.id)
@@ -171,9 +215,18 @@ def _write(project: Project, imported: list[ImportedTask], user: User, job: Impo
             _note_annotator(task, annotation)
             counters["ground_truth_number"] += int(annotation.ground_truth)
         for raw in item.predictions:
-            predictions.append(Prediction(
-                id=next_pred, task_id=task.id, project_id=project.id, result=raw["result"],
-                score=raw["score"], model_version=raw["model_version"], created_at=now, updated_at=now))
+            predictions.append(
+                Prediction(
+                    id=next_pred,
+                    task_id=task.id,
+                    project_id=project.id,
+                    result=raw["result"],
+                    score=raw["score"],
+                    model_version=raw["model_version"],
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
             task.prediction_ids.append(next_pred)
             next_pred += 1
             if raw["score"] is not None:
@@ -221,13 +274,22 @@ def _undo(tasks: list[Task], annotations: list[Annotation], predictions: list[Pr
         logger.exception("could not undo a failed import of %d tasks", len(tasks))
 
 
-def import_tasks_once(user: User, project_id: int, raw_items, *, return_task_ids: bool,
-                      idempotency_key: str | None, body_digest: str, lambda_context=None) -> dict:
+def import_tasks_once(
+    user: User,
+    project_id: int,
+    raw_items,
+    *,
+    return_task_ids: bool,
+    idempotency_key: str | None,
+    body_digest: str,
+    lambda_context=None,
+) -> dict:
     """`import_tasks` behind an `Idempotency-Key`: a retry with the same key and body gets the first
     answer back and writes nothing; the same key with another body is a ValidationFailed naming the key.
 
     Powertools' idempotency utility keeps the record (its table is `IdempotencyModel`).
     """
+
     def run(request: dict) -> dict:
         return import_tasks(user, project_id, raw_items).response(return_task_ids)
 
@@ -249,21 +311,32 @@ def import_tasks_once(user: User, project_id: int, raw_items, *, return_task_ids
 
     if len(idempotency_key) > 255:
         raise ValidationFailed.field("Idempotency-Key", "Must be at most 255 characters.")
-    persistence = DynamoDBPersistenceLayer(table_name=IdempotencyModel.Meta.table_name,
-                                           boto3_client=client("dynamodb"))
-    config = IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="body",
-                               expires_after_seconds=24 * 3600)
+    persistence = DynamoDBPersistenceLayer(
+        table_name=IdempotencyModel.Meta.table_name, boto3_client=client("dynamodb")
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="key", payload_validation_jmespath="body", expires_after_seconds=24 * 3600
+    )
     if lambda_context is not None:
         # In Lambda, an import cut off by the timeout must not block its retries until the record expires.
         config.register_lambda_context(lambda_context)
-    guarded = idempotent_function(run, data_keyword_argument="request", persistence_store=persistence,
-                                  config=config, key_prefix="import")
-    request = {"key": f"{user.id}:{project_id}:{idempotency_key}", "body": body_digest,
-               "return_task_ids": return_task_ids}
+    guarded = idempotent_function(
+        run,
+        data_keyword_argument="request",
+        persistence_store=persistence,
+        config=config,
+        key_prefix="import",
+    )
+    request = {
+        "key": f"{user.id}:{project_id}:{idempotency_key}",
+        "body": body_digest,
+        "return_task_ids": return_task_ids,
+    }
     try:
         return guarded(request=request)
     except IdempotencyValidationError:
         raise ValidationFailed.field(
-            "Idempotency-Key", "This key was already used for a different import request.") from None
+            "Idempotency-Key", "This key was already used for a different import request."
+        ) from None
     except IdempotencyAlreadyInProgressError:
         raise Conflict("An import with this Idempotency-Key is still running.") from None

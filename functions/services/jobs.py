@@ -47,11 +47,15 @@ def submit(kind: str, payload: dict) -> threading.Thread | None:
         raise ValueError(f"unknown job {kind!r}")
     function_name = get_settings().jobs_function_name
     if function_name:
-        client("lambda").invoke(FunctionName=function_name, InvocationType="Event",
-                                Payload=json.dumps({"job": kind, "payload": payload}).encode())
+        client("lambda").invoke(
+            FunctionName=function_name,
+            InvocationType="Event",
+            Payload=json.dumps({"job": kind, "payload": payload}).encode(),
+        )
         return None
     # A daemon thread: Ctrl-C on the local stack must not wait for a job (its data is in memory anyway).
-    worker = threading.Thread(target=_run_logged, args=(kind, payload), name=f"labelstack-job-{kind}",
-                              daemon=True)
+    worker = threading.Thread(
+        target=_run_logged, args=(kind, payload), name=f"labelstack-job-{kind}", daemon=True
+    )
     worker.start()
     return worker

@@ -76,13 +76,23 @@ def _held(project: Project, user: User, now: float) -> Task | None:
     return task if not task.is_labeled and holds(task.locks, task.annotators, user.id, now) else None
 
 
-def _take(project: Project, user: User, sampling: str, now: float, expires: float, rng: random.Random, *,
-          requeued: bool = False) -> int | None:
-    pages = label_queue.candidate_pages(project.id, sampling, user.id, requeued=requeued,
-                                        random_start=label_queue.random_start(rng))
+def _take(
+    project: Project,
+    user: User,
+    sampling: str,
+    now: float,
+    expires: float,
+    rng: random.Random,
+    *,
+    requeued: bool = False,
+) -> int | None:
+    pages = label_queue.candidate_pages(
+        project.id, sampling, user.id, requeued=requeued, random_start=label_queue.random_start(rng)
+    )
     for page in pages:
-        for entry in preference_order(page, sampling=sampling, maximum_annotations=project.maximum_annotations,
-                                      now=now, rng=rng):
+        for entry in preference_order(
+            page, sampling=sampling, maximum_annotations=project.maximum_annotations, now=now, rng=rng
+        ):
             if _try(entry, project, user, now, expires, requeued):
                 return entry.task_id
     return None

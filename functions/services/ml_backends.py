@@ -43,8 +43,16 @@ from functions.store import tasks as task_store
 logger = logging.getLogger(__name__)
 
 # Fields whose change means the backend must be connected again.
-_CONNECTION_FIELDS = ("url", "auth_method", "basic_auth_user", "basic_auth_pass", "extra_params",
-                      "endpoint_name", "region", "target_variant")
+_CONNECTION_FIELDS = (
+    "url",
+    "auth_method",
+    "basic_auth_user",
+    "basic_auth_pass",
+    "extra_params",
+    "endpoint_name",
+    "region",
+    "target_variant",
+)
 _NOT_INTERACTIVE = "Model is not set to be used for interactive preannotations"
 
 
@@ -85,13 +93,21 @@ def _connect(backend: MLBackend, project: Project) -> None:
         if backend.kind == "sagemaker":
             _test_invocation(client, project)
     except BackendDown as exc:
-        raise ValidationFailed.field(_target_field(backend), short_error(
-            f"Can't connect to ML backend {where}, health check failed. Make sure it is up and your "
-            f"firewall is properly configured. Reason: {exc}")) from None
+        raise ValidationFailed.field(
+            _target_field(backend),
+            short_error(
+                f"Can't connect to ML backend {where}, health check failed. Make sure it is up and your "
+                f"firewall is properly configured. Reason: {exc}"
+            ),
+        ) from None
     except BackendError as exc:
-        raise ValidationFailed.field(_target_field(backend), short_error(
-            f"Successfully connected to {where} but it doesn't look like a valid ML backend. "
-            f"Reason: {exc}")) from None
+        raise ValidationFailed.field(
+            _target_field(backend),
+            short_error(
+                f"Successfully connected to {where} but it doesn't look like a valid ML backend. "
+                f"Reason: {exc}"
+            ),
+        ) from None
     backend.state, backend.error_message = CONNECTED, None
     if version and (backend.auto_update or not backend.model_version):
         backend.model_version = version
@@ -112,9 +128,10 @@ def create(user: User, fields: dict) -> MLBackend:
     project = access.project_for(user, project_id, manage=True)
     kind = fields.get("kind") or "http"
     if kind not in KINDS:
-        raise ValidationFailed.field("kind", f'"{kind}" is not a valid choice; expected one of {list(KINDS)}.')
-    backend = MLBackend(id=0, project_id=project.id, kind=kind,
-                        timeout=get_settings().ml_predict_timeout)
+        raise ValidationFailed.field(
+            "kind", f'"{kind}" is not a valid choice; expected one of {list(KINDS)}.'
+        )
+    backend = MLBackend(id=0, project_id=project.id, kind=kind, timeout=get_settings().ml_predict_timeout)
     for name, value in clean_changes(fields).items():
         setattr(backend, name, value)
     _connect(backend, project)
@@ -144,7 +161,11 @@ def refresh(backend: MLBackend, project: Project) -> MLBackend:
     except BackendError as exc:
         return backend_store.set_status(backend, ERROR, short_error(str(exc)))
     new_version = version if version and backend.auto_update else None
-    if backend.state != CONNECTED or backend.error_message or (new_version and new_version != backend.model_version):
+    if (
+        backend.state != CONNECTED
+        or backend.error_message
+        or (new_version and new_version != backend.model_version)
+    ):
         return backend_store.set_status(backend, CONNECTED, None, new_version)
     return backend
 
@@ -192,8 +213,10 @@ def versions(user: User, backend_id: int) -> dict:
     except BackendError as exc:
         return {"versions": [backend.model_version] if backend.model_version else [], "message": str(exc)}
     if found is None:
-        return {"versions": [backend.model_version] if backend.model_version else [],
-                "message": "Upgrade your ML backend version to latest."}
+        return {
+            "versions": [backend.model_version] if backend.model_version else [],
+            "message": "Upgrade your ML backend version to latest.",
+        }
     return {"versions": found}
 
 
@@ -239,8 +262,19 @@ def predict_test(user: User, backend_id: int) -> dict:
     try:
         results, _ = client_for(backend).predict(project, sent)
     except BackendError as exc:
-        return {"status": 500, "error_message": short_error(str(exc)), "url": where, "task": sent[0],
-                "request": request, "response": None}
-    return {"status": 200, "error_message": None, "url": where, "task": sent[0], "request": request,
-            "response": results}
-
+        return {
+            "status": 500,
+            "error_message": short_error(str(exc)),
+            "url": where,
+            "task": sent[0],
+            "request": request,
+            "response": None,
+        }
+    return {
+        "status": 200,
+        "error_message": None,
+        "url": where,
+        "task": sent[0],
+        "request": request,
+        "response": results,
+    }

@@ -72,16 +72,24 @@ def retrieve(user: User, project: Project, tasks: list[Task]) -> dict:
     if len(tasks) > get_settings().ml_sync_predict_limit:
         return _start_job(backend, [t.id for t in tasks])
     outcome = predict_tasks(project, backend, tasks)
-    body = {"processed_items": outcome.predicted, "detail": f"Retrieved {outcome.predictions} predictions",
-            "skipped_items": outcome.skipped}
+    body = {
+        "processed_items": outcome.predicted,
+        "detail": f"Retrieved {outcome.predictions} predictions",
+        "skipped_items": outcome.skipped,
+    }
     if outcome.error:
         body["detail"] += f"; the ML backend failed: {outcome.error}"
         body["error"] = outcome.error
     return body
 
 
-def predict_tasks(project: Project, backend: MLBackend, tasks: Iterable[Task], *,
-                  progress: Callable[[Outcome], None] | None = None) -> Outcome:
+def predict_tasks(
+    project: Project,
+    backend: MLBackend,
+    tasks: Iterable[Task],
+    *,
+    progress: Callable[[Outcome], None] | None = None,
+) -> Outcome:
     outcome = Outcome()
     client = client_for(backend)
     try:
@@ -91,7 +99,9 @@ def predict_tasks(project: Project, backend: MLBackend, tasks: Iterable[Task], *
         record_failure(backend, outcome.error)
         return outcome
     if (version and backend.auto_update and version != backend.model_version) or backend.state != CONNECTED:
-        backend_store.set_status(backend, CONNECTED, None, version if version and backend.auto_update else None)
+        backend_store.set_status(
+            backend, CONNECTED, None, version if version and backend.auto_update else None
+        )
     current = backend.model_version
     config = config_of(project)
     for batch in _batches(tasks, get_settings().ml_batch_size):
@@ -117,8 +127,9 @@ def predict_tasks(project: Project, backend: MLBackend, tasks: Iterable[Task], *
     return outcome
 
 
-def _predict(client: MLClient, project: Project, sent: list[dict], outcome: Outcome,
-             timeout: float | None = None) -> tuple[list, str | None]:
+def _predict(
+    client: MLClient, project: Project, sent: list[dict], outcome: Outcome, timeout: float | None = None
+) -> tuple[list, str | None]:
     outcome.calls += 1
     results, version = client.predict(project, sent, timeout=timeout)
     if len(results) == 1 and len(sent) > 1:
@@ -133,8 +144,12 @@ def _predict(client: MLClient, project: Project, sent: list[dict], outcome: Outc
     return results, version
 
 
-def store(project: Project, backend: MLBackend, items: list[tuple[Task, list[PredictionDraft]]],
-          answered_version: str | None) -> list[Prediction]:
+def store(
+    project: Project,
+    backend: MLBackend,
+    items: list[tuple[Task, list[PredictionDraft]]],
+    answered_version: str | None,
+) -> list[Prediction]:
     """Write one batch's predictions with their model version, score and backend id."""
     count = sum(len(drafts) for _, drafts in items)
     if not count:
@@ -147,11 +162,24 @@ def store(project: Project, backend: MLBackend, items: list[tuple[Task, list[Pre
         scores = dict(task.prediction_scores)
         for draft in drafts:
             # A SageMaker endpoint's version is its deployment; an http backend's is what it says.
-            version = backend.model_version if backend.kind == "sagemaker" else (
-                draft.model_version or answered_version or backend.model_version or "undefined")
-            predictions.append(Prediction(id=next_id, task_id=task.id, project_id=project.id, result=draft.result,
-                                          score=draft.score, model_version=version, model=backend.id,
-                                          created_at=now, updated_at=now))
+            version = (
+                backend.model_version
+                if backend.kind == "sagemaker"
+                else (draft.model_version or answered_version or backend.model_version or "undefined")
+            )
+            predictions.append(
+                Prediction(
+                    id=next_id,
+                    task_id=task.id,
+                    project_id=project.id,
+                    result=draft.result,
+                    score=draft.score,
+                    model_version=version,
+                    model=backend.id,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
             next_id += 1
             if draft.score is not None:
                 scores[version] = draft.score
@@ -163,22 +191,37 @@ def store(project: Project, backend: MLBackend, items: list[tuple[Task, list[Pre
 
 # Background retrieval for large selections.
 
+
 def _selection_key(job_id: int) -> str:
     return f"ml-jobs/{job_id}/tasks.json"
 
 
 def _start_job(backend: MLBackend, task_ids: list[int]) -> dict:
     job_id = ids.reserve("ml_job")
-    job = {"id": job_id, "ml_backend": backend.id, "status": "running", "total": len(task_ids), "processed": 0,
-           "predictions": 0, "skipped": 0, "calls": 0, "error": None, "created_at": iso(utcnow()),
-           "finished_at": None}
+    job = {
+        "id": job_id,
+        "ml_backend": backend.id,
+        "status": "running",
+        "total": len(task_ids),
+        "processed": 0,
+        "predictions": 0,
+        "skipped": 0,
+        "calls": 0,
+        "error": None,
+        "created_at": iso(utcnow()),
+        "finished_at": None,
+    }
     blobs.put_bytes(_selection_key(job_id), json.dumps(task_ids).encode(), "application/json")
     if not backend_store.start_job(backend.id, job):
         blobs.delete(_selection_key(job_id))
         raise Conflict("A prediction job is already running for this ML backend; wait for it to finish.")
     jobs.submit("retrieve_predictions", {"backend_id": backend.id, "job_id": job_id})
-    return {"processed_items": 0, "detail": f"Retrieving predictions for {len(task_ids)} tasks in the background",
-            "job": job_id, "ml_backend": backend.id}
+    return {
+        "processed_items": 0,
+        "detail": f"Retrieving predictions for {len(task_ids)} tasks in the background",
+        "job": job_id,
+        "ml_backend": backend.id,
+    }
 
 
 def run_job(backend_id: int, job_id: int) -> None:
@@ -192,11 +235,15 @@ def run_job(backend_id: int, job_id: int) -> None:
 
         def tasks() -> Iterator[Task]:
             for start in range(0, len(task_ids), 100):
-                yield from task_store.batch_get(task_ids[start:start + 100])
+                yield from task_store.batch_get(task_ids[start : start + 100])
 
         def progress(outcome: Outcome) -> None:
-            job.update(processed=outcome.tasks, predictions=outcome.predictions, skipped=outcome.skipped,
-                       calls=outcome.calls)
+            job.update(
+                processed=outcome.tasks,
+                predictions=outcome.predictions,
+                skipped=outcome.skipped,
+                calls=outcome.calls,
+            )
             backend_store.set_job(backend_id, job)
 
         outcome = predict_tasks(project, backend, tasks(), progress=progress)
@@ -223,6 +270,7 @@ def job_status(user: User, backend_id: int, job_id: int) -> dict:
 
 # Reading tasks: prediction on load, and which predictions annotators see.
 
+
 def predict_on_load(project: Project, task: Task, predictions: list[Prediction]) -> list[Prediction]:
     """With `evaluate_predictions_automatically`, a task opened without a prediction of the backend's
     current version gets one: one call with a short timeout. Never fails the read."""
@@ -236,7 +284,8 @@ def predict_on_load(project: Project, task: Task, predictions: list[Prediction])
         if any(p.model_version == backend.model_version for p in predictions):
             return predictions
         results, answered_version = client_for(backend).predict(
-            project, backend_tasks([task], predictions), timeout=get_settings().ml_task_load_timeout)
+            project, backend_tasks([task], predictions), timeout=get_settings().ml_task_load_timeout
+        )
         drafts = parse_predictions(results, 1, config_of(project))[0]
         stored = store(project, backend, [(task, drafts)], answered_version)
     except BackendError as exc:

@@ -54,15 +54,20 @@ def create(user: User, fields: dict) -> Prediction:
     if not isinstance(model_version, str) or len(model_version) > 255:
         raise ValidationFailed.field("model_version", "Must be a string of at most 255 characters.")
     prediction = Prediction(
-        id=prediction_store.new_ids(1), task_id=task.id, project_id=project.id,
-        result=_result(project, fields["result"]), score=_score(fields.get("score")),
-        model_version=model_version, model=fields.get("model") if isinstance(fields.get("model"), int) else None,
+        id=prediction_store.new_ids(1),
+        task_id=task.id,
+        project_id=project.id,
+        result=_result(project, fields["result"]),
+        score=_score(fields.get("score")),
+        model_version=model_version,
+        model=fields.get("model") if isinstance(fields.get("model"), int) else None,
     )
     scores = None
     if prediction.score is not None:
         scores = {**task.prediction_scores, prediction.model_version: prediction.score}
-    return prediction_store.insert(prediction, scores=scores,
-                                   uncertainty=uncertainty(scores or {}, project.model_version))
+    return prediction_store.insert(
+        prediction, scores=scores, uncertainty=uncertainty(scores or {}, project.model_version)
+    )
 
 
 def list_predictions(user: User, task_id: int | None, project_id: int | None) -> list[Prediction]:

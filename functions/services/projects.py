@@ -22,7 +22,9 @@ def _check_choices(changes: dict[str, Any]) -> None:
     if "skip_queue" in changes and changes["skip_queue"] not in SKIP_QUEUES:
         raise ValidationFailed.field("skip_queue", f'"{changes["skip_queue"]}" is not a valid choice.')
     if "maximum_annotations" in changes and int(changes["maximum_annotations"]) < 1:
-        raise ValidationFailed.field("maximum_annotations", "Ensure this value is greater than or equal to 1.")
+        raise ValidationFailed.field(
+            "maximum_annotations", "Ensure this value is greater than or equal to 1."
+        )
     if "title" in changes and (changes["title"] is None or len(changes["title"]) > TITLE_MAX):
         raise ValidationFailed.field("title", f"Ensure this field has no more than {TITLE_MAX} characters.")
 
@@ -55,7 +57,7 @@ def list_projects(user: User, page: int, page_size: int) -> tuple[int, list[Proj
     start = (page - 1) * page_size
     if page > 1 and start >= len(ids):
         raise NotFound("Invalid page.")
-    return len(ids), project_store.batch_get(ids[start:start + page_size])
+    return len(ids), project_store.batch_get(ids[start : start + page_size])
 
 
 def update_project(user: User, project_id: int, fields: dict[str, Any]) -> Project:
@@ -69,7 +71,10 @@ def update_project(user: User, project_id: int, fields: dict[str, Any]) -> Proje
     expected = project.version
     before = project
     project = project_store.save_settings(dataclasses.replace(project, **changes), expected)
-    if (project.maximum_annotations, project.model_version) != (before.maximum_annotations, before.model_version):
+    if (project.maximum_annotations, project.model_version) != (
+        before.maximum_annotations,
+        before.model_version,
+    ):
         # Every task's overlap or Uncertainty-sampling key follows these settings.
         jobs.submit("refresh_label_queue", {"project_id": project.id})
     return project
@@ -81,7 +86,9 @@ def follow_model_version(project_id: int, model_version: str, attempts: int = 3)
     for attempt in range(attempts):
         project = project_store.get(project_id)
         try:
-            project_store.save_settings(dataclasses.replace(project, model_version=model_version), project.version)
+            project_store.save_settings(
+                dataclasses.replace(project, model_version=model_version), project.version
+            )
         except Conflict:
             if attempt == attempts - 1:
                 raise

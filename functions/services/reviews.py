@@ -29,8 +29,13 @@ def review(user: User, fields: dict) -> Annotation:
     annotation, _ = annotation_for(user, annotation_id)
     if user.role not in REVIEWER_ROLES:
         raise PermissionDenied("Only reviewers, managers and admins can review annotations.")
-    reviewed = dataclasses.replace(annotation, review_status="accepted" if accepted else "rejected",
-                                   reviewed_by=user.id, reviewed_at=utcnow(), review_comment=comment)
+    reviewed = dataclasses.replace(
+        annotation,
+        review_status="accepted" if accepted else "rejected",
+        reviewed_by=user.id,
+        reviewed_at=utcnow(),
+        review_comment=comment,
+    )
     return annotation_store.save(reviewed, annotation.version)
 
 

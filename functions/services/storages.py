@@ -89,7 +89,9 @@ def _check_endpoint(storage: Storage) -> None:
     if not storage.s3_endpoint:
         return
     try:
-        guarded_http.resolve(parse_target(storage.s3_endpoint), parse_allow_list(get_settings().allowed_hosts))
+        guarded_http.resolve(
+            parse_target(storage.s3_endpoint), parse_allow_list(get_settings().allowed_hosts)
+        )
     except BlockedURL as exc:
         raise ValidationFailed.field("s3_endpoint", str(exc)) from None
     except guarded_http.Unreachable as exc:
@@ -100,8 +102,11 @@ def _check_own_buckets(storage: Storage) -> None:
     """Without credentials of its own a storage acts as this deployment, which may read its files bucket:
     every project's data. Refuse that bucket then."""
     if storage.bucket == get_settings().files_bucket and not (storage.aws_access_key_id or storage.role_arn):
-        raise ValidationFailed.field("bucket", "This is the installation's own files bucket; "
-                                               "a storage cannot use it without its own credentials.")
+        raise ValidationFailed.field(
+            "bucket",
+            "This is the installation's own files bucket; "
+            "a storage cannot use it without its own credentials.",
+        )
 
 
 def check_access(storage: Storage) -> None:
@@ -115,12 +120,15 @@ def check_access(storage: Storage) -> None:
         if storage.prefix:
             found = s3.list_objects_v2(Bucket=storage.bucket, Prefix=list_prefix(storage), MaxKeys=1)
             if storage.kind == SOURCE and not found.get("KeyCount"):
-                raise ValidationFailed.field("prefix", f"No objects found in s3://{storage.bucket}/"
-                                                       f"{list_prefix(storage)}.")
+                raise ValidationFailed.field(
+                    "prefix", f"No objects found in s3://{storage.bucket}/{list_prefix(storage)}."
+                )
         else:
             s3.head_bucket(Bucket=storage.bucket)
     except (ClientError, BotoCoreError) as exc:
-        raise ValidationFailed.field("bucket", f"Cannot reach s3://{storage.bucket}: {_s3_error(exc)}") from None
+        raise ValidationFailed.field(
+            "bucket", f"Cannot reach s3://{storage.bucket}: {_s3_error(exc)}"
+        ) from None
 
 
 def _apply(storage: Storage, fields: dict) -> None:
@@ -203,20 +211,39 @@ def run_sync(storage_id: int, kind: str) -> dict:
         counts = _sync_source(storage) if kind == SOURCE else _sync_target(storage)
     except Exception as exc:  # the storage's status is where a background sync reports
         logger.exception("storage %s sync failed", storage_id)
-        _finish(storage, "failed", counts, started, short_traceback(_s3_error(exc) if isinstance(
-            exc, (ClientError, BotoCoreError)) else f"{type(exc).__name__}: {exc}"))
+        _finish(
+            storage,
+            "failed",
+            counts,
+            started,
+            short_traceback(
+                _s3_error(exc)
+                if isinstance(exc, (ClientError, BotoCoreError))
+                else f"{type(exc).__name__}: {exc}"
+            ),
+        )
         return counts
     errors = counts.pop("errors", [])
-    _finish(storage, "completed_with_errors" if errors else "completed", counts, started,
-            short_traceback("\n".join(errors)) if errors else None)
+    _finish(
+        storage,
+        "completed_with_errors" if errors else "completed",
+        counts,
+        started,
+        short_traceback("\n".join(errors)) if errors else None,
+    )
     return counts
 
 
 def _finish(storage: Storage, status: str, counts: dict, started: float, traceback: str | None) -> None:
-    meta = {**storage.meta, **{k: v for k, v in counts.items() if k != "created"},
-            "time_completed": str(utcnow()), "duration": round(time.monotonic() - started, 6)}
-    storage_store.set_status(storage, status, meta=meta, count=counts.get("created", 0), traceback=traceback,
-                             finished=True)
+    meta = {
+        **storage.meta,
+        **{k: v for k, v in counts.items() if k != "created"},
+        "time_completed": str(utcnow()),
+        "duration": round(time.monotonic() - started, 6),
+    }
+    storage_store.set_status(
+        storage, status, meta=meta, count=counts.get("created", 0), traceback=traceback, finished=True
+    )
 
 
 def _sync_source(storage: Storage) -> dict:
@@ -228,7 +255,9 @@ def _sync_source(storage: Storage) -> dict:
     if not storage.recursive_scan:
         listing["Delimiter"] = "/"
     for page in s3.get_paginator("list_objects_v2").paginate(**listing, PaginationConfig={"PageSize": 1000}):
-        objects = {o["Key"]: o.get("Size", 0) for o in page.get("Contents", []) if wants_key(storage, o["Key"])}
+        objects = {
+            o["Key"]: o.get("Size", 0) for o in page.get("Contents", []) if wants_key(storage, o["Key"])
+        }
         page_counts = import_objects(storage, project, owner, s3, objects)
         counts["created"] += page_counts["created"]
         counts["tasks_existed"] += page_counts["existed"]
@@ -268,8 +297,9 @@ def import_objects(storage: Storage, project: Project, owner: User, s3, objects:
     return {"created": created, "existed": len(existing), "errors": errors}
 
 
-def _import_batch(storage: Storage, project: Project, owner: User, keys: list[str], items_of: dict,
-                  errors: list[str]) -> int:
+def _import_batch(
+    storage: Storage, project: Project, owner: User, keys: list[str], items_of: dict, errors: list[str]
+) -> int:
     raw = [item for key in keys for item in items_of[key]]
     try:
         result = importing.import_tasks(owner, project.id, raw)
@@ -292,8 +322,11 @@ def _items(storage: Storage, s3, key: str, size: int) -> list:
     if size > limit:
         raise ValidationFailed.field("file", f"larger than {limit} bytes")
     if not key.lower().endswith((".json", ".jsonl", ".ndjson")):
-        raise ValidationFailed.field("file", "use_blob_urls is off, so objects must be JSON or JSONL task files "
-                                             "(or turn use_blob_urls on to make each object a task)")
+        raise ValidationFailed.field(
+            "file",
+            "use_blob_urls is off, so objects must be JSON or JSONL task files "
+            "(or turn use_blob_urls on to make each object a task)",
+        )
     try:
         body = s3.get_object(Bucket=storage.bucket, Key=key)["Body"].read(limit + 1)
     except (ClientError, BotoCoreError) as exc:
@@ -302,8 +335,9 @@ def _items(storage: Storage, s3, key: str, size: int) -> list:
         raise ValidationFailed.field("file", f"larger than {limit} bytes")
     items = read_import_file(key, body)
     if len(items) > get_settings().sync_import_limit:
-        raise ValidationFailed.field("file", f"more than {get_settings().sync_import_limit} tasks in one file; "
-                                             "split it")
+        raise ValidationFailed.field(
+            "file", f"more than {get_settings().sync_import_limit} tasks in one file; split it"
+        )
     return items
 
 
@@ -316,8 +350,13 @@ def sync_objects(bucket: str, keys: list[str]) -> int:
         if not wanted:
             continue
         s3 = storage_store.s3_for(storage)
-        counts = import_objects(storage, project_store.get(storage.project_id), user_store.get(storage.created_by),
-                                s3, {k: 0 for k in wanted})
+        counts = import_objects(
+            storage,
+            project_store.get(storage.project_id),
+            user_store.get(storage.created_by),
+            s3,
+            dict.fromkeys(wanted, 0),
+        )
         created += counts["created"]
         for error in counts["errors"]:
             logger.warning("storage %s: object not imported: %s", storage.id, error)
@@ -333,20 +372,29 @@ def annotation_object(annotation, task, user) -> dict:
     body = annotation_json(annotation, user)
     for extra in ("version", "review_status", "reviewed_by", "reviewed_at"):
         body.pop(extra, None)
-    body["completed_by"] = ({"id": user.id, "first_name": user.first_name, "last_name": user.last_name,
-                             "email": user.email} if user else annotation.completed_by)
+    body["completed_by"] = (
+        {"id": user.id, "first_name": user.first_name, "last_name": user.last_name, "email": user.email}
+        if user
+        else annotation.completed_by
+    )
     body["task"] = {**task_json(task), "allow_skip": True, "precomputed_agreement": None}
     return body
 
 
 def _put(storage: Storage, s3, annotation, task, users) -> None:
-    body = json.dumps(annotation_object(annotation, task, users.get(annotation.completed_by)),
-                      ensure_ascii=False).encode()
+    body = json.dumps(
+        annotation_object(annotation, task, users.get(annotation.completed_by)), ensure_ascii=False
+    ).encode()
     extra = {}
     if storage.aws_sse_kms_key_id:
         extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": storage.aws_sse_kms_key_id}
-    s3.put_object(Bucket=storage.bucket, Key=target_key(storage, annotation.id), Body=body,
-                  ContentType="application/json", **extra)
+    s3.put_object(
+        Bucket=storage.bucket,
+        Key=target_key(storage, annotation.id),
+        Body=body,
+        ContentType="application/json",
+        **extra,
+    )
 
 
 def write_annotation(project_id: int, annotation_id: int) -> int:
@@ -371,8 +419,9 @@ def remove_annotation(project_id: int, annotation_id: int) -> int:
     removed = 0
     for storage in storage_store.list_for_project(project_id, TARGET):
         if storage.can_delete_objects:
-            storage_store.s3_for(storage).delete_object(Bucket=storage.bucket,
-                                                        Key=target_key(storage, annotation_id))
+            storage_store.s3_for(storage).delete_object(
+                Bucket=storage.bucket, Key=target_key(storage, annotation_id)
+            )
             removed += 1
     return removed
 
@@ -386,7 +435,11 @@ def _sync_target(storage: Storage) -> dict:
         annotations = annotation_store.batch_get(ids)
         tasks = {t.id: t for t in task_store.batch_get(sorted({a.task_id for a in annotations}))}
         users = user_store.batch_get({a.completed_by for a in annotations if a.completed_by is not None})
-        work = [pool.submit(_put, storage, s3, a, tasks[a.task_id], users) for a in annotations if a.task_id in tasks]
+        work = [
+            pool.submit(_put, storage, s3, a, tasks[a.task_id], users)
+            for a in annotations
+            if a.task_id in tasks
+        ]
         for future in work:
             future.result()
         return len(work)

@@ -72,8 +72,11 @@ def presigned_url(user: User, task_id: int, fileuri: str | None) -> str:
     if bucket not in storages:
         raise PermissionDenied(f"Bucket {bucket} is not a storage of this project.")
     storage = storages[bucket]
-    s3, seconds = (client("s3"), PRESIGN_SECONDS) if storage is None else (
-        storage_store.s3_for(storage), storage.presign_ttl * 60)
+    s3, seconds = (
+        (client("s3"), PRESIGN_SECONDS)
+        if storage is None
+        else (storage_store.s3_for(storage), storage.presign_ttl * 60)
+    )
     return s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds)
 
 

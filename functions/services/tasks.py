@@ -51,8 +51,9 @@ def get_task(user: User, task_id: int) -> TaskView:
     return view
 
 
-def list_tasks(user: User, project_id: int, page: int, page_size: int, *, with_children: bool
-               ) -> tuple[Project, list[TaskView] | list[Task]]:
+def list_tasks(
+    user: User, project_id: int, page: int, page_size: int, *, with_children: bool
+) -> tuple[Project, list[TaskView] | list[Task]]:
     if page < 1:
         raise NotFound("Invalid page.")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -71,8 +72,14 @@ def list_tasks(user: User, project_id: int, page: int, page_size: int, *, with_c
 def create_task(user: User, project_id: int, data, meta) -> Task:
     project = access.project_for(user, project_id, manage=True)
     item = normalize_import([{"data": data, "meta": meta or {}}], config_of(project))[0]
-    task = Task(id=ids.reserve("task"), project_id=project.id, data=item.data, meta=item.meta,
-                inner_id=project_store.reserve_inner_ids(project.id, 1), overlap=project.maximum_annotations)
+    task = Task(
+        id=ids.reserve("task"),
+        project_id=project.id,
+        data=item.data,
+        meta=item.meta,
+        inner_id=project_store.reserve_inner_ids(project.id, 1),
+        overlap=project.maximum_annotations,
+    )
     task_store.create(task)
     project_store.add_counters(project.id, task_number=1)
     return task
@@ -108,9 +115,12 @@ def delete_task_records(project: Project, task: Task) -> None:
     task_store.delete(task.id)
     finished = [a for a in annotations if not a.was_cancelled]
     project_store.add_counters(
-        project.id, task_number=-1, total_annotations_number=-len(finished),
+        project.id,
+        task_number=-1,
+        total_annotations_number=-len(finished),
         skipped_annotations_number=-(len(annotations) - len(finished)),
         ground_truth_number=-sum(a.ground_truth for a in annotations),
         total_predictions_number=-len(task.prediction_ids),
-        num_tasks_with_annotations=-int(bool(finished)), finished_task_number=-int(task.is_labeled),
+        num_tasks_with_annotations=-int(bool(finished)),
+        finished_task_number=-int(task.is_labeled),
     )

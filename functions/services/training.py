@@ -65,10 +65,15 @@ def use_local_runner(runner: Callable[[dict], None] | None) -> None:
 
 # Starting a run.
 
+
 def on_annotation_change(change: AnnotationChange) -> None:
     """The annotations-stream subscriber: start a run for each backend that is due one."""
-    if change.action == "deleted" or not change.new or change.new.get("was_cancelled") \
-            or change.new.get("ground_truth"):
+    if (
+        change.action == "deleted"
+        or not change.new
+        or change.new.get("was_cancelled")
+        or change.new.get("ground_truth")
+    ):
         return
     project = project_store.get(change.project_id)
     for backend in backend_store.list_for_project(project.id):
@@ -87,8 +92,14 @@ def start_by_hand(user: User, backend_id: int) -> Training:
 
 def start(project: Project, backend: MLBackend, *, trigger: str) -> Training | None:
     """Start a run unless one is in progress (then None)."""
-    training = Training(id=training_store.new_id(), backend_id=backend.id, project_id=project.id,
-                        kind=backend.kind, trigger=trigger, annotations=project.total_annotations_number)
+    training = Training(
+        id=training_store.new_id(),
+        backend_id=backend.id,
+        project_id=project.id,
+        kind=backend.kind,
+        trigger=trigger,
+        annotations=project.total_annotations_number,
+    )
     if not training_store.claim(backend.id, training.id):
         return None
     training_store.create(training)
@@ -107,7 +118,8 @@ def _launch(training: Training) -> str:
     run_input = {"training_id": training.id}
     if state_machine:
         answer = client("stepfunctions").start_execution(
-            stateMachineArn=state_machine, name=execution_name(training), input=json.dumps(run_input))
+            stateMachineArn=state_machine, name=execution_name(training), input=json.dumps(run_input)
+        )
         return answer["executionArn"]
     if _local_runner is None:
         raise RuntimeError("no training runner: set LABELSTACK_TRAINING_STATE_MACHINE_ARN")
@@ -121,6 +133,7 @@ def list_trainings(user: User, backend_id: int) -> list[dict]:
 
 
 # The steps.
+
 
 def _run(training_id: int) -> tuple[Training, MLBackend, Project]:
     training = training_store.get(training_id)
@@ -141,10 +154,17 @@ def prepare_dataset(training_id: int) -> dict:
     blobs.put_bytes(key, json.dumps(tasks).encode(), "application/json")
     bucket = get_settings().files_bucket
     run_name = f"{backend.endpoint_name or 'ml' + str(backend.id)}-run{training.id}"[-63:].lstrip("-")
-    return {"training_id": training.id, "kind": backend.kind, "tasks": len(tasks),
-            "dataset_uri": f"s3://{bucket}/{DATASET_PREFIX}/{backend.id}/{training.id}/",
-            "dataset_key": key, "endpoint_name": backend.endpoint_name, "job_name": run_name,
-            "model_name": run_name, "endpoint_config_name": run_name}
+    return {
+        "training_id": training.id,
+        "kind": backend.kind,
+        "tasks": len(tasks),
+        "dataset_uri": f"s3://{bucket}/{DATASET_PREFIX}/{backend.id}/{training.id}/",
+        "dataset_key": key,
+        "endpoint_name": backend.endpoint_name,
+        "job_name": run_name,
+        "model_name": run_name,
+        "endpoint_config_name": run_name,
+    }
 
 
 def train_http(training_id: int) -> dict:
@@ -195,5 +215,3 @@ def record_failure(training_id: int, error: str, execution: str | None = None) -
     training_store.release(backend.id, training.id, None)
     logger.warning("training run %s of ML backend %s failed: %s", training.id, backend.id, error)
     return training_json(training, iso)
-
-

@@ -187,18 +187,30 @@ def annotation_payload(project_id: int, annotation_id: int, task_id: int, action
         payload.update(annotation={"id": annotation_id, "task": task_id}, task={"id": task_id})
         return payload
     body = annotation_json(annotation)
-    for extra in ("created_username", "created_ago", "version", "review_status", "reviewed_by", "reviewed_at"):
+    for extra in (
+        "created_username",
+        "created_ago",
+        "version",
+        "review_status",
+        "reviewed_by",
+        "reviewed_at",
+    ):
         body.pop(extra, None)
     payload["annotation"] = body
     payload["task"] = task_json(task_store.get(annotation.task_id))
     return payload
 
 
-def publish_annotation_change(change_action: str, project_id: int, annotation_id: int, task_id: int,
-                              changed_at: str) -> int:
+def publish_annotation_change(
+    change_action: str, project_id: int, annotation_id: int, task_id: int, changed_at: str
+) -> int:
     action = ANNOTATION_ACTIONS[change_action]
-    return publish(project_id, action, lambda: annotation_payload(project_id, annotation_id, task_id, action),
-                   delivery_key=f"{changed_at}:{annotation_id}")
+    return publish(
+        project_id,
+        action,
+        lambda: annotation_payload(project_id, annotation_id, task_id, action),
+        delivery_key=f"{changed_at}:{annotation_id}",
+    )
 
 
 # --- delivering -----------------------------------------------------------------------------------------
@@ -220,29 +232,67 @@ def deliver(message: dict, attempt: int) -> str:
     except NotFound:
         return "dropped"
     if not webhook.is_active:
-        webhook_store.log_attempt(webhook_id, delivery_id, status="failed", attempts=attempt, response_status=None,
-                                  error="the webhook was deactivated")
+        webhook_store.log_attempt(
+            webhook_id,
+            delivery_id,
+            status="failed",
+            attempts=attempt,
+            response_status=None,
+            error="the webhook was deactivated",
+        )
         return "failed"
     body = (message["body"] if "body" in message else blobs.get_bytes(message["body_ref"]).decode()).encode()
-    headers = {**webhook.headers, "Content-Type": "application/json", SIGNATURE_HEADER: sign(webhook.secret, body),
-               DELIVERY_HEADER: delivery_id, EVENT_HEADER: message["action"], "User-Agent": USER_AGENT}
+    headers = {
+        **webhook.headers,
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: sign(webhook.secret, body),
+        DELIVERY_HEADER: delivery_id,
+        EVENT_HEADER: message["action"],
+        "User-Agent": USER_AGENT,
+    }
     settings = get_settings()
     final = attempt >= settings.webhook_max_attempts
     try:
         response = guarded_http.request(
-            "POST", webhook.url, allow=_allow(), timeout=settings.webhook_timeout,
-            connect_timeout=min(settings.webhook_timeout, settings.ml_connect_timeout), retries=0,
-            max_bytes=64 * 1024, body=body, headers=headers)
+            "POST",
+            webhook.url,
+            allow=_allow(),
+            timeout=settings.webhook_timeout,
+            connect_timeout=min(settings.webhook_timeout, settings.ml_connect_timeout),
+            retries=0,
+            max_bytes=64 * 1024,
+            body=body,
+            headers=headers,
+        )
     except BlockedURL as exc:
-        webhook_store.log_attempt(webhook_id, delivery_id, status="failed", attempts=attempt, response_status=None,
-                                  error=str(exc)[:_ERROR_MAX])
+        webhook_store.log_attempt(
+            webhook_id,
+            delivery_id,
+            status="failed",
+            attempts=attempt,
+            response_status=None,
+            error=str(exc)[:_ERROR_MAX],
+        )
         return "failed"
     except guarded_http.Unreachable as exc:
         _failed(webhook_id, delivery_id, attempt, final, None, str(exc))
     if not response.ok:
-        _failed(webhook_id, delivery_id, attempt, final, response.status, f"the receiver answered {response.status}")
-    webhook_store.log_attempt(webhook_id, delivery_id, status="delivered", attempts=attempt,
-                              response_status=response.status, error=None)
+        _failed(
+            webhook_id,
+            delivery_id,
+            attempt,
+            final,
+            response.status,
+            f"the receiver answered {response.status}",
+        )
+    webhook_store.log_attempt(
+        webhook_id,
+        delivery_id,
+        status="delivered",
+        attempts=attempt,
+        response_status=response.status,
+        error=None,
+    )
     if "body_ref" in message:
         blobs.delete(message["body_ref"])
     return "delivered"
@@ -250,8 +300,13 @@ def deliver(message: dict, attempt: int) -> str:
 
 def _failed(webhook_id: int, delivery_id: str, attempt: int, final: bool, status: int | None, reason: str):
     # The last attempt's message goes to the dead-letter queue: the log says so.
-    webhook_store.log_attempt(webhook_id, delivery_id, status="failed" if final else "retrying", attempts=attempt,
-                              response_status=status, error=reason[:_ERROR_MAX])
+    webhook_store.log_attempt(
+        webhook_id,
+        delivery_id,
+        status="failed" if final else "retrying",
+        attempts=attempt,
+        response_status=status,
+        error=reason[:_ERROR_MAX],
+    )
     logger.info("webhook %s delivery %s attempt %d failed: %s", webhook_id, delivery_id, attempt, reason)
     raise DeliveryFailed(reason)
-

@@ -22,15 +22,25 @@ def _num(value):
 
 def _to_annotation(item: AnnotationModel) -> Annotation:
     return Annotation(
-        id=int(item.id), task_id=int(item.task_id), project_id=int(item.project_id),
+        id=int(item.id),
+        task_id=int(item.task_id),
+        project_id=int(item.project_id),
         result=blobs.unpack(item.result, item.result_ref, default=[]),
-        completed_by=_num(item.completed_by), updated_by=_num(item.updated_by),
-        was_cancelled=bool(item.was_cancelled), ground_truth=bool(item.ground_truth),
+        completed_by=_num(item.completed_by),
+        updated_by=_num(item.updated_by),
+        was_cancelled=bool(item.was_cancelled),
+        ground_truth=bool(item.ground_truth),
         lead_time=float(item.lead_time) if item.lead_time is not None else None,
-        import_id=_num(item.import_id), parent_prediction=_num(item.parent_prediction),
-        parent_annotation=_num(item.parent_annotation), last_action=item.last_action,
-        created_at=item.created_at, updated_at=item.updated_at, version=int(item.version or 0),
-        review_status=item.review_status, reviewed_by=_num(item.reviewed_by), reviewed_at=item.reviewed_at,
+        import_id=_num(item.import_id),
+        parent_prediction=_num(item.parent_prediction),
+        parent_annotation=_num(item.parent_annotation),
+        last_action=item.last_action,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        version=int(item.version or 0),
+        review_status=item.review_status,
+        reviewed_by=_num(item.reviewed_by),
+        reviewed_at=item.reviewed_at,
         review_comment=item.review_comment,
     )
 
@@ -38,12 +48,26 @@ def _to_annotation(item: AnnotationModel) -> Annotation:
 def to_item(a: Annotation) -> AnnotationModel:
     result, result_ref = blobs.pack(a.result, _result_key(a.id))
     return AnnotationModel(
-        a.id, task_id=a.task_id, project_id=a.project_id, result=result, result_ref=result_ref,
-        completed_by=a.completed_by, updated_by=a.updated_by, was_cancelled=a.was_cancelled,
-        ground_truth=a.ground_truth, lead_time=a.lead_time, import_id=a.import_id,
-        parent_prediction=a.parent_prediction, parent_annotation=a.parent_annotation,
-        last_action=a.last_action, created_at=a.created_at, updated_at=a.updated_at, version=a.version,
-        review_status=a.review_status, reviewed_by=a.reviewed_by, reviewed_at=a.reviewed_at,
+        a.id,
+        task_id=a.task_id,
+        project_id=a.project_id,
+        result=result,
+        result_ref=result_ref,
+        completed_by=a.completed_by,
+        updated_by=a.updated_by,
+        was_cancelled=a.was_cancelled,
+        ground_truth=a.ground_truth,
+        lead_time=a.lead_time,
+        import_id=a.import_id,
+        parent_prediction=a.parent_prediction,
+        parent_annotation=a.parent_annotation,
+        last_action=a.last_action,
+        created_at=a.created_at,
+        updated_at=a.updated_at,
+        version=a.version,
+        review_status=a.review_status,
+        reviewed_by=a.reviewed_by,
+        reviewed_at=a.reviewed_at,
         review_comment=a.review_comment,
     )
 
@@ -75,7 +99,9 @@ def batch_get(annotation_ids: list[int]) -> list[Annotation]:
     return [_to_annotation(found[i]) for i in annotation_ids if i in found]
 
 
-def _project_deltas(annotation: Annotation, task: TaskModel, sign: int, labeled_change: int) -> dict[str, int]:
+def _project_deltas(
+    annotation: Annotation, task: TaskModel, sign: int, labeled_change: int
+) -> dict[str, int]:
     """Project counters after the task update returned `task`: the 0<->1 crossing of the task's
     `total_annotations` is seen by exactly one of several concurrent writers."""
     cancelled = annotation.was_cancelled
@@ -97,16 +123,29 @@ def insert(annotation: Annotation, *, counts_toward_labeled: bool) -> Annotation
     user = annotation.completed_by
     extra = []
     if user is not None:
-        skipped = TaskModel.skipped_by.add({user}) if annotation.was_cancelled else TaskModel.skipped_by.delete({user})
+        skipped = (
+            TaskModel.skipped_by.add({user})
+            if annotation.was_cancelled
+            else TaskModel.skipped_by.delete({user})
+        )
         extra = [TaskModel.annotators.add({user}), skipped, tasks.lease_path(user).remove()]
     if not annotation.was_cancelled:
         extra.append(TaskModel.completed_at.set(annotation.created_at))
-    counters = {"cancelled_annotations" if annotation.was_cancelled else "total_annotations": 1,
-                "labeling_count": int(counts_toward_labeled)}
+    counters = {
+        "cancelled_annotations" if annotation.was_cancelled else "total_annotations": 1,
+        "labeling_count": int(counts_toward_labeled),
+    }
     task = write_child(
-        save=to_item(annotation), save_condition=AnnotationModel.id.does_not_exist(),
-        kind="annotation", child_id=annotation.id, added=True, task_id=annotation.task_id,
-        task_counters=counters, task_extra=extra, task_condition=~TaskModel.annotation_ids.contains(annotation.id))
+        save=to_item(annotation),
+        save_condition=AnnotationModel.id.does_not_exist(),
+        kind="annotation",
+        child_id=annotation.id,
+        added=True,
+        task_id=annotation.task_id,
+        task_counters=counters,
+        task_extra=extra,
+        task_condition=~TaskModel.annotation_ids.contains(annotation.id),
+    )
     labeled_change = tasks.settle_labeled(task)
     projects.add_counters(annotation.project_id, **_project_deltas(annotation, task, +1, labeled_change))
     return annotation
@@ -123,12 +162,20 @@ def remove(annotation: Annotation, *, counts_toward_labeled: bool, others: list[
             extra = [TaskModel.annotators.delete({user}), TaskModel.skipped_by.delete({user})]
         elif all(a.was_cancelled for a in mine):
             extra = [TaskModel.skipped_by.add({user})]
-    counters = {"cancelled_annotations" if annotation.was_cancelled else "total_annotations": -1,
-                "labeling_count": -int(counts_toward_labeled)}
+    counters = {
+        "cancelled_annotations" if annotation.was_cancelled else "total_annotations": -1,
+        "labeling_count": -int(counts_toward_labeled),
+    }
     task = write_child(
-        delete=AnnotationModel(annotation.id), kind="annotation", child_id=annotation.id, added=False,
-        task_id=annotation.task_id, task_counters=counters, task_extra=extra,
-        task_condition=TaskModel.annotation_ids.contains(annotation.id))
+        delete=AnnotationModel(annotation.id),
+        kind="annotation",
+        child_id=annotation.id,
+        added=False,
+        task_id=annotation.task_id,
+        task_counters=counters,
+        task_extra=extra,
+        task_condition=TaskModel.annotation_ids.contains(annotation.id),
+    )
     labeled_change = tasks.settle_labeled(task)
     projects.add_counters(annotation.project_id, **_project_deltas(annotation, task, -1, labeled_change))
 

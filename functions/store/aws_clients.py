@@ -19,6 +19,9 @@ def client(service: str):
         endpoint_url=settings.aws_endpoint_url,
         # Account-based DynamoDB endpoints (<account>.streams-ddb...) are an optimisation the emulator
         # does not route; the regional endpoint serves the same API.
-        config=Config(retries={"mode": "standard", "max_attempts": 5}, s3={"addressing_style": "path"},
-                      account_id_endpoint_mode="disabled"),
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 5},
+            s3={"addressing_style": "path"},
+            account_id_endpoint_mode="disabled",
+        ),
     )

@@ -48,7 +48,9 @@ def get_bytes(key: str) -> bytes:
 
 def upload(key: str, body, content_type: str) -> None:
     """Stream a file object to S3 (multipart above the transfer threshold; never all in memory)."""
-    client("s3").upload_fileobj(body, get_settings().files_bucket, key, ExtraArgs={"ContentType": content_type})
+    client("s3").upload_fileobj(
+        body, get_settings().files_bucket, key, ExtraArgs={"ContentType": content_type}
+    )
 
 
 def iter_lines(key: str):
@@ -59,9 +61,14 @@ def iter_lines(key: str):
 
 def presigned_get(key: str, filename: str, seconds: int = 3600) -> str:
     return client("s3").generate_presigned_url(
-        "get_object", ExpiresIn=seconds,
-        Params={"Bucket": get_settings().files_bucket, "Key": key,
-                "ResponseContentDisposition": f'attachment; filename="{filename}"'})
+        "get_object",
+        ExpiresIn=seconds,
+        Params={
+            "Bucket": get_settings().files_bucket,
+            "Key": key,
+            "ResponseContentDisposition": f'attachment; filename="{filename}"',
+        },
+    )
 
 
 def delete_prefix(prefix: str) -> int:

@@ -15,9 +15,19 @@ from functions.store.models import TaskModel
 from functions.store.tasks import child_actions
 
 
-def write_child(*, kind: str, child_id: int, added: bool, task_id: int, task_counters: dict[str, int],
-                task_extra: list | None = None, task_condition=None, save=None, save_condition=None,
-                delete=None) -> TaskModel:
+def write_child(
+    *,
+    kind: str,
+    child_id: int,
+    added: bool,
+    task_id: int,
+    task_counters: dict[str, int],
+    task_extra: list | None = None,
+    task_condition=None,
+    save=None,
+    save_condition=None,
+    delete=None,
+) -> TaskModel:
     """Add (`save`) or remove (`delete`) one annotation or prediction; return the task as updated.
 
     `task_extra` are further update actions on the task (annotators, leases, scores); they are not
@@ -26,8 +36,10 @@ def write_child(*, kind: str, child_id: int, added: bool, task_id: int, task_cou
     condition = TaskModel.id.exists() if task_condition is None else (TaskModel.id.exists() & task_condition)
     task = TaskModel(task_id)
     with conflict_on_condition("The task changed or is gone; reload it and try again."):
-        task.update(actions=child_actions(kind, child_id, task_counters, added=added) + list(task_extra or ()),
-                    condition=condition)
+        task.update(
+            actions=child_actions(kind, child_id, task_counters, added=added) + list(task_extra or ()),
+            condition=condition,
+        )
     try:
         with conflict_on_condition("The object changed while this request ran; try again."):
             if save is not None:

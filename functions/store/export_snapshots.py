@@ -37,31 +37,51 @@ def key_for(snapshot: Snapshot, extension: str, export_type: str = "JSON") -> st
 
 def _to_snapshot(item: ExportSnapshotModel) -> Snapshot:
     return Snapshot(
-        id=int(item.id), project_id=int(item.project_id), created_by=int(item.created_by), title=item.title,
-        status=item.status, md5=item.md5, task_number=int(item.task_number or 0), error=item.error,
-        options=json.loads(item.options or "{}"), converted=plain_map(item.converted),
-        created_at=item.created_at, finished_at=item.finished_at,
+        id=int(item.id),
+        project_id=int(item.project_id),
+        created_by=int(item.created_by),
+        title=item.title,
+        status=item.status,
+        md5=item.md5,
+        task_number=int(item.task_number or 0),
+        error=item.error,
+        options=json.loads(item.options or "{}"),
+        converted=plain_map(item.converted),
+        created_at=item.created_at,
+        finished_at=item.finished_at,
     )
 
 
 def create(project_id: int, created_by: int, title: str, options: dict) -> Snapshot:
-    snapshot = Snapshot(id=ids.reserve("export"), project_id=project_id, created_by=created_by, title=title,
-                        options=options)
+    snapshot = Snapshot(
+        id=ids.reserve("export"), project_id=project_id, created_by=created_by, title=title, options=options
+    )
     save(snapshot)
     return snapshot
 
 
 def save(s: Snapshot) -> None:
     ExportSnapshotModel(
-        s.id, project_id=s.project_id, created_by=s.created_by, title=s.title, status=s.status, md5=s.md5,
-        task_number=s.task_number, error=s.error, options=json.dumps(s.options), converted=dict(s.converted),
-        created_at=s.created_at, finished_at=s.finished_at).save()
+        s.id,
+        project_id=s.project_id,
+        created_by=s.created_by,
+        title=s.title,
+        status=s.status,
+        md5=s.md5,
+        task_number=s.task_number,
+        error=s.error,
+        options=json.dumps(s.options),
+        converted=dict(s.converted),
+        created_at=s.created_at,
+        finished_at=s.finished_at,
+    ).save()
 
 
 def set_converted(snapshot_id: int, export_type: str, status: str) -> None:
     """One conversion's status, without touching the others' (conversions run concurrently)."""
-    ExportSnapshotModel(snapshot_id).update(actions=[Path(["converted", export_type]).set(status)],
-                                            condition=ExportSnapshotModel.id.exists())
+    ExportSnapshotModel(snapshot_id).update(
+        actions=[Path(["converted", export_type]).set(status)], condition=ExportSnapshotModel.id.exists()
+    )
 
 
 def get(project_id: int, snapshot_id: int) -> Snapshot:
@@ -75,7 +95,9 @@ def get(project_id: int, snapshot_id: int) -> Snapshot:
 
 
 def list_for(project_id: int) -> list[Snapshot]:
-    return [_to_snapshot(i) for i in ExportSnapshotModel.project_index.query(project_id, scan_index_forward=False)]
+    return [
+        _to_snapshot(i) for i in ExportSnapshotModel.project_index.query(project_id, scan_index_forward=False)
+    ]
 
 
 def delete(snapshot: Snapshot) -> None:

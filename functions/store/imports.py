@@ -7,8 +7,19 @@ from functions.domain.records import ImportJob
 from functions.store import ids
 from functions.store.models import ImportJobModel
 
-_FIELDS = ("project_id", "created_by", "status", "task_count", "annotation_count", "prediction_count",
-           "first_task_id", "error", "duration", "created_at", "finished_at")
+_FIELDS = (
+    "project_id",
+    "created_by",
+    "status",
+    "task_count",
+    "annotation_count",
+    "prediction_count",
+    "first_task_id",
+    "error",
+    "duration",
+    "created_at",
+    "finished_at",
+)
 _INTS = {"project_id", "created_by", "task_count", "annotation_count", "prediction_count", "first_task_id"}
 
 
@@ -32,9 +43,11 @@ def create(job: ImportJob, body_ref: str | None) -> ImportJob:
 def update(job: ImportJob) -> ImportJob:
     """Write the job's progress fields; the body it was created with stays."""
     actions = [
-        getattr(ImportJobModel, name).set(getattr(job, name)) if getattr(job, name) is not None
+        getattr(ImportJobModel, name).set(getattr(job, name))
+        if getattr(job, name) is not None
         else getattr(ImportJobModel, name).remove()
-        for name in _FIELDS if name not in ("project_id", "created_by", "created_at")
+        for name in _FIELDS
+        if name not in ("project_id", "created_by", "created_at")
     ]
     ImportJobModel(job.id).update(actions=actions)
     return job

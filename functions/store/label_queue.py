@@ -27,16 +27,20 @@ _INDEXES = {
 def _entry(item: TaskModel) -> QueueEntry:
     locks = plain_map(item.locks)
     return QueueEntry(
-        task_id=int(item.id), overlap=int(item.overlap or 1), total_annotations=int(item.total_annotations or 0),
+        task_id=int(item.id),
+        overlap=int(item.overlap or 1),
+        total_annotations=int(item.total_annotations or 0),
         cancelled_annotations=int(item.cancelled_annotations or 0),
         locks={int(k): float(v) for k, v in locks.items()},
         annotators=frozenset(int(u) for u in item.annotators or ()),
-        skipped_by=frozenset(int(u) for u in item.skipped_by or ()), lease_rev=int(item.lease_rev or 0),
+        skipped_by=frozenset(int(u) for u in item.skipped_by or ()),
+        lease_rev=int(item.lease_rev or 0),
     )
 
 
-def candidate_pages(project_id: int, sampling: str, user_id: int, *, requeued: bool = False,
-                    random_start: int = 0) -> Iterator[list[QueueEntry]]:
+def candidate_pages(
+    project_id: int, sampling: str, user_id: int, *, requeued: bool = False, random_start: int = 0
+) -> Iterator[list[QueueEntry]]:
     """Tasks still needing work, in the sampling order, a page at a time, read lazily.
 
     The user's own answers are filtered out by DynamoDB (`requeued`: only their skipped tasks are kept).
@@ -45,10 +49,14 @@ def candidate_pages(project_id: int, sampling: str, user_id: int, *, requeued: b
     mine = TaskModel.skipped_by.contains(user_id) if requeued else ~TaskModel.annotators.contains(user_id)
     index = _INDEXES[sampling]
     if sampling == UNIFORM:
-        queries = [index.query(project_id, TaskModel.queue_random >= random_start, filter_condition=mine,
-                               page_size=PAGE),
-                   index.query(project_id, TaskModel.queue_random < random_start, filter_condition=mine,
-                               page_size=PAGE)]
+        queries = [
+            index.query(
+                project_id, TaskModel.queue_random >= random_start, filter_condition=mine, page_size=PAGE
+            ),
+            index.query(
+                project_id, TaskModel.queue_random < random_start, filter_condition=mine, page_size=PAGE
+            ),
+        ]
     else:
         queries = [index.query(project_id, filter_condition=mine, page_size=PAGE)]
     for query in queries:
@@ -61,8 +69,9 @@ def random_start(rng) -> int:
     return rng.randrange(QUEUE_RANDOM_RANGE)
 
 
-def acquire(entry: QueueEntry, user_id: int, expires: float, expired: list[int], *,
-            requeued: bool = False) -> bool:
+def acquire(
+    entry: QueueEntry, user_id: int, expires: float, expired: list[int], *, requeued: bool = False
+) -> bool:
     """Lease the task to `user_id` if it is still as `entry` saw it; False if someone got there first.
 
     The condition pins the lease revision and the answer counts, so neither another lease nor a late
@@ -99,5 +108,4 @@ def held_task(project_id: int, user_id: int) -> tuple[int, float] | None:
 
 
 def remember(project_id: int, user_id: int, task_id: int, expires: float) -> None:
-    LeaseModel(project_id, user_id, task_id=task_id,
-               expires_at=datetime.fromtimestamp(expires, UTC)).save()
+    LeaseModel(project_id, user_id, task_id=task_id, expires_at=datetime.fromtimestamp(expires, UTC)).save()

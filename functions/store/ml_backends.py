@@ -24,11 +24,18 @@ _SETTINGS = tuple(name for name in ("kind", *EDITABLE) if name != "model_version
 def _to_backend(item: MLBackendModel) -> MLBackend:
     settings = json.loads(item.fields)
     return MLBackend(
-        id=int(item.id), project_id=int(item.project_id), created_at=item.created_at,
-        updated_at=item.updated_at, version=int(item.version or 0), state=item.state or "DI",
-        error_message=item.error_message, model_version=item.model_version or "",
-        job=json.loads(item.job) if item.job else {}, training_failed=bool(item.training_failed),
-        **{k: v for k, v in settings.items() if k in _SETTINGS})
+        id=int(item.id),
+        project_id=int(item.project_id),
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        version=int(item.version or 0),
+        state=item.state or "DI",
+        error_message=item.error_message,
+        model_version=item.model_version or "",
+        job=json.loads(item.job) if item.job else {},
+        training_failed=bool(item.training_failed),
+        **{k: v for k, v in settings.items() if k in _SETTINGS},
+    )
 
 
 def _settings_json(backend: MLBackend) -> str:
@@ -41,10 +48,17 @@ def new_id() -> int:
 
 
 def create(backend: MLBackend) -> MLBackend:
-    item = MLBackendModel(backend.id, project_id=backend.project_id, fields=_settings_json(backend),
-                          state=backend.state, error_message=backend.error_message,
-                          model_version=backend.model_version, created_at=backend.created_at,
-                          updated_at=backend.updated_at, version=0)
+    item = MLBackendModel(
+        backend.id,
+        project_id=backend.project_id,
+        fields=_settings_json(backend),
+        state=backend.state,
+        error_message=backend.error_message,
+        model_version=backend.model_version,
+        created_at=backend.created_at,
+        updated_at=backend.updated_at,
+        version=0,
+    )
     with conflict_on_condition("ML backend id already taken"):
         item.save(condition=MLBackendModel.id.does_not_exist())
     return backend
@@ -68,26 +82,41 @@ def save(backend: MLBackend) -> MLBackend:
     expected = backend.version
     with conflict_on_condition("The ML backend was changed by someone else; reload it and try again."):
         MLBackendModel(backend.id).update(
-            actions=[MLBackendModel.fields.set(_settings_json(backend)), MLBackendModel.version.set(expected + 1),
-                     *_status_actions(backend.state, backend.error_message, backend.model_version),
-                     MLBackendModel.updated_at.set(backend.updated_at)],
-            condition=MLBackendModel.version == expected)
+            actions=[
+                MLBackendModel.fields.set(_settings_json(backend)),
+                MLBackendModel.version.set(expected + 1),
+                *_status_actions(backend.state, backend.error_message, backend.model_version),
+                MLBackendModel.updated_at.set(backend.updated_at),
+            ],
+            condition=MLBackendModel.version == expected,
+        )
     backend.version = expected + 1
     return backend
 
 
-def _status_actions(state: str, error_message: str | None, model_version: str | None,
-                    training_failed: bool = False) -> list:
-    actions = [MLBackendModel.state.set(state), MLBackendModel.training_failed.set(training_failed),
-               MLBackendModel.error_message.set(error_message) if error_message is not None
-               else MLBackendModel.error_message.remove()]
+def _status_actions(
+    state: str, error_message: str | None, model_version: str | None, training_failed: bool = False
+) -> list:
+    actions = [
+        MLBackendModel.state.set(state),
+        MLBackendModel.training_failed.set(training_failed),
+        MLBackendModel.error_message.set(error_message)
+        if error_message is not None
+        else MLBackendModel.error_message.remove(),
+    ]
     if model_version is not None:
         actions.append(MLBackendModel.model_version.set(model_version))
     return actions
 
 
-def set_status(backend: MLBackend, state: str, error_message: str | None = None,
-               model_version: str | None = None, *, training_failed: bool = False) -> MLBackend:
+def set_status(
+    backend: MLBackend,
+    state: str,
+    error_message: str | None = None,
+    model_version: str | None = None,
+    *,
+    training_failed: bool = False,
+) -> MLBackend:
     """Record what calling the backend showed (no version check: the server's observation wins)."""
     backend.state, backend.error_message, backend.updated_at = state, error_message, utcnow()
     backend.training_failed = training_failed
@@ -95,24 +124,29 @@ def set_status(backend: MLBackend, state: str, error_message: str | None = None,
         backend.model_version = model_version
     with conflict_on_condition(NOT_FOUND):
         MLBackendModel(backend.id).update(
-            actions=[*_status_actions(state, error_message, model_version, training_failed),
-                     MLBackendModel.updated_at.set(backend.updated_at)],
-            condition=MLBackendModel.id.exists())
+            actions=[
+                *_status_actions(state, error_message, model_version, training_failed),
+                MLBackendModel.updated_at.set(backend.updated_at),
+            ],
+            condition=MLBackendModel.id.exists(),
+        )
     return backend
 
 
 def set_job(backend_id: int, job: dict) -> None:
     with conflict_on_condition(NOT_FOUND):
-        MLBackendModel(backend_id).update(actions=[MLBackendModel.job.set(json.dumps(job))],
-                                          condition=MLBackendModel.id.exists())
+        MLBackendModel(backend_id).update(
+            actions=[MLBackendModel.job.set(json.dumps(job))], condition=MLBackendModel.id.exists()
+        )
 
 
 def start_job(backend_id: int, job: dict) -> bool:
     """Record a new job unless one is still running; False if one is."""
     running = MLBackendModel.job.does_not_exist() | ~MLBackendModel.job.contains('"status": "running"')
     try:
-        MLBackendModel(backend_id).update(actions=[MLBackendModel.job.set(json.dumps(job))],
-                                          condition=MLBackendModel.id.exists() & running)
+        MLBackendModel(backend_id).update(
+            actions=[MLBackendModel.job.set(json.dumps(job))], condition=MLBackendModel.id.exists() & running
+        )
     except Exception as exc:
         if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
             return False

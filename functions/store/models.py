@@ -138,8 +138,15 @@ class MembershipModel(_Base):
 
 
 # What the label stream reads from its indexes: enough to decide on a lease without the task's data.
-QUEUE_FIELDS = ["overlap", "total_annotations", "cancelled_annotations", "locks", "annotators", "skipped_by",
-                "lease_rev"]
+QUEUE_FIELDS = [
+    "overlap",
+    "total_annotations",
+    "cancelled_annotations",
+    "locks",
+    "annotators",
+    "skipped_by",
+    "lease_rev",
+]
 
 
 class TaskModel(_Base):
@@ -557,15 +564,19 @@ def table_specs() -> list[TableSpec]:
             )
             for gsi in schema.get("global_secondary_indexes", [])
         )
-        ttl = next((name for name, attr in model.get_attributes().items() if isinstance(attr, TTLAttribute)), None)
-        specs.append(TableSpec(
-            short_name=model.TABLE,
-            hash_key=_key(schema["key_schema"], types, "HASH"),
-            range_key=_key(schema["key_schema"], types, "RANGE"),
-            indexes=indexes,
-            ttl_attribute=ttl,
-            stream_view=getattr(model, "STREAM_VIEW", None),
-        ))
+        ttl = next(
+            (name for name, attr in model.get_attributes().items() if isinstance(attr, TTLAttribute)), None
+        )
+        specs.append(
+            TableSpec(
+                short_name=model.TABLE,
+                hash_key=_key(schema["key_schema"], types, "HASH"),
+                range_key=_key(schema["key_schema"], types, "RANGE"),
+                indexes=indexes,
+                ttl_attribute=ttl,
+                stream_view=getattr(model, "STREAM_VIEW", None),
+            )
+        )
     return specs
 
 
@@ -575,8 +586,11 @@ def configure(settings: Settings | None = None) -> None:
     for model in ALL_MODELS:
         # Each model gets its own Meta (a subclass of the base one, which PynamoDB filled with defaults):
         # models that do not declare a Meta would otherwise all share, and overwrite, the base's.
-        meta = {"table_name": settings.table_name(model.TABLE), "host": settings.aws_endpoint_url,
-                "region": settings.region}
+        meta = {
+            "table_name": settings.table_name(model.TABLE),
+            "host": settings.aws_endpoint_url,
+            "region": settings.region,
+        }
         if getattr(model, "STREAM_VIEW", None):
             meta["stream_view_type"] = model.STREAM_VIEW
         model.Meta = type("Meta", (_Base.Meta,), meta)

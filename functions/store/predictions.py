@@ -18,21 +18,33 @@ def _result_key(prediction_id: int) -> str:
 
 def _to_prediction(item: PredictionModel) -> Prediction:
     return Prediction(
-        id=int(item.id), task_id=int(item.task_id), project_id=int(item.project_id),
+        id=int(item.id),
+        task_id=int(item.task_id),
+        project_id=int(item.project_id),
         result=blobs.unpack(item.result, item.result_ref, default=[]),
-        score=float(item.score) if item.score is not None else None, model_version=item.model_version,
+        score=float(item.score) if item.score is not None else None,
+        model_version=item.model_version,
         model=int(item.model) if item.model is not None else None,
         cluster=int(item.cluster) if item.cluster is not None else None,
-        created_at=item.created_at, updated_at=item.updated_at,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
     )
 
 
 def to_item(p: Prediction) -> PredictionModel:
     result, result_ref = blobs.pack(p.result, _result_key(p.id))
     return PredictionModel(
-        p.id, task_id=p.task_id, project_id=p.project_id, result=result, result_ref=result_ref,
-        score=p.score, model_version=p.model_version, model=p.model, cluster=p.cluster,
-        created_at=p.created_at, updated_at=p.updated_at,
+        p.id,
+        task_id=p.task_id,
+        project_id=p.project_id,
+        result=result,
+        result_ref=result_ref,
+        score=p.score,
+        model_version=p.model_version,
+        model=p.model,
+        cluster=p.cluster,
+        created_at=p.created_at,
+        updated_at=p.updated_at,
     )
 
 
@@ -68,24 +80,35 @@ def _score_actions(scores: dict[str, float] | None, uncertainty: float | None) -
     return [] if scores is None else tasks.score_actions(scores, uncertainty)
 
 
-def insert(prediction: Prediction, *, scores: dict[str, float] | None = None,
-           uncertainty: float | None = None) -> Prediction:
+def insert(
+    prediction: Prediction, *, scores: dict[str, float] | None = None, uncertainty: float | None = None
+) -> Prediction:
     """Store a prediction; `scores`/`uncertainty` are the task's values with it (None: unchanged)."""
     write_child(
-        save=to_item(prediction), save_condition=PredictionModel.id.does_not_exist(),
-        kind="prediction", child_id=prediction.id, added=True, task_id=prediction.task_id,
-        task_counters={"total_predictions": 1}, task_extra=_score_actions(scores, uncertainty),
+        save=to_item(prediction),
+        save_condition=PredictionModel.id.does_not_exist(),
+        kind="prediction",
+        child_id=prediction.id,
+        added=True,
+        task_id=prediction.task_id,
+        task_counters={"total_predictions": 1},
+        task_extra=_score_actions(scores, uncertainty),
         task_condition=~TaskModel.prediction_ids.contains(prediction.id),
     )
     projects.add_counters(prediction.project_id, total_predictions_number=1)
     return prediction
 
 
-def remove(prediction: Prediction, *, scores: dict[str, float] | None = None,
-           uncertainty: float | None = None) -> None:
+def remove(
+    prediction: Prediction, *, scores: dict[str, float] | None = None, uncertainty: float | None = None
+) -> None:
     write_child(
-        delete=PredictionModel(prediction.id), kind="prediction", child_id=prediction.id, added=False,
-        task_id=prediction.task_id, task_counters={"total_predictions": -1},
+        delete=PredictionModel(prediction.id),
+        kind="prediction",
+        child_id=prediction.id,
+        added=False,
+        task_id=prediction.task_id,
+        task_counters={"total_predictions": -1},
         task_extra=_score_actions(scores, uncertainty),
         task_condition=TaskModel.prediction_ids.contains(prediction.id),
     )
@@ -104,8 +127,11 @@ def delete_many(prediction_ids: Iterable[int]) -> None:
             batch.delete(PredictionModel(prediction_id))
 
 
-def insert_batch(project_id: int, predictions: list[Prediction],
-                 task_scores: dict[int, tuple[dict[str, float], float | None]]) -> None:
+def insert_batch(
+    project_id: int,
+    predictions: list[Prediction],
+    task_scores: dict[int, tuple[dict[str, float], float | None]],
+) -> None:
     """Store new predictions of many tasks at once (an ML backend's batch): BatchWriteItem for the
     predictions, then one UpdateItem per task (its ids, counter and scores; DynamoDB has no batch update)
     and one project counter update. `task_scores`: per task, its scores and uncertainty with them.
@@ -121,8 +147,10 @@ def insert_batch(project_id: int, predictions: list[Prediction],
     done: list[int] = []
 
     def update_task(task_id: int) -> None:
-        actions = [TaskModel.prediction_ids.add(set(by_task[task_id])),
-                   TaskModel.total_predictions.add(len(by_task[task_id]))]
+        actions = [
+            TaskModel.prediction_ids.add(set(by_task[task_id])),
+            TaskModel.total_predictions.add(len(by_task[task_id])),
+        ]
         if task_id in task_scores:
             actions += tasks.score_actions(*task_scores[task_id])
         with conflict_on_condition("A task was deleted while its predictions were stored."):
@@ -136,7 +164,11 @@ def insert_batch(project_id: int, predictions: list[Prediction],
         projects.add_counters(project_id, total_predictions_number=len(predictions))
     except Exception:
         for task_id in done:
-            TaskModel(task_id).update(actions=[TaskModel.prediction_ids.delete(set(by_task[task_id])),
-                                               TaskModel.total_predictions.add(-len(by_task[task_id]))])
+            TaskModel(task_id).update(
+                actions=[
+                    TaskModel.prediction_ids.delete(set(by_task[task_id])),
+                    TaskModel.total_predictions.add(-len(by_task[task_id])),
+                ]
+            )
         delete_many(p.id for p in predictions)
         raise

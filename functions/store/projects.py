@@ -12,8 +12,13 @@ from functions.store.errors import conflict_on_condition
 from functions.store.models import MembershipModel, ProjectModel
 
 COUNTERS = (
-    "task_number", "total_annotations_number", "skipped_annotations_number", "ground_truth_number",
-    "total_predictions_number", "num_tasks_with_annotations", "finished_task_number",
+    "task_number",
+    "total_annotations_number",
+    "skipped_annotations_number",
+    "ground_truth_number",
+    "total_predictions_number",
+    "num_tasks_with_annotations",
+    "finished_task_number",
 )
 _STORED_APART = {"id", "title", "created_by", "created_at", "version", *COUNTERS}
 SETTINGS = tuple(f.name for f in dataclasses.fields(Project) if f.name not in _STORED_APART)
@@ -23,8 +28,13 @@ def _to_project(item: ProjectModel) -> Project:
     stored = json.loads(item.settings)
     known = {k: v for k, v in stored.items() if k in SETTINGS}
     return Project(
-        id=int(item.id), title=item.title, created_by=int(item.created_by), created_at=item.created_at,
-        version=int(item.version), **{c: int(getattr(item, c) or 0) for c in COUNTERS}, **known,
+        id=int(item.id),
+        title=item.title,
+        created_by=int(item.created_by),
+        created_at=item.created_at,
+        version=int(item.version),
+        **{c: int(getattr(item, c) or 0) for c in COUNTERS},
+        **known,
     )
 
 
@@ -38,8 +48,12 @@ def new_id() -> int:
 
 def create(project: Project) -> Project:
     item = ProjectModel(
-        project.id, title=project.title, created_by=project.created_by, created_at=project.created_at,
-        settings=_settings_json(project), version=0,
+        project.id,
+        title=project.title,
+        created_by=project.created_by,
+        created_at=project.created_at,
+        settings=_settings_json(project),
+        version=0,
     )
     with conflict_on_condition("project id already taken"):
         item.save(condition=ProjectModel.id.does_not_exist())
@@ -106,6 +120,7 @@ def all_ids(organization: int = 1) -> list[int]:
 
 # --- members -----------------------------------------------------------------------------------------
 
+
 def is_member(project_id: int, user_id: int) -> bool:
     try:
         MembershipModel.get(project_id, user_id)
@@ -115,9 +130,7 @@ def is_member(project_id: int, user_id: int) -> bool:
 
 
 def member_project_ids(user_id: int) -> list[int]:
-    return sorted(
-        (int(m.project_id) for m in MembershipModel.user_index.query(user_id)), reverse=True
-    )
+    return sorted((int(m.project_id) for m in MembershipModel.user_index.query(user_id)), reverse=True)
 
 
 def member_ids(project_id: int) -> list[int]:

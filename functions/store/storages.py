@@ -26,8 +26,10 @@ from functions.store.aws_clients import client
 from functions.store.errors import conflict_on_condition
 from functions.store.models import StorageLinkModel, StorageModel
 
-NOT_FOUND = {"import": "No S3ImportStorage matches the given query.",
-             "export": "No S3ExportStorage matches the given query."}
+NOT_FOUND = {
+    "import": "No S3ImportStorage matches the given query.",
+    "export": "No S3ExportStorage matches the given query.",
+}
 # DynamoDB's limits: 100 items per transaction, 100 keys per BatchGetItem.
 _CLAIM_CHUNK = 100  # keys per BatchGetItem
 _CLAIM_WORKERS = 8
@@ -45,11 +47,19 @@ def _to_storage(item: StorageModel) -> Storage:
     kind = item.kind
     known = set(editable(kind))
     return Storage(
-        id=int(item.id), project_id=int(item.project_id), kind=kind, created_by=int(item.created_by),
-        status=item.status or "initialized", last_sync=item.last_sync,
+        id=int(item.id),
+        project_id=int(item.project_id),
+        kind=kind,
+        created_by=int(item.created_by),
+        status=item.status or "initialized",
+        last_sync=item.last_sync,
         last_sync_count=int(item.last_sync_count) if item.last_sync_count is not None else None,
-        traceback=item.traceback, meta=json.loads(item.meta or "{}"), created_at=item.created_at,
-        version=int(item.version or 0), **{k: v for k, v in fields.items() if k in known})
+        traceback=item.traceback,
+        meta=json.loads(item.meta or "{}"),
+        created_at=item.created_at,
+        version=int(item.version or 0),
+        **{k: v for k, v in fields.items() if k in known},
+    )
 
 
 def new_id() -> int:
@@ -57,10 +67,18 @@ def new_id() -> int:
 
 
 def create(storage: Storage) -> Storage:
-    item = StorageModel(storage.id, project_id=storage.project_id, kind=storage.kind,
-                        source_bucket=storage.bucket if storage.kind == SOURCE else None,
-                        created_by=storage.created_by, fields=_settings_json(storage), status=storage.status,
-                        meta=json.dumps(storage.meta), created_at=storage.created_at, version=0)
+    item = StorageModel(
+        storage.id,
+        project_id=storage.project_id,
+        kind=storage.kind,
+        source_bucket=storage.bucket if storage.kind == SOURCE else None,
+        created_by=storage.created_by,
+        fields=_settings_json(storage),
+        status=storage.status,
+        meta=json.dumps(storage.meta),
+        created_at=storage.created_at,
+        version=0,
+    )
     with conflict_on_condition("storage id already taken"):
         item.save(condition=StorageModel.id.does_not_exist())
     return storage
@@ -78,7 +96,9 @@ def get(storage_id: int, kind: str) -> Storage:
 
 def list_for_project(project_id: int, kind: str | None = None) -> list[Storage]:
     condition = StorageModel.kind == kind if kind else None
-    return [_to_storage(item) for item in StorageModel.project_index.query(project_id, filter_condition=condition)]
+    return [
+        _to_storage(item) for item in StorageModel.project_index.query(project_id, filter_condition=condition)
+    ]
 
 
 def sources_of_bucket(bucket: str) -> list[Storage]:
@@ -89,26 +109,46 @@ def sources_of_bucket(bucket: str) -> list[Storage]:
 def save(storage: Storage) -> Storage:
     """Write the user's settings if nobody edited the storage since it was read."""
     expected = storage.version
-    source_bucket = (StorageModel.source_bucket.set(storage.bucket) if storage.kind == SOURCE
-                     else StorageModel.source_bucket.remove())
+    source_bucket = (
+        StorageModel.source_bucket.set(storage.bucket)
+        if storage.kind == SOURCE
+        else StorageModel.source_bucket.remove()
+    )
     with conflict_on_condition("The storage was changed by someone else; reload it and try again."):
         StorageModel(storage.id).update(
-            actions=[StorageModel.fields.set(_settings_json(storage)), source_bucket,
-                     StorageModel.version.set(expected + 1)],
-            condition=StorageModel.version == expected)
+            actions=[
+                StorageModel.fields.set(_settings_json(storage)),
+                source_bucket,
+                StorageModel.version.set(expected + 1),
+            ],
+            condition=StorageModel.version == expected,
+        )
     storage.version = expected + 1
     return storage
 
 
-def set_status(storage: Storage, status: str, *, meta: dict, count: int | None = None,
-               traceback: str | None = None, finished: bool = False) -> None:
+def set_status(
+    storage: Storage,
+    status: str,
+    *,
+    meta: dict,
+    count: int | None = None,
+    traceback: str | None = None,
+    finished: bool = False,
+) -> None:
     """What a sync reports (no version check: a sync never conflicts with a user's edit)."""
     storage.status, storage.meta, storage.traceback = status, meta, traceback
-    actions = [StorageModel.status.set(status), StorageModel.meta.set(json.dumps(meta)),
-               StorageModel.traceback.set(traceback) if traceback else StorageModel.traceback.remove()]
+    actions = [
+        StorageModel.status.set(status),
+        StorageModel.meta.set(json.dumps(meta)),
+        StorageModel.traceback.set(traceback) if traceback else StorageModel.traceback.remove(),
+    ]
     if finished:
         storage.last_sync, storage.last_sync_count = utcnow(), count
-        actions += [StorageModel.last_sync.set(storage.last_sync), StorageModel.last_sync_count.set(count or 0)]
+        actions += [
+            StorageModel.last_sync.set(storage.last_sync),
+            StorageModel.last_sync_count.set(count or 0),
+        ]
     with conflict_on_condition(NOT_FOUND[storage.kind]):
         StorageModel(storage.id).update(actions=actions, condition=StorageModel.id.exists())
 
@@ -117,13 +157,20 @@ def start_sync(storage: Storage, meta: dict) -> bool:
     """Mark the storage's sync as running unless another one is (and is alive); False if one is."""
     now = utcnow()
     meta = {**meta, "time_in_progress": str(now), "time_last_ping": str(now)}
-    free = ((StorageModel.status != "in_progress") | StorageModel.sync_started_at.does_not_exist()
-            | (StorageModel.sync_started_at < now - STALE_SYNC))
+    free = (
+        (StorageModel.status != "in_progress")
+        | StorageModel.sync_started_at.does_not_exist()
+        | (StorageModel.sync_started_at < now - STALE_SYNC)
+    )
     try:
         StorageModel(storage.id).update(
-            actions=[StorageModel.status.set("in_progress"), StorageModel.meta.set(json.dumps(meta)),
-                     StorageModel.sync_started_at.set(now)],
-            condition=StorageModel.id.exists() & free)
+            actions=[
+                StorageModel.status.set("in_progress"),
+                StorageModel.meta.set(json.dumps(meta)),
+                StorageModel.sync_started_at.set(now),
+            ],
+            condition=StorageModel.id.exists() & free,
+        )
     except Exception as exc:
         if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
             return False
@@ -148,7 +195,7 @@ def linked_keys(storage_id: int, keys: list[str]) -> set[str]:
     """Which of `keys` the storage already imported (BatchGetItem, 100 keys a call)."""
     found: set[str] = set()
     for start in range(0, len(keys), _CLAIM_CHUNK):
-        chunk = keys[start:start + _CLAIM_CHUNK]
+        chunk = keys[start : start + _CLAIM_CHUNK]
         for item in StorageLinkModel.batch_get([(storage_id, k) for k in chunk], attributes_to_get=["key"]):
             found.add(item.key)
     return found
@@ -165,7 +212,9 @@ def claim(storage_id: int, keys: list[str]) -> list[str]:
 
     def won(key: str) -> bool:
         try:
-            StorageLinkModel(storage_id, key, created_at=now).save(condition=StorageLinkModel.key.does_not_exist())
+            StorageLinkModel(storage_id, key, created_at=now).save(
+                condition=StorageLinkModel.key.does_not_exist()
+            )
         except PutError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 return False  # another sync imports this object
@@ -200,22 +249,32 @@ def s3_for(storage: Storage):
     settings = get_settings()
     endpoint = storage.s3_endpoint or settings.aws_endpoint_url
     region = storage.region_name or settings.region
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, s3={"addressing_style": "path"},
-                    connect_timeout=5, read_timeout=30)
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        s3={"addressing_style": "path"},
+        connect_timeout=5,
+        read_timeout=30,
+    )
     credentials: dict = {}
     if storage.role_arn:
         assumed = client("sts").assume_role(
-            RoleArn=storage.role_arn, RoleSessionName=f"labelstack-storage-{storage.id}",
-            **({"ExternalId": storage.external_id} if storage.external_id else {}))["Credentials"]
-        credentials = {"aws_access_key_id": assumed["AccessKeyId"],
-                       "aws_secret_access_key": assumed["SecretAccessKey"],
-                       "aws_session_token": assumed["SessionToken"]}
+            RoleArn=storage.role_arn,
+            RoleSessionName=f"labelstack-storage-{storage.id}",
+            **({"ExternalId": storage.external_id} if storage.external_id else {}),
+        )["Credentials"]
+        credentials = {
+            "aws_access_key_id": assumed["AccessKeyId"],
+            "aws_secret_access_key": assumed["SecretAccessKey"],
+            "aws_session_token": assumed["SessionToken"],
+        }
     elif storage.aws_access_key_id:
-        credentials = {"aws_access_key_id": storage.aws_access_key_id,
-                       "aws_secret_access_key": storage.aws_secret_access_key,
-                       "aws_session_token": storage.aws_session_token}
+        credentials = {
+            "aws_access_key_id": storage.aws_access_key_id,
+            "aws_secret_access_key": storage.aws_secret_access_key,
+            "aws_session_token": storage.aws_session_token,
+        }
     elif not storage.s3_endpoint and region == settings.region:
         return client("s3")
-    return boto3.session.Session().client("s3", region_name=region, endpoint_url=endpoint, config=config,
-                                          **credentials)
-
+    return boto3.session.Session().client(
+        "s3", region_name=region, endpoint_url=endpoint, config=config, **credentials
+    )

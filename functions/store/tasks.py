@@ -26,21 +26,28 @@ def _data_key(task_id: int) -> str:
 
 def _to_task(item: TaskModel) -> Task:
     return Task(
-        id=int(item.id), project_id=int(item.project_id),
-        data=blobs.unpack(item.data, item.data_ref, default={}), meta=json.loads(item.meta or "{}"),
-        inner_id=int(item.inner_id or 0), overlap=int(item.overlap or 1), is_labeled=bool(item.is_labeled),
+        id=int(item.id),
+        project_id=int(item.project_id),
+        data=blobs.unpack(item.data, item.data_ref, default={}),
+        meta=json.loads(item.meta or "{}"),
+        inner_id=int(item.inner_id or 0),
+        overlap=int(item.overlap or 1),
+        is_labeled=bool(item.is_labeled),
         total_annotations=int(item.total_annotations or 0),
         cancelled_annotations=int(item.cancelled_annotations or 0),
         total_predictions=int(item.total_predictions or 0),
         annotation_ids=sorted(int(i) for i in (item.annotation_ids or ())),
         prediction_ids=sorted(int(i) for i in (item.prediction_ids or ())),
-        created_at=item.created_at, updated_at=item.updated_at,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
         updated_by=int(item.updated_by) if item.updated_by is not None else None,
-        version=int(item.version or 0), labeling_count=int(item.labeling_count or 0),
+        version=int(item.version or 0),
+        labeling_count=int(item.labeling_count or 0),
         annotators=sorted(int(i) for i in (item.annotators or ())),
         skipped_by=sorted(int(i) for i in (item.skipped_by or ())),
         prediction_scores={k: float(v) for k, v in plain_map(item.prediction_scores).items()},
-        locks={int(k): float(v) for k, v in plain_map(item.locks).items()}, lease_rev=int(item.lease_rev or 0),
+        locks={int(k): float(v) for k, v in plain_map(item.locks).items()},
+        lease_rev=int(item.lease_rev or 0),
         completed_at=item.completed_at,
     )
 
@@ -54,16 +61,31 @@ def to_item(task: Task, model_version: str = "") -> TaskModel:
     """A new task's item; `model_version` is the project's, whose score orders Uncertainty sampling."""
     data, data_ref = blobs.pack(task.data, _data_key(task.id))
     return TaskModel(
-        task.id, project_id=task.project_id, data=data, data_ref=data_ref, meta=blobs.dumps(task.meta),
-        inner_id=task.inner_id, overlap=task.overlap, is_labeled=task.is_labeled,
-        total_annotations=task.total_annotations, cancelled_annotations=task.cancelled_annotations,
-        total_predictions=task.total_predictions, annotation_ids=set(task.annotation_ids) or None,
-        prediction_ids=set(task.prediction_ids) or None, created_at=task.created_at,
-        updated_at=task.updated_at, updated_by=task.updated_by, version=task.version,
-        labeling_count=task.labeling_count, annotators=set(task.annotators) or None,
-        skipped_by=set(task.skipped_by) or None, prediction_scores=dict(task.prediction_scores),
+        task.id,
+        project_id=task.project_id,
+        data=data,
+        data_ref=data_ref,
+        meta=blobs.dumps(task.meta),
+        inner_id=task.inner_id,
+        overlap=task.overlap,
+        is_labeled=task.is_labeled,
+        total_annotations=task.total_annotations,
+        cancelled_annotations=task.cancelled_annotations,
+        total_predictions=task.total_predictions,
+        annotation_ids=set(task.annotation_ids) or None,
+        prediction_ids=set(task.prediction_ids) or None,
+        created_at=task.created_at,
+        updated_at=task.updated_at,
+        updated_by=task.updated_by,
+        version=task.version,
+        labeling_count=task.labeling_count,
+        annotators=set(task.annotators) or None,
+        skipped_by=set(task.skipped_by) or None,
+        prediction_scores=dict(task.prediction_scores),
         completed_at=task.completed_at,
-        locks={}, lease_rev=0, queue_random=random.randrange(QUEUE_RANDOM_RANGE),
+        locks={},
+        lease_rev=0,
+        queue_random=random.randrange(QUEUE_RANDOM_RANGE),
         queue_project=None if task.is_labeled else task.project_id,
         uncertainty=uncertainty(task.prediction_scores, model_version),
     )
@@ -111,16 +133,18 @@ def page_ids(project_id: int, offset: int, limit: int) -> list[int]:
     start_key = None
     remaining = offset
     while remaining > 0:
-        page = conn.query(project_id, index_name=index, select="COUNT", limit=remaining,
-                          exclusive_start_key=start_key)
+        page = conn.query(
+            project_id, index_name=index, select="COUNT", limit=remaining, exclusive_start_key=start_key
+        )
         remaining -= page["Count"]
         start_key = page.get("LastEvaluatedKey")
         if start_key is None:
             return []
     found: list[int] = []
     while len(found) < limit:
-        page = conn.query(project_id, index_name=index, limit=limit - len(found),
-                          exclusive_start_key=start_key)
+        page = conn.query(
+            project_id, index_name=index, limit=limit - len(found), exclusive_start_key=start_key
+        )
         found.extend(int(item["id"]["N"]) for item in page.get("Items", []))
         start_key = page.get("LastEvaluatedKey")
         if start_key is None:
@@ -160,8 +184,10 @@ def save_fields(task: Task, expected_version: int) -> Task:
 
 def score_actions(scores: dict[str, float], uncertainty: float | None) -> list:
     """Set the task's per-version prediction scores and its Uncertainty-sampling key."""
-    return [TaskModel.prediction_scores.set(scores),
-            TaskModel.uncertainty.set(uncertainty) if uncertainty is not None else TaskModel.uncertainty.remove()]
+    return [
+        TaskModel.prediction_scores.set(scores),
+        TaskModel.uncertainty.set(uncertainty) if uncertainty is not None else TaskModel.uncertainty.remove(),
+    ]
 
 
 def set_scores(task_id: int, scores: dict[str, float], uncertainty: float | None) -> None:
@@ -172,10 +198,15 @@ def set_queue_settings(task_id: int, overlap: int, uncertainty: float | None) ->
     """Apply the project's overlap and sampling key to a task; return its `is_labeled` change."""
     item = TaskModel(task_id)
     with conflict_on_condition("No Task matches the given query."):
-        item.update(actions=[
-            TaskModel.overlap.set(overlap),
-            TaskModel.uncertainty.set(uncertainty) if uncertainty is not None else TaskModel.uncertainty.remove(),
-        ], condition=TaskModel.id.exists())
+        item.update(
+            actions=[
+                TaskModel.overlap.set(overlap),
+                TaskModel.uncertainty.set(uncertainty)
+                if uncertainty is not None
+                else TaskModel.uncertainty.remove(),
+            ],
+            condition=TaskModel.id.exists(),
+        )
     return settle_labeled(item)
 
 

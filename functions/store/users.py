@@ -14,8 +14,13 @@ from functions.store.models import TokenModel, UserModel
 
 def _to_user(item: UserModel) -> User:
     return User(
-        id=int(item.id), email=item.email, role=item.role, username=item.username,
-        first_name=item.first_name, last_name=item.last_name, created_at=item.created_at,
+        id=int(item.id),
+        email=item.email,
+        role=item.role,
+        username=item.username,
+        first_name=item.first_name,
+        last_name=item.last_name,
+        created_at=item.created_at,
         last_activity=item.last_activity,
     )
 
@@ -49,21 +54,34 @@ def create(email: str, role: str, first_name: str = "", last_name: str = "", use
     email = email.lower()
     if find_by_email(email) is not None:
         raise Conflict(f"A user with email {email} already exists.")
-    user = User(id=ids.reserve("user"), email=email, role=role, first_name=first_name,
-                last_name=last_name, username=username)
+    user = User(
+        id=ids.reserve("user"),
+        email=email,
+        role=role,
+        first_name=first_name,
+        last_name=last_name,
+        username=username,
+    )
     item = UserModel(
-        user.id, email=user.email, role=user.role, username=user.username, first_name=user.first_name,
-        last_name=user.last_name, created_at=user.created_at,
+        user.id,
+        email=user.email,
+        role=user.role,
+        username=user.username,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        created_at=user.created_at,
     )
     with conflict_on_condition("user id already taken"):
         item.save(condition=UserModel.id.does_not_exist())
     return user
 
 
-def save_token(secret: str, user_id: int, kind: str, created_at: datetime,
-               expires_at: datetime | None = None) -> None:
-    TokenModel(token_hash(secret), user_id=user_id, kind=kind, created_at=created_at,
-               expires_at=expires_at).save()
+def save_token(
+    secret: str, user_id: int, kind: str, created_at: datetime, expires_at: datetime | None = None
+) -> None:
+    TokenModel(
+        token_hash(secret), user_id=user_id, kind=kind, created_at=created_at, expires_at=expires_at
+    ).save()
 
 
 def lookup_token(secret: str, kind: str) -> int | None:

@@ -25,10 +25,16 @@ _SETTINGS = tuple(name for name in EDITABLE if name != "secret")
 def _to_webhook(item: WebhookModel) -> Webhook:
     fields = json.loads(item.fields)
     project_id = int(item.project_id)
-    return Webhook(id=int(item.id), project_id=project_id or None, secret=item.secret,
-                   organization=int(item.organization or 1), created_at=item.created_at,
-                   updated_at=item.updated_at, version=int(item.version or 0),
-                   **{k: v for k, v in fields.items() if k in _SETTINGS})
+    return Webhook(
+        id=int(item.id),
+        project_id=project_id or None,
+        secret=item.secret,
+        organization=int(item.organization or 1),
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        version=int(item.version or 0),
+        **{k: v for k, v in fields.items() if k in _SETTINGS},
+    )
 
 
 def _fields_json(webhook: Webhook) -> str:
@@ -41,9 +47,16 @@ def new_id() -> int:
 
 
 def create(webhook: Webhook) -> Webhook:
-    item = WebhookModel(webhook.id, project_id=webhook.project_id or ORGANIZATION_WIDE,
-                        organization=webhook.organization, fields=_fields_json(webhook), secret=webhook.secret,
-                        created_at=webhook.created_at, updated_at=webhook.updated_at, version=0)
+    item = WebhookModel(
+        webhook.id,
+        project_id=webhook.project_id or ORGANIZATION_WIDE,
+        organization=webhook.organization,
+        fields=_fields_json(webhook),
+        secret=webhook.secret,
+        created_at=webhook.created_at,
+        updated_at=webhook.updated_at,
+        version=0,
+    )
     with conflict_on_condition("webhook id already taken"):
         item.save(condition=WebhookModel.id.does_not_exist())
     return webhook
@@ -65,9 +78,14 @@ def save(webhook: Webhook) -> Webhook:
     webhook.updated_at = utcnow()
     with conflict_on_condition("The webhook was changed by someone else; reload it and try again."):
         WebhookModel(webhook.id).update(
-            actions=[WebhookModel.fields.set(_fields_json(webhook)), WebhookModel.secret.set(webhook.secret),
-                     WebhookModel.updated_at.set(webhook.updated_at), WebhookModel.version.set(expected + 1)],
-            condition=WebhookModel.version == expected)
+            actions=[
+                WebhookModel.fields.set(_fields_json(webhook)),
+                WebhookModel.secret.set(webhook.secret),
+                WebhookModel.updated_at.set(webhook.updated_at),
+                WebhookModel.version.set(expected + 1),
+            ],
+            condition=WebhookModel.version == expected,
+        )
     webhook.version = expected + 1
     return webhook
 
@@ -83,8 +101,16 @@ def log_queued(webhook_id: int, delivery_id: str, action: str) -> bool:
     """Record a delivery about to be queued; False if this very delivery was queued before (a stream
     record retried after another subscriber failed), so it is not sent twice."""
     now = utcnow()
-    item = WebhookDeliveryModel(webhook_id, delivery_id, action=action, status="queued", attempts=0,
-                                created_at=now, updated_at=now, expires_at=now + timedelta(days=LOG_DAYS))
+    item = WebhookDeliveryModel(
+        webhook_id,
+        delivery_id,
+        action=action,
+        status="queued",
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + timedelta(days=LOG_DAYS),
+    )
     try:
         item.save(condition=WebhookDeliveryModel.delivery_id.does_not_exist())
     except Exception as exc:
@@ -94,23 +120,42 @@ def log_queued(webhook_id: int, delivery_id: str, action: str) -> bool:
     return True
 
 
-def log_attempt(webhook_id: int, delivery_id: str, *, status: str, attempts: int,
-                response_status: int | None, error: str | None) -> None:
-    actions = [WebhookDeliveryModel.status.set(status), WebhookDeliveryModel.attempts.set(attempts),
-               WebhookDeliveryModel.updated_at.set(utcnow()),
-               WebhookDeliveryModel.response_status.set(response_status) if response_status is not None
-               else WebhookDeliveryModel.response_status.remove(),
-               WebhookDeliveryModel.error.set(error) if error else WebhookDeliveryModel.error.remove()]
+def log_attempt(
+    webhook_id: int,
+    delivery_id: str,
+    *,
+    status: str,
+    attempts: int,
+    response_status: int | None,
+    error: str | None,
+) -> None:
+    actions = [
+        WebhookDeliveryModel.status.set(status),
+        WebhookDeliveryModel.attempts.set(attempts),
+        WebhookDeliveryModel.updated_at.set(utcnow()),
+        WebhookDeliveryModel.response_status.set(response_status)
+        if response_status is not None
+        else WebhookDeliveryModel.response_status.remove(),
+        WebhookDeliveryModel.error.set(error) if error else WebhookDeliveryModel.error.remove(),
+    ]
     WebhookDeliveryModel(webhook_id, delivery_id).update(actions=actions)
 
 
 def deliveries(webhook_id: int, limit: int) -> list[dict]:
     """The newest `limit` deliveries."""
-    return [{"id": item.delivery_id, "action": item.action, "status": item.status,
-             "attempts": int(item.attempts or 0),
-             "response_status": int(item.response_status) if item.response_status is not None else None,
-             "error": item.error, "created_at": item.created_at, "updated_at": item.updated_at}
-            for item in WebhookDeliveryModel.query(webhook_id, scan_index_forward=False, limit=limit)]
+    return [
+        {
+            "id": item.delivery_id,
+            "action": item.action,
+            "status": item.status,
+            "attempts": int(item.attempts or 0),
+            "response_status": int(item.response_status) if item.response_status is not None else None,
+            "error": item.error,
+            "created_at": item.created_at,
+            "updated_at": item.updated_at,
+        }
+        for item in WebhookDeliveryModel.query(webhook_id, scan_index_forward=False, limit=limit)
+    ]
 
 
 def delete_log(webhook_id: int) -> None:
@@ -135,9 +180,15 @@ def enqueue(messages: list[dict]) -> None:
     """Send delivery messages (10 per SendMessageBatch call); raises if SQS refused any."""
     sqs, url = client("sqs"), queue_url()
     for start in range(0, len(messages), 10):
-        chunk = messages[start:start + 10]
-        answer = sqs.send_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "MessageBody": json.dumps(m, separators=(",", ":"))} for i, m in enumerate(chunk)])
+        chunk = messages[start : start + 10]
+        answer = sqs.send_message_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "MessageBody": json.dumps(m, separators=(",", ":"))}
+                for i, m in enumerate(chunk)
+            ],
+        )
         if answer.get("Failed"):
-            raise RuntimeError(f"SQS refused {len(answer['Failed'])} webhook deliveries: "
-                               f"{answer['Failed'][0].get('Code')}")
+            raise RuntimeError(
+                f"SQS refused {len(answer['Failed'])} webhook deliveries: {answer['Failed'][0].get('Code')}"
+            )

@@ -19,8 +19,16 @@ class AppFunctions:
     key, and configured through the same `LABELSTACK_*` variables as the local stack (functions/settings.py).
     """
 
-    def __init__(self, *, stage: Stage, data: Data, code: lambda_.Code, runtime: lambda_.Runtime,
-                 jwt_secret: secretsmanager.ISecret, jobs_function_name: str):
+    def __init__(
+        self,
+        *,
+        stage: Stage,
+        data: Data,
+        code: lambda_.Code,
+        runtime: lambda_.Runtime,
+        jwt_secret: secretsmanager.ISecret,
+        jobs_function_name: str,
+    ):
         self._stage, self._data, self._code, self._runtime = stage, data, code, runtime
         self._jwt_secret = jwt_secret
         self.environment = {
@@ -33,13 +41,27 @@ class AppFunctions:
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
 
-    def new(self, scope: Construct, construct_id: str, *, handler: str, service: str, timeout: Duration,
-            memory_size: int, function_name: str | None = None,
-            retry_attempts: int | None = None) -> lambda_.Function:
-        log_group = logs.LogGroup(scope, f"{construct_id}Logs", retention=self._stage.log_retention,
-                                  removal_policy=self._stage.removal_policy)
+    def new(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: str,
+        service: str,
+        timeout: Duration,
+        memory_size: int,
+        function_name: str | None = None,
+        retry_attempts: int | None = None,
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            scope,
+            f"{construct_id}Logs",
+            retention=self._stage.log_retention,
+            removal_policy=self._stage.removal_policy,
+        )
         function = lambda_.Function(
-            scope, construct_id,
+            scope,
+            construct_id,
             function_name=function_name,
             code=self._code,
             handler=handler,

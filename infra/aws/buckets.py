@@ -12,7 +12,8 @@ from infra.aws.stage import Stage
 def private_bucket(scope: Construct, construct_id: str, stage: Stage, **props) -> s3.Bucket:
     """A bucket with labelstack's baseline; `props` add to it (access logging, lifecycle, ownership)."""
     return s3.Bucket(
-        scope, construct_id,
+        scope,
+        construct_id,
         encryption=s3.BucketEncryption.S3_MANAGED,
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         enforce_ssl=True,

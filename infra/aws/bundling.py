@@ -33,8 +33,10 @@ BUNDLED_PACKAGES = ("functions",)
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six")
 _DISTRIBUTIONS = {"python_dateutil": "dateutil"}
 
-_PLATFORMS = {lambda_.Architecture.ARM_64.name: "manylinux2014_aarch64",
-              lambda_.Architecture.X86_64.name: "manylinux2014_x86_64"}
+_PLATFORMS = {
+    lambda_.Architecture.ARM_64.name: "manylinux2014_aarch64",
+    lambda_.Architecture.X86_64.name: "manylinux2014_x86_64",
+}
 
 
 def python_version() -> str:
@@ -45,7 +47,9 @@ def lambda_runtime() -> lambda_.Runtime:
     """The Lambda runtime for the Python that compiles the bundle's bytecode (see the module docstring)."""
     runtime = getattr(lambda_.Runtime, f"PYTHON_{sys.version_info.major}_{sys.version_info.minor}", None)
     if runtime is None:
-        raise RuntimeError(f"no Lambda runtime for Python {python_version()}: synthesize with Python 3.11-3.14")
+        raise RuntimeError(
+            f"no Lambda runtime for Python {python_version()}: synthesize with Python 3.11-3.14"
+        )
     return runtime
 
 
@@ -60,9 +64,26 @@ def build_bundle(output_dir: Path, *, platform: str, target_python: str | None =
     target_python = target_python or python_version()
     output_dir.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-warn-conflicts", "--no-compile",
-         "--target", str(output_dir), "--platform", platform, "--implementation", "cp",
-         "--python-version", target_python, "--only-binary=:all:", *lambda_requirements()],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-warn-conflicts",
+            "--no-compile",
+            "--target",
+            str(output_dir),
+            "--platform",
+            platform,
+            "--implementation",
+            "cp",
+            "--python-version",
+            target_python,
+            "--only-binary=:all:",
+            *lambda_requirements(),
+        ],
         check=True,
     )
     for installed in list(output_dir.iterdir()):
@@ -70,11 +91,27 @@ def build_bundle(output_dir: Path, *, platform: str, target_python: str | None =
         if _DISTRIBUTIONS.get(name, name) in RUNTIME_PROVIDED or installed.name == "bin":
             shutil.rmtree(installed) if installed.is_dir() else installed.unlink()
     for package in BUNDLED_PACKAGES:
-        shutil.copytree(PROJECT_ROOT / package, output_dir / package, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(
+            PROJECT_ROOT / package,
+            output_dir / package,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
     if target_python == python_version():
-        subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode",
-                        "unchecked-hash", str(output_dir)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "compileall",
+                "-q",
+                "-j",
+                "0",
+                "--invalidation-mode",
+                "unchecked-hash",
+                str(output_dir),
+            ],
+            check=True,
+        )
 
 
 def _source_hash(platform: str) -> str:

@@ -12,18 +12,35 @@ from functions.store.models import TableSpec, table_specs
 from infra.aws.buckets import private_bucket
 from infra.aws.stage import Stage
 
-_TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER,
-          "B": dynamodb.AttributeType.BINARY}
-_PROJECTIONS = {"ALL": dynamodb.ProjectionType.ALL, "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY,
-                "INCLUDE": dynamodb.ProjectionType.INCLUDE}
-_STREAMS = {"NEW_AND_OLD_IMAGES": dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
-            "NEW_IMAGE": dynamodb.StreamViewType.NEW_IMAGE, "OLD_IMAGE": dynamodb.StreamViewType.OLD_IMAGE,
-            "KEYS_ONLY": dynamodb.StreamViewType.KEYS_ONLY}
+_TYPES = {
+    "S": dynamodb.AttributeType.STRING,
+    "N": dynamodb.AttributeType.NUMBER,
+    "B": dynamodb.AttributeType.BINARY,
+}
+_PROJECTIONS = {
+    "ALL": dynamodb.ProjectionType.ALL,
+    "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY,
+    "INCLUDE": dynamodb.ProjectionType.INCLUDE,
+}
+_STREAMS = {
+    "NEW_AND_OLD_IMAGES": dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+    "NEW_IMAGE": dynamodb.StreamViewType.NEW_IMAGE,
+    "OLD_IMAGE": dynamodb.StreamViewType.OLD_IMAGE,
+    "KEYS_ONLY": dynamodb.StreamViewType.KEYS_ONLY,
+}
 
 
 # What PynamoDB calls: item reads and writes, batches, queries, and DescribeTable (`Model.exists`).
-TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
-                 "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable")
+TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DescribeTable",
+)
 OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")
 
 
@@ -49,13 +66,15 @@ class Data(Construct):
 
     def _table(self, spec: TableSpec, stage: Stage) -> dynamodb.Table:
         table = dynamodb.Table(
-            self, f"{spec.short_name.capitalize()}Table",
+            self,
+            f"{spec.short_name.capitalize()}Table",
             table_name=f"{self.table_prefix}{spec.short_name}",
             partition_key=_attribute(spec.hash_key),
             sort_key=_attribute(spec.range_key),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True),
+                point_in_time_recovery_enabled=True
+            ),
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             stream=_STREAMS[spec.stream_view] if spec.stream_view else None,
             time_to_live_attribute=spec.ttl_attribute,
@@ -73,22 +92,35 @@ class Data(Construct):
 
     def _bucket(self, construct_id: str, stage: Stage, access_logs: s3.IBucket, log_prefix: str) -> s3.Bucket:
         return private_bucket(
-            self, construct_id, stage,
+            self,
+            construct_id,
+            stage,
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix=log_prefix,
-            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30),
-                                              abort_incomplete_multipart_upload_after=Duration.days(7))],
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    noncurrent_version_expiration=Duration.days(30),
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                )
+            ],
         )
 
     def grant_read_write(self, grantee: iam.IGrantable) -> None:
         """What the app's functions need, named one by one: the items of every table and index, and the
         objects of the files bucket. `dynamodb:Scan` is left out on purpose: no request path scans."""
-        iam.Grant.add_to_principal(grantee=grantee, actions=list(TABLE_ACTIONS), resource_arns=[
-            arn for spec in table_specs() for arn in self._table_and_index_arns(spec)])
-        iam.Grant.add_to_principal(grantee=grantee, actions=list(OBJECT_ACTIONS),
-                                   resource_arns=[self.files_bucket.arn_for_objects("*")])
-        iam.Grant.add_to_principal(grantee=grantee, actions=["s3:ListBucket"],
-                                   resource_arns=[self.files_bucket.bucket_arn])
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(TABLE_ACTIONS),
+            resource_arns=[arn for spec in table_specs() for arn in self._table_and_index_arns(spec)],
+        )
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(OBJECT_ACTIONS),
+            resource_arns=[self.files_bucket.arn_for_objects("*")],
+        )
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["s3:ListBucket"], resource_arns=[self.files_bucket.bucket_arn]
+        )
 
     def _table_and_index_arns(self, spec: TableSpec) -> list[str]:
         arn = self.tables[spec.short_name].table_arn

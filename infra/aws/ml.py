@@ -24,7 +24,10 @@ class ModelEndpoints(Construct):
         super().__init__(scope, construct_id)
         # SageMaker keeps endpoint names in ARNs in lower case.
         self.endpoint_arn_pattern = Stack.of(self).format_arn(
-            service="sagemaker", resource="endpoint", resource_name=f"{stage.sagemaker_endpoint_prefix.lower()}*")
+            service="sagemaker",
+            resource="endpoint",
+            resource_name=f"{stage.sagemaker_endpoint_prefix.lower()}*",
+        )
         self.builtin_endpoint_name: str | None = None
         self.execution_role: iam.Role | None = None
         if stage.model_image_uri:
@@ -42,14 +45,19 @@ class ModelEndpoints(Construct):
     def _builtin_endpoint(self, stage: Stage, artifacts: s3.IBucket) -> None:
         """The `ml_endpoints` image (built from ml_endpoints/Dockerfile, pushed to ECR by the team) as a
         serverless endpoint serving the built-in text classifier."""
-        role = self.execution_role = iam.Role(self, "ExecutionRole",
-                                              assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+        role = self.execution_role = iam.Role(
+            self, "ExecutionRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com")
+        )
         repository_name = stage.model_image_uri.split("/", 1)[1].split(":")[0].split("@")[0]
         ecr.Repository.from_repository_name(self, "Repository", repository_name).grant_pull(role)
-        role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"],
-                                               resources=[artifacts.arn_for_objects(f"{MODEL_PREFIX}*")]))
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[artifacts.arn_for_objects(f"{MODEL_PREFIX}*")]
+            )
+        )
         model = sagemaker.CfnModel(
-            self, "Model",
+            self,
+            "Model",
             execution_role_arn=role.role_arn,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=stage.model_image_uri,
@@ -58,13 +66,21 @@ class ModelEndpoints(Construct):
         )
         model.node.add_dependency(role)
         config = sagemaker.CfnEndpointConfig(
-            self, "EndpointConfig",
-            production_variants=[sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                variant_name="AllTraffic",
-                model_name=model.attr_model_name,
-                serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
-                    memory_size_in_mb=2048, max_concurrency=5),
-            )],
+            self,
+            "EndpointConfig",
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name="AllTraffic",
+                    model_name=model.attr_model_name,
+                    serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
+                        memory_size_in_mb=2048, max_concurrency=5
+                    ),
+                )
+            ],
         )
-        sagemaker.CfnEndpoint(self, "Endpoint", endpoint_name=self.builtin_endpoint_name,
-                              endpoint_config_name=config.attr_endpoint_config_name)
+        sagemaker.CfnEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=self.builtin_endpoint_name,
+            endpoint_config_name=config.attr_endpoint_config_name,
+        )

@@ -18,8 +18,10 @@ def _retention(name: str) -> RetentionDays:
     try:
         return RetentionDays[name.upper()]
     except KeyError:
-        raise ValueError(f"context logRetention must name a CloudWatch Logs retention such as THREE_MONTHS "
-                         f"or ONE_YEAR, got {name!r}") from None
+        raise ValueError(
+            f"context logRetention must name a CloudWatch Logs retention such as THREE_MONTHS "
+            f"or ONE_YEAR, got {name!r}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,9 @@ class Stage:
 
         name = str(get("stage", "dev"))
         if not name.replace("-", "").isalnum() or len(name) > 20:
-            raise ValueError(f"context stage must be letters, digits and '-', at most 20 characters: {name!r}")
+            raise ValueError(
+                f"context stage must be letters, digits and '-', at most 20 characters: {name!r}"
+            )
         policy = str(get("removalPolicy", "retain")).lower()
         if policy not in ("retain", "destroy"):
             raise ValueError(f"context removalPolicy must be 'retain' or 'destroy', got {policy!r}")

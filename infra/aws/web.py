@@ -27,13 +27,24 @@ SITE_EXCLUDES = ("node_modules", "package.json", "package-lock.json", "vendor.mj
 
 
 class Web(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, stage: Stage, api_domain: str,
-                 access_logs: s3.IBucket, site_dir: Path | None = None):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: Stage,
+        api_domain: str,
+        access_logs: s3.IBucket,
+        site_dir: Path | None = None,
+    ):
         super().__init__(scope, construct_id)
         self._domain_name = stage.domain_name
-        self.bucket = private_bucket(self, "Site", stage, server_access_logs_bucket=access_logs,
-                                     server_access_logs_prefix="web/")
-        api_origin = origins.HttpOrigin(api_domain, protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY)
+        self.bucket = private_bucket(
+            self, "Site", stage, server_access_logs_bucket=access_logs, server_access_logs_prefix="web/"
+        )
+        api_origin = origins.HttpOrigin(
+            api_domain, protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY
+        )
         api_behavior = cloudfront.BehaviorOptions(
             origin=api_origin,
             viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
@@ -45,11 +56,14 @@ class Web(Construct):
         if stage.domain_name:
             custom_domain = {
                 "domain_names": [stage.domain_name],
-                "certificate": acm.Certificate.from_certificate_arn(self, "Certificate", stage.certificate_arn),
+                "certificate": acm.Certificate.from_certificate_arn(
+                    self, "Certificate", stage.certificate_arn
+                ),
                 "minimum_protocol_version": cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
             }
         self.distribution = cloudfront.Distribution(
-            self, "Distribution",
+            self,
+            "Distribution",
             comment=f"labelstack {stage.name}",
             default_root_object="index.html",
             default_behavior=cloudfront.BehaviorOptions(
@@ -57,7 +71,7 @@ class Web(Construct):
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 response_headers_policy=self._security_headers(),
             ),
-            additional_behaviors={path: api_behavior for path in API_PATHS},
+            additional_behaviors=dict.fromkeys(API_PATHS, api_behavior),
             enable_logging=True,
             log_bucket=access_logs,
             log_file_prefix="cloudfront/",
@@ -66,7 +80,8 @@ class Web(Construct):
         )
         if site_dir is not None:
             s3deploy.BucketDeployment(
-                self, "Deploy",
+                self,
+                "Deploy",
                 # The site is web/ as served locally; npm's install folder and files stay behind (the one
                 # third-party bundle the pages load is copied to web/vendor/ by `npm ci`).
                 sources=[s3deploy.Source.asset(str(site_dir), exclude=list(SITE_EXCLUDES))],
@@ -78,17 +93,25 @@ class Web(Construct):
         """The headers the app sends with every response locally (functions/api/middleware.py), so the
         deployed pages run under the same Content-Security-Policy, frame-ancestors included."""
         headers = cloudfront.ResponseSecurityHeadersBehavior
-        return cloudfront.ResponseHeadersPolicy(self, "SecurityHeaders", security_headers_behavior=headers(
-            content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                content_security_policy=CONTENT_SECURITY_POLICY, override=True),
-            content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
-            frame_options=cloudfront.ResponseHeadersFrameOptions(frame_option=cloudfront.HeadersFrameOption.DENY,
-                                                                 override=True),
-            referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
-                referrer_policy=cloudfront.HeadersReferrerPolicy.SAME_ORIGIN, override=True),
-            strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
-                access_control_max_age=Duration.days(365), include_subdomains=True, override=True),
-        ))
+        return cloudfront.ResponseHeadersPolicy(
+            self,
+            "SecurityHeaders",
+            security_headers_behavior=headers(
+                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                    content_security_policy=CONTENT_SECURITY_POLICY, override=True
+                ),
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+                ),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.SAME_ORIGIN, override=True
+                ),
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=Duration.days(365), include_subdomains=True, override=True
+                ),
+            ),
+        )
 
     @property
     def url(self) -> str:

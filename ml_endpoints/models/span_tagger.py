@@ -38,8 +38,13 @@ def keyword_pattern(keyword: str) -> re.Pattern:
 
 def find_spans(text: str, rules: dict[str, list[re.Pattern]]) -> list[tuple[int, int, str]]:
     """Every match of every label's patterns as `(start, end, label)`, in text order, without repeats."""
-    spans = {(m.start(), m.end(), label) for label, patterns in rules.items() for pattern in patterns
-             for m in pattern.finditer(text) if m.end() > m.start()}
+    spans = {
+        (m.start(), m.end(), label)
+        for label, patterns in rules.items()
+        for pattern in patterns
+        for m in pattern.finditer(text)
+        if m.end() > m.start()
+    }
     return sorted(spans)
 
 
@@ -47,8 +52,11 @@ def _keywords(document: dict | None) -> dict[str, list[str]]:
     found = (document or {}).get("keywords") or {}
     if not isinstance(found, dict):
         return {}
-    return {str(label): [w for w in words if isinstance(w, str) and 0 < len(w.strip()) <= MAX_KEYWORD_CHARS]
-            for label, words in found.items() if isinstance(words, list)}
+    return {
+        str(label): [w for w in words if isinstance(w, str) and 0 < len(w.strip()) <= MAX_KEYWORD_CHARS]
+        for label, words in found.items()
+        if isinstance(words, list)
+    }
 
 
 class SpanTagger(LabelStudioMLBase):
@@ -57,8 +65,11 @@ class SpanTagger(LabelStudioMLBase):
 
     def _rule_sources(self) -> tuple[dict, dict, dict]:
         directory = Path(self.model_dir)
-        return (artifacts.read_json(directory / RULES_NAME) or {}, self.extra_params,
-                artifacts.read_json(directory / LEARNED_NAME) or {})
+        return (
+            artifacts.read_json(directory / RULES_NAME) or {},
+            self.extra_params,
+            artifacts.read_json(directory / LEARNED_NAME) or {},
+        )
 
     def _rules_digest(self) -> str:
         return hashlib.sha256(json.dumps(self._rule_sources(), sort_keys=True).encode()).hexdigest()[:10]
@@ -131,17 +142,24 @@ class SpanTagger(LabelStudioMLBase):
                                 words.append(word.strip())
             artifacts.write_json(path, {"keywords": learned})
         self.setup()
-        return {"trained": True, "model_version": self.model_version,
-                "keywords": sum(len(words) for words in learned.values())}
+        return {
+            "trained": True,
+            "model_version": self.model_version,
+            "keywords": sum(len(words) for words in learned.values()),
+        }
 
 
 def _selected_regions(context: dict | None, to_name: str) -> list[dict]:
     """The text regions the annotator selected, from Label Studio's interactive `context`."""
     if not isinstance(context, dict) or not isinstance(context.get("result"), list):
         return []
-    return [region for region in context["result"]
-            if isinstance(region, dict) and region.get("to_name", to_name) == to_name
-            and isinstance(region.get("value"), dict)]
+    return [
+        region
+        for region in context["result"]
+        if isinstance(region, dict)
+        and region.get("to_name", to_name) == to_name
+        and isinstance(region.get("value"), dict)
+    ]
 
 
 def _occurrences(text: str, selected: list[dict], labels: list[str]) -> list[tuple[int, int, str]]:
@@ -162,5 +180,10 @@ def _occurrences(text: str, selected: list[dict], labels: list[str]) -> list[tup
 
 def _region(from_name: str, to_name: str, text: str, start: int, end: int, label: str) -> dict:
     region_id = hashlib.sha1(f"{from_name}:{start}:{end}:{label}".encode()).hexdigest()[:10]
-    return {"id": region_id, "from_name": from_name, "to_name": to_name, "type": "labels",
-            "value": {"start": start, "end": end, "text": text[start:end], "labels": [label]}}
+    return {
+        "id": region_id,
+        "from_name": from_name,
+        "to_name": to_name,
+        "type": "labels",
+        "value": {"start": start, "end": end, "text": text[start:end], "labels": [label]},
+    }

@@ -28,8 +28,16 @@ FORMAT = "labelstack.text_classifier/1"
 MAX_EXAMPLES = 200_000
 UNTRAINED_VERSION = "text_classifier-untrained"
 
-_VECTORIZER_PARAMS = {"lowercase": True, "ngram_range": [1, 2], "sublinear_tf": True, "min_df": 1,
-                      "norm": "l2", "smooth_idf": True, "use_idf": True, "token_pattern": r"(?u)\b\w+\b"}
+_VECTORIZER_PARAMS = {
+    "lowercase": True,
+    "ngram_range": [1, 2],
+    "sublinear_tf": True,
+    "min_df": 1,
+    "norm": "l2",
+    "smooth_idf": True,
+    "use_idf": True,
+    "token_pattern": r"(?u)\b\w+\b",
+}
 _examples_lock = threading.Lock()
 
 
@@ -49,6 +57,7 @@ class Example:
 
 
 # -- examples from Label Studio JSON ----------------------------------------------------------------
+
 
 def choice_of(annotation: dict, from_name: str | None) -> str | None:
     """The first choice an annotation made in `from_name` (or in any choices control if None)."""
@@ -75,32 +84,46 @@ def example_from_task(task: dict, annotations: list, from_name: str | None, text
     usable = [a for a in annotations if choice_of(a, from_name)]
     if not usable:
         return None
-    latest = max(usable, key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), a.get("id") or 0))
+    latest = max(
+        usable, key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), a.get("id") or 0)
+    )
     key = str(task["id"]) if task.get("id") is not None else hashlib.sha256(text.encode()).hexdigest()
     return Example(key, text, choice_of(latest, from_name))
 
 
 def examples_from_tasks(tasks: list, from_name: str | None, text_key: str) -> list[Example]:
-    found = (example_from_task(task, task.get("annotations") or [], from_name, text_key)
-             for task in tasks if isinstance(task, dict))
+    found = (
+        example_from_task(task, task.get("annotations") or [], from_name, text_key)
+        for task in tasks
+        if isinstance(task, dict)
+    )
     return [example for example in found if example]
 
 
 # -- training and the artifact -----------------------------------------------------------------------
 
-def train(examples: list[Example], *, from_name: str | None = None, to_name: str | None = None,
-          c: float = 4.0) -> dict:
+
+def train(
+    examples: list[Example], *, from_name: str | None = None, to_name: str | None = None, c: float = 4.0
+) -> dict:
     """Fit TF-IDF + logistic regression; return the artifact document."""
     labels = sorted({example.label for example in examples})
     if len(labels) < 2:
-        raise NotEnoughData(f"training needs examples of at least two classes; got {len(examples)} "
-                            f"example(s) of {len(labels)} class(es)")
-    vectorizer = TfidfVectorizer(**{**_VECTORIZER_PARAMS, "ngram_range": tuple(_VECTORIZER_PARAMS["ngram_range"])})
+        raise NotEnoughData(
+            f"training needs examples of at least two classes; got {len(examples)} "
+            f"example(s) of {len(labels)} class(es)"
+        )
+    vectorizer = TfidfVectorizer(
+        **{**_VECTORIZER_PARAMS, "ngram_range": tuple(_VECTORIZER_PARAMS["ngram_range"])}
+    )
     features = vectorizer.fit_transform([example.text for example in examples])
     regression = LogisticRegression(C=c, max_iter=2000)
     regression.fit(features, [example.label for example in examples])
-    weights = {"classes": regression.classes_.tolist(), "coef": regression.coef_.tolist(),
-               "intercept": regression.intercept_.tolist()}
+    weights = {
+        "classes": regression.classes_.tolist(),
+        "coef": regression.coef_.tolist(),
+        "intercept": regression.intercept_.tolist(),
+    }
     vocabulary = {term: int(index) for term, index in vectorizer.vocabulary_.items()}
     digest = hashlib.sha256(json.dumps([vocabulary, weights], sort_keys=True).encode()).hexdigest()[:10]
     return {
@@ -109,8 +132,11 @@ def train(examples: list[Example], *, from_name: str | None = None, to_name: str
         "from_name": from_name,
         "to_name": to_name,
         "examples": len(examples),
-        "vectorizer": {"params": _VECTORIZER_PARAMS, "vocabulary": vocabulary,
-                       "idf": vectorizer.idf_.tolist()},
+        "vectorizer": {
+            "params": _VECTORIZER_PARAMS,
+            "vocabulary": vocabulary,
+            "idf": vectorizer.idf_.tolist(),
+        },
         "logistic_regression": weights,
     }
 
@@ -122,7 +148,9 @@ class Classifier:
         try:
             if document.get("format") != FORMAT:
                 raise InvalidArtifact(f"not a {FORMAT} artifact")
-            vocabulary = {str(term): int(index) for term, index in document["vectorizer"]["vocabulary"].items()}
+            vocabulary = {
+                str(term): int(index) for term, index in document["vectorizer"]["vocabulary"].items()
+            }
             idf = np.asarray(document["vectorizer"]["idf"], dtype=float)
             weights = document["logistic_regression"]
             classes = np.asarray([str(label) for label in weights["classes"]])
@@ -131,8 +159,13 @@ class Classifier:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InvalidArtifact(f"malformed text classifier artifact: {exc}") from None
         rows = 1 if len(classes) == 2 else len(classes)
-        if (len(classes) < 2 or idf.ndim != 1 or coef.shape != (rows, len(idf)) or intercept.shape != (rows,)
-                or sorted(vocabulary.values()) != list(range(len(idf)))):
+        if (
+            len(classes) < 2
+            or idf.ndim != 1
+            or coef.shape != (rows, len(idf))
+            or intercept.shape != (rows,)
+            or sorted(vocabulary.values()) != list(range(len(idf)))
+        ):
             raise InvalidArtifact("text classifier artifact shapes do not agree")
         params = dict(document["vectorizer"]["params"])
         params["ngram_range"] = tuple(params["ngram_range"])
@@ -148,7 +181,10 @@ class Classifier:
         """The most probable class of each text with its probability."""
         probabilities = self.regression.predict_proba(self.vectorizer.transform(texts))
         best = probabilities.argmax(axis=1)
-        return [(str(self.regression.classes_[i]), float(row[i])) for i, row in zip(best, probabilities, strict=True)]
+        return [
+            (str(self.regression.classes_[i]), float(row[i]))
+            for i, row in zip(best, probabilities, strict=True)
+        ]
 
 
 def load_classifier(directory: str | Path) -> Classifier | None:
@@ -156,6 +192,7 @@ def load_classifier(directory: str | Path) -> Classifier | None:
 
 
 # -- the model ---------------------------------------------------------------------------------------
+
 
 class TextClassifier(LabelStudioMLBase):
     @classmethod
@@ -180,18 +217,28 @@ class TextClassifier(LabelStudioMLBase):
         allowed = set(self.parsed_label_config[from_name]["labels"])
         texts = [(task.get("data") or {}).get(text_key) for task in tasks]
         readable = [i for i, text in enumerate(texts) if isinstance(text, str)]
-        tops = dict(zip(readable, classifier.top([texts[i] for i in readable]), strict=True)) if readable else {}
+        tops = (
+            dict(zip(readable, classifier.top([texts[i] for i in readable]), strict=True)) if readable else {}
+        )
         predictions = []
         for i in range(len(tasks)):
             label, score = tops.get(i, (None, None))
             if label is None or (allowed and label not in allowed):
                 # No text to read, or a class this config no longer offers: no claim at all.
-                predictions.append(PredictionValue(model_version=classifier.model_version, score=None, result=[]))
+                predictions.append(
+                    PredictionValue(model_version=classifier.model_version, score=None, result=[])
+                )
                 continue
-            region = {"from_name": from_name, "to_name": to_name, "type": "choices",
-                      "value": {"choices": [label]}, "score": score}
-            predictions.append(PredictionValue(model_version=classifier.model_version, score=score,
-                                               result=[region]))
+            region = {
+                "from_name": from_name,
+                "to_name": to_name,
+                "type": "choices",
+                "value": {"choices": [label]},
+                "score": score,
+            }
+            predictions.append(
+                PredictionValue(model_version=classifier.model_version, score=score, result=[region])
+            )
         return ModelResponse(model_version=classifier.model_version, predictions=predictions)
 
     def fit(self, event: str, data: dict, **kwargs) -> dict:
@@ -213,7 +260,9 @@ class TextClassifier(LabelStudioMLBase):
 def _merge_examples(path: Path, event: str, data: dict, from_name: str, text_key: str) -> dict[str, Example]:
     """The stored examples updated with what `data` carries (one event, or a list of tasks)."""
     stored = artifacts.read_json(path) or {}
-    examples = {key: Example(key, item["text"], item["label"]) for key, item in stored.get("examples", {}).items()}
+    examples = {
+        key: Example(key, item["text"], item["label"]) for key, item in stored.get("examples", {}).items()
+    }
     task = data.get("task") if isinstance(data.get("task"), dict) else None
     if task is not None and event == "ANNOTATION_DELETED":
         examples.pop(str(task.get("id")), None)
@@ -228,6 +277,7 @@ def _merge_examples(path: Path, event: str, data: dict, from_name: str, text_key
             examples.update((e.key, e) for e in examples_from_tasks(data[key], from_name, text_key))
     if len(examples) > MAX_EXAMPLES:
         examples = dict(list(examples.items())[-MAX_EXAMPLES:])
-    artifacts.write_json(path, {"examples": {key: {"text": e.text, "label": e.label}
-                                             for key, e in examples.items()}})
+    artifacts.write_json(
+        path, {"examples": {key: {"text": e.text, "label": e.label} for key, e in examples.items()}}
+    )
     return examples

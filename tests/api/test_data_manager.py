@@ -19,17 +19,29 @@ def listed(api, pid, query, **params):
 
 
 def filters(*items, conjunction="and"):
-    return {"filters": {"conjunction": conjunction, "items": list(items)},
-            "selectedItems": {"all": True, "excluded": []}}
+    return {
+        "filters": {"conjunction": conjunction, "items": list(items)},
+        "selectedItems": {"all": True, "excluded": []},
+    }
 
 
 def scored_project(api):
     pid = create_project(api)["id"]
-    ids = import_(api, pid, [
-        {"data": {"text": "apple pie"}, "predictions": [{"model_version": "v1", "score": 0.2, "result": CHOICE}]},
-        {"data": {"text": "Apple juice"}, "predictions": [{"model_version": "v1", "score": 0.8, "result": CHOICE}]},
-        {"data": {"text": "pear"}},
-    ])["task_ids"]
+    ids = import_(
+        api,
+        pid,
+        [
+            {
+                "data": {"text": "apple pie"},
+                "predictions": [{"model_version": "v1", "score": 0.2, "result": CHOICE}],
+            },
+            {
+                "data": {"text": "Apple juice"},
+                "predictions": [{"model_version": "v1", "score": 0.8, "result": CHOICE}],
+            },
+            {"data": {"text": "pear"}},
+        ],
+    )["task_ids"]
     api.post(f"/api/tasks/{ids[2]}/annotations", json={"result": CHOICE})
     return pid, ids
 
@@ -38,13 +50,21 @@ def test_filters_on_labeled_state_predictions_score_and_data(api):
     pid, ids = scored_project(api)
     labeled = {"filter": "filter:tasks:completed_at", "operator": "empty", "value": False, "type": "Datetime"}
     assert listed(api, pid, filters(labeled)) == (1, [ids[2]])
-    score = {"filter": "filter:tasks:predictions_score", "operator": "in", "type": "Number",
-             "value": {"min": 0.1, "max": 0.5}}
+    score = {
+        "filter": "filter:tasks:predictions_score",
+        "operator": "in",
+        "type": "Number",
+        "value": {"min": 0.1, "max": 0.5},
+    }
     assert listed(api, pid, filters(score)) == (1, [ids[0]])
     text = {"filter": "filter:tasks:data.text", "operator": "contains", "type": "String", "value": "APPLE"}
     assert listed(api, pid, filters(text)) == (2, ids[:2])
-    has_predictions = {"filter": "filter:tasks:total_predictions", "operator": "greater", "type": "Number",
-                       "value": 0}
+    has_predictions = {
+        "filter": "filter:tasks:total_predictions",
+        "operator": "greater",
+        "type": "Number",
+        "value": 0,
+    }
     assert listed(api, pid, filters(has_predictions, labeled, conjunction="or")) == (3, ids)
 
 
@@ -58,8 +78,12 @@ def test_filter_by_annotator_and_ordering(api, make_user):
     assert listed(api, pid, newest_first) == (2, [ids[2], ids[1]])
     most_annotated = {"ordering": ["-tasks:total_annotations"]}
     assert listed(api, pid, most_annotated, page_size=1) == (3, [ids[1]])
-    assert api.get("/api/tasks", params={"project": pid, "query": json.dumps(most_annotated),
-                                         "page": 9}).status_code == 404
+    assert (
+        api.get(
+            "/api/tasks", params={"project": pid, "query": json.dumps(most_annotated), "page": 9}
+        ).status_code
+        == 404
+    )
 
 
 def test_a_bad_query_is_a_400_naming_what_is_wrong(api):
@@ -83,8 +107,9 @@ def test_actions_delete_annotations_predictions_and_tasks(api):
     assert "delete_tasks" in [a["id"] for a in actions]
 
     def run(action, selected):
-        response = api.post("/api/dm/actions", params={"id": action, "project": pid},
-                            json={"selectedItems": selected})
+        response = api.post(
+            "/api/dm/actions", params={"id": action, "project": pid}, json={"selectedItems": selected}
+        )
         assert response.status_code == 200, response.text
         return response.json()["processed_items"]
 
@@ -95,21 +120,31 @@ def test_actions_delete_annotations_predictions_and_tasks(api):
     assert run("delete_tasks", {"all": False, "included": [ids[1]]}) == 1
     assert api.get(f"/api/tasks/{ids[1]}").status_code == 404
     project = api.get(f"/api/projects/{pid}").json()
-    assert (project["task_number"], project["total_annotations_number"], project["total_predictions_number"],
-            project["finished_task_number"]) == (2, 0, 0, 0)
+    assert (
+        project["task_number"],
+        project["total_annotations_number"],
+        project["total_predictions_number"],
+        project["finished_task_number"],
+    ) == (2, 0, 0, 0)
     unknown = api.post("/api/dm/actions", params={"id": "explode", "project": pid}, json={})
     assert unknown.status_code == 400 and "id" in unknown.json()["validation_errors"]
 
 
 def test_predictions_to_annotations_and_annotator_permissions(api, make_user):
     pid, ids, c = labeling_project(api, make_user, 2, annotators=("a",), predictions=[0.3])
-    response = c["a"].post("/api/dm/actions", params={"id": "predictions_to_annotations", "project": pid},
-                           json={"selectedItems": {"all": True, "excluded": []}})
+    response = c["a"].post(
+        "/api/dm/actions",
+        params={"id": "predictions_to_annotations", "project": pid},
+        json={"selectedItems": {"all": True, "excluded": []}},
+    )
     assert response.status_code == 200 and response.json()["processed_items"] == 1
     task = api.get(f"/api/tasks/{ids[0]}").json()
     assert task["is_labeled"] and task["annotations"][0]["parent_prediction"] == task["predictions"][0]["id"]
-    denied = c["a"].post("/api/dm/actions", params={"id": "delete_tasks", "project": pid},
-                         json={"selectedItems": {"all": True, "excluded": []}})
+    denied = c["a"].post(
+        "/api/dm/actions",
+        params={"id": "delete_tasks", "project": pid},
+        json={"selectedItems": {"all": True, "excluded": []}},
+    )
     assert denied.status_code == 403
 
 

@@ -25,8 +25,12 @@ def run_jobs_inline(monkeypatch):
 def test_formats_follow_the_labeling_config(api):
     text = create_project(api)["id"]
     ner = create_project(api, label_config=NER_CONFIG)["id"]
-    enabled = {f["name"] for f in api.get(f"/api/projects/{text}/export/formats").json() if not f.get("disabled")}
-    assert {"JSON", "JSON_MIN", "CSV", "TSV"} <= enabled and "CONLL2003" not in enabled and "COCO" not in enabled
+    enabled = {
+        f["name"] for f in api.get(f"/api/projects/{text}/export/formats").json() if not f.get("disabled")
+    }
+    assert (
+        {"JSON", "JSON_MIN", "CSV", "TSV"} <= enabled and "CONLL2003" not in enabled and "COCO" not in enabled
+    )
     ner_formats = api.get(f"/api/projects/{ner}/export/formats").json()
     assert "CONLL2003" in {f["name"] for f in ner_formats if not f.get("disabled")}
     assert ner_formats[-1].get("disabled") is True  # disabled ones come last, as in Label Studio
@@ -36,7 +40,9 @@ def test_csv_and_json_min_exports_stream_one_row_per_annotation(api):
     pid = create_project(api)["id"]
     ids = import_(api, pid, [{"text": "a"}, {"text": "b"}])["task_ids"]
     api.post(f"/api/tasks/{ids[0]}/annotations", json={"result": CHOICE, "lead_time": 2.0})
-    response = api.get(f"/api/projects/{pid}/export", params={"exportType": "CSV", "download_all_tasks": "true"})
+    response = api.get(
+        f"/api/projects/{pid}/export", params={"exportType": "CSV", "download_all_tasks": "true"}
+    )
     assert response.status_code == 200 and 'filename="project-' in response.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [(r["text"], r["sentiment"]) for r in rows] == [("a", "Positive"), ("b", "")]
@@ -55,11 +61,15 @@ def test_majority_vote_export_writes_one_consensus_per_task(api, make_user):
     submit(c["a"], ids[0])
     submit(c["b"], ids[0])
     submit(c["c"], ids[0], result=NEGATIVE)
-    exported = api.get(f"/api/projects/{pid}/export", params={"exportType": "JSON", "majority_vote": "1"}).json()
+    exported = api.get(
+        f"/api/projects/{pid}/export", params={"exportType": "JSON", "majority_vote": "1"}
+    ).json()
     [annotation] = exported[0]["annotations"]
     assert [r["value"] for r in annotation["result"]] == [{"choices": ["Positive"]}]
     assert annotation["majority_of"] == 3
-    rows = api.get(f"/api/projects/{pid}/export", params={"exportType": "JSON_MIN", "majority_vote": "1"}).json()
+    rows = api.get(
+        f"/api/projects/{pid}/export", params={"exportType": "JSON_MIN", "majority_vote": "1"}
+    ).json()
     assert [r["sentiment"] for r in rows] == ["Positive"]
 
 
@@ -74,12 +84,17 @@ def test_snapshot_is_built_into_s3_converted_and_downloaded_by_presigned_url(api
     created = api.post(f"/api/projects/{pid}/exports", json={"title": "weekly"})
     assert created.status_code == 201
     snapshot = api.get(f"/api/projects/{pid}/exports/{created.json()['id']}").json()
-    assert snapshot["status"] == "completed" and snapshot["counters"] == {"task_number": 2} and snapshot["md5"]
+    assert (
+        snapshot["status"] == "completed" and snapshot["counters"] == {"task_number": 2} and snapshot["md5"]
+    )
     assert [s["id"] for s in api.get(f"/api/projects/{pid}/exports").json()] == [snapshot["id"]]
 
     def fetch(export_type):
-        response = api.get(f"/api/projects/{pid}/exports/{snapshot['id']}/download",
-                           params={"exportType": export_type}, follow_redirects=False)
+        response = api.get(
+            f"/api/projects/{pid}/exports/{snapshot['id']}/download",
+            params={"exportType": export_type},
+            follow_redirects=False,
+        )
         assert response.status_code == 303, response.text
         url = urllib.parse.urlparse(response.headers["location"])
         assert "Signature=" in url.query or "X-Amz-Signature=" in url.query

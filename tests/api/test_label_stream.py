@@ -16,7 +16,9 @@ def labeling_project(api, make_user, n_tasks, annotators=("a", "b"), predictions
     clients = {}
     for name in annotators:
         user, client = make_user(f"{name}@example.com", "annotator")
-        assert api.post(f"/api/projects/{project['id']}/members", json={"user": user["id"]}).status_code == 201
+        assert (
+            api.post(f"/api/projects/{project['id']}/members", json={"user": user["id"]}).status_code == 201
+        )
         clients[name] = client
     return project["id"], ids, clients
 
@@ -128,8 +130,15 @@ def test_uniform_sampling_serves_every_task_once_in_a_shuffled_order(api, make_u
 
 def test_uncertainty_sampling_serves_least_certain_first_then_falls_back_to_random(api, make_user):
     scores = [0.9, 0.2, 0.5, 0.7]
-    pid, ids, c = labeling_project(api, make_user, 5, annotators=("a",), predictions=scores,
-                                   sampling="Uncertainty sampling", model_version="v1")
+    pid, ids, c = labeling_project(
+        api,
+        make_user,
+        5,
+        annotators=("a",),
+        predictions=scores,
+        sampling="Uncertainty sampling",
+        model_version="v1",
+    )
     served = []
     while (task := next_of(c["a"], pid)) is not None:
         served.append((task["id"], task["queue"]))
@@ -140,10 +149,18 @@ def test_uncertainty_sampling_serves_least_certain_first_then_falls_back_to_rand
 
 
 def test_a_new_prediction_moves_a_task_in_the_uncertainty_order(api, make_user):
-    pid, ids, c = labeling_project(api, make_user, 2, annotators=("a",), predictions=[0.4, 0.6],
-                                   sampling="Uncertainty sampling", model_version="v2")
-    response = api.post("/api/predictions", json={"task": ids[1], "result": CHOICE, "score": 0.1,
-                                                  "model_version": "v2"})
+    pid, ids, c = labeling_project(
+        api,
+        make_user,
+        2,
+        annotators=("a",),
+        predictions=[0.4, 0.6],
+        sampling="Uncertainty sampling",
+        model_version="v2",
+    )
+    response = api.post(
+        "/api/predictions", json={"task": ids[1], "result": CHOICE, "score": 0.1, "model_version": "v2"}
+    )
     assert response.status_code == 201
     # Only task 1 has a v2 prediction; task 0 comes by the random fallback after it.
     assert next_of(c["a"], pid)["id"] == ids[1]

@@ -55,12 +55,17 @@ def project_with_tasks(api, texts):
 
 
 def register(api, pid, url, **fields):
-    return api.post("/api/ml", json={"project": pid, "url": url, "title": "kw", "is_interactive": True, **fields})
+    return api.post(
+        "/api/ml", json={"project": pid, "url": url, "title": "kw", "is_interactive": True, **fields}
+    )
 
 
 def retrieve(api, pid, selected=None):
-    response = api.post("/api/dm/actions", params={"id": "retrieve_tasks_predictions", "project": pid},
-                        json={"selectedItems": selected or DM_ALL["selectedItems"]})
+    response = api.post(
+        "/api/dm/actions",
+        params={"id": "retrieve_tasks_predictions", "project": pid},
+        json={"selectedItems": selected or DM_ALL["selectedItems"]},
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -76,8 +81,21 @@ def test_create_connects_with_health_then_setup_and_answers_label_studio_shape(a
     body = response.json()
     assert (body["state"], body["readable_state"], body["model_version"]) == ("CO", "Connected", "INITIAL")
     assert body["kind"] == "http" and body["basic_auth_pass_is_set"] is False and body["project"] == pid
-    assert set(body) >= {"id", "url", "title", "description", "auth_method", "basic_auth_user", "extra_params",
-                         "is_interactive", "auto_update", "timeout", "error_message", "created_at", "updated_at"}
+    assert set(body) >= {
+        "id",
+        "url",
+        "title",
+        "description",
+        "auth_method",
+        "basic_auth_user",
+        "extra_params",
+        "is_interactive",
+        "auto_update",
+        "timeout",
+        "error_message",
+        "created_at",
+        "updated_at",
+    }
     assert [c["path"] for c in backend.calls()] == ["/health", "/setup"]
     assert backend.calls("/setup")[0]["extra_params"] == json.dumps({"threshold": 0.5})  # a JSON string
     listed = api.get("/api/ml", params={"project": pid}).json()
@@ -88,8 +106,9 @@ def test_create_connects_with_health_then_setup_and_answers_label_studio_shape(a
     assert api.get(f"/api/ml/{body['id']}").status_code == 404
 
 
-def test_a_backend_that_fails_to_connect_is_a_400_and_a_later_failure_is_recorded(api, allow_local, backend,
-                                                                                   tmp_path):
+def test_a_backend_that_fails_to_connect_is_a_400_and_a_later_failure_is_recorded(
+    api, allow_local, backend, tmp_path
+):
     pid, _ = project_with_tasks(api, ["good"])
     from tests.ml.harness import free_port
 
@@ -107,8 +126,16 @@ def test_a_backend_that_fails_to_connect_is_a_400_and_a_later_failure_is_recorde
     assert missing.status_code == 400 and "url" in missing.json()["validation_errors"]
 
 
-@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data", "http://10.1.2.3:9090",
-                                 "http://[::ffff:169.254.169.254]/", "file:///etc/passwd", "http://localhost:1"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.1.2.3:9090",
+        "http://[::ffff:169.254.169.254]/",
+        "file:///etc/passwd",
+        "http://localhost:1",
+    ],
+)
 def test_ssrf_refusals_name_url(api, allow_local, url):
     pid, _ = project_with_tasks(api, ["x"])
     response = register(api, pid, url)
@@ -145,7 +172,9 @@ def test_retrieve_predictions_in_batches_and_skip_the_current_version(api, allow
     assert prediction["model_version"] == "INITIAL" and prediction["score"] == 0.9
     assert prediction["model"] == ml["id"] and prediction["result"][0]["value"] == {"choices": ["Positive"]}
     assert task["total_predictions"] == 1
-    assert api.get(f"/api/tasks/{ids[1]}").json()["predictions"][0]["result"][0]["value"]["choices"] == ["Negative"]
+    assert api.get(f"/api/tasks/{ids[1]}").json()["predictions"][0]["result"][0]["value"]["choices"] == [
+        "Negative"
+    ]
     assert api.get(f"/api/projects/{pid}").json()["total_predictions_number"] == 10
     # Again: every task has a prediction of the current version, so nothing is sent.
     backend.reset()
@@ -158,10 +187,18 @@ def test_retrieve_predictions_in_batches_and_skip_the_current_version(api, allow
     assert first["predictions"][0]["score"] == 0.6
 
 
-@pytest.mark.parametrize("mode, reason", [("garbage", "not JSON"), ("wrong_count", "3 results for 4 tasks"),
-                                          ("bad_region", "not_in_config"), ("slow", "timed out")])
-def test_a_failing_backend_stores_nothing_and_goes_to_error_while_labeling_works(api, allow_local, backend,
-                                                                                 mode, reason):
+@pytest.mark.parametrize(
+    "mode, reason",
+    [
+        ("garbage", "not JSON"),
+        ("wrong_count", "3 results for 4 tasks"),
+        ("bad_region", "not_in_config"),
+        ("slow", "timed out"),
+    ],
+)
+def test_a_failing_backend_stores_nothing_and_goes_to_error_while_labeling_works(
+    api, allow_local, backend, mode, reason
+):
     pid, ids = project_with_tasks(api, ["good", "bad", "great", "no", "love"])
     ml = register(api, pid, backend.url, timeout=1.0).json()
     backend.reset(mode)
@@ -192,9 +229,19 @@ def test_a_backend_down_during_retrieval(api, allow_local, tmp_path):
 def test_interactive_annotating_versions_train_and_predict_test(api, allow_local, backend):
     pid, ids = project_with_tasks(api, ["some text"])
     ml = register(api, pid, backend.url).json()
-    context = {"result": [{"from_name": "sentiment", "to_name": "text", "type": "labels",
-                           "value": {"start": 0, "end": 4, "labels": ["Positive"]}}]}
-    response = api.post(f"/api/ml/{ml['id']}/interactive-annotating", json={"task": ids[0], "context": context})
+    context = {
+        "result": [
+            {
+                "from_name": "sentiment",
+                "to_name": "text",
+                "type": "labels",
+                "value": {"start": 0, "end": 4, "labels": ["Positive"]},
+            }
+        ]
+    }
+    response = api.post(
+        f"/api/ml/{ml['id']}/interactive-annotating", json={"task": ids[0], "context": context}
+    )
     assert response.status_code == 200, response.text
     data = response.json()["data"]
     assert data["result"][0]["value"]["choices"] == ["Positive"] and data["score"] == 0.9
@@ -202,14 +249,22 @@ def test_interactive_annotating_versions_train_and_predict_test(api, allow_local
     # The 1.0.x SDK lists versions only by POST: GET falls back as Label Studio does.
     backend.reset("no_versions")
     assert api.get(f"/api/ml/{ml['id']}/versions").json() == {
-        "versions": ["INITIAL"], "message": "Upgrade your ML backend version to latest."}
+        "versions": ["INITIAL"],
+        "message": "Upgrade your ML backend version to latest.",
+    }
     backend.reset()
     test = api.post(f"/api/ml/{ml['id']}/predict/test", params={"random": "true"}).json()
-    assert test["status"] == 200 and test["request"]["params"] == {"login": None, "password": None, "context": None}
+    assert test["status"] == 200 and test["request"]["params"] == {
+        "login": None,
+        "password": None,
+        "context": None,
+    }
     assert test["task"]["id"] == ids[0] and test["response"][0]["result"][0]["from_name"] == "sentiment"
     assert api.post(f"/api/ml/{ml['id']}/predict/test").status_code == 501
     api.patch(f"/api/ml/{ml['id']}", json={"is_interactive": False})
-    refused = api.post(f"/api/ml/{ml['id']}/interactive-annotating", json={"task": ids[0], "context": context})
+    refused = api.post(
+        f"/api/ml/{ml['id']}/interactive-annotating", json={"task": ids[0], "context": context}
+    )
     assert refused.json() == {"errors": ["Model is not set to be used for interactive preannotations"]}
 
 
@@ -217,13 +272,17 @@ def test_basic_auth_is_sent_and_the_password_never_returned(api, allow_local, tm
     secured = BackendProcess("tests.ml.keyword_backend", tmp_path, "ml", "s3cret")
     try:
         pid, _ = project_with_tasks(api, ["good"])
-        wrong = register(api, pid, secured.url, auth_method="BASIC_AUTH", basic_auth_user="ml",
-                         basic_auth_pass="nope")
+        wrong = register(
+            api, pid, secured.url, auth_method="BASIC_AUTH", basic_auth_user="ml", basic_auth_pass="nope"
+        )
         assert wrong.status_code == 400 and "authentication" in wrong.json()["validation_errors"]["url"][0]
         assert "nope" not in wrong.text
-        body = register(api, pid, secured.url, auth_method="BASIC_AUTH", basic_auth_user="ml",
-                        basic_auth_pass="s3cret").json()
-        assert body["state"] == "CO" and body["basic_auth_pass_is_set"] is True and "basic_auth_pass" not in body
+        body = register(
+            api, pid, secured.url, auth_method="BASIC_AUTH", basic_auth_user="ml", basic_auth_pass="s3cret"
+        ).json()
+        assert (
+            body["state"] == "CO" and body["basic_auth_pass_is_set"] is True and "basic_auth_pass" not in body
+        )
         assert "s3cret" not in json.dumps(api.get(f"/api/ml/{body['id']}").json())
         assert retrieve(api, pid)["processed_items"] == 1
         assert secured.calls("/predict")[-1]["authorization"].startswith("Basic ")
@@ -246,9 +305,18 @@ def test_prediction_on_task_load_and_the_selected_model_version(api, allow_local
     assert api.get(f"/api/tasks/{ids[1]}").status_code == 200
     # The label stream shows the predictions of the project's model version only.
     backend.reset()
-    api.post("/api/predictions", json={"task": ids[0], "model_version": "manual", "score": 0.1,
-                                       "result": task["predictions"][0]["result"]})
-    api.patch(f"/api/projects/{pid}", json={"model_version": "manual", "evaluate_predictions_automatically": False})
+    api.post(
+        "/api/predictions",
+        json={
+            "task": ids[0],
+            "model_version": "manual",
+            "score": 0.1,
+            "result": task["predictions"][0]["result"],
+        },
+    )
+    api.patch(
+        f"/api/projects/{pid}", json={"model_version": "manual", "evaluate_predictions_automatically": False}
+    )
     shown = api.get(f"/api/projects/{pid}/next").json()
     assert shown["id"] == ids[0] and [p["model_version"] for p in shown["predictions"]] == ["manual"]
 
@@ -275,11 +343,17 @@ def test_non_members_get_404_and_annotators_only_read(api, allow_local, backend,
     pid, ids = project_with_tasks(api, ["good"])
     ml = register(api, pid, backend.url).json()
     _, outsider = make_user("out@example.com", "manager")
-    for method, path in (("get", f"/api/ml/{ml['id']}"), ("patch", f"/api/ml/{ml['id']}"),
-                         ("delete", f"/api/ml/{ml['id']}"), ("get", f"/api/ml/{ml['id']}/versions"),
-                         ("post", f"/api/ml/{ml['id']}/train"), ("post", f"/api/ml/{ml['id']}/predict/test"),
-                         ("post", f"/api/ml/{ml['id']}/interactive-annotating"),
-                         ("get", f"/api/ml/{ml['id']}/jobs/1"), ("get", "/api/ml")):
+    for method, path in (
+        ("get", f"/api/ml/{ml['id']}"),
+        ("patch", f"/api/ml/{ml['id']}"),
+        ("delete", f"/api/ml/{ml['id']}"),
+        ("get", f"/api/ml/{ml['id']}/versions"),
+        ("post", f"/api/ml/{ml['id']}/train"),
+        ("post", f"/api/ml/{ml['id']}/predict/test"),
+        ("post", f"/api/ml/{ml['id']}/interactive-annotating"),
+        ("get", f"/api/ml/{ml['id']}/jobs/1"),
+        ("get", "/api/ml"),
+    ):
         kwargs = {"json": {"task": ids[0]}} if method in ("post", "patch") else {}
         response = getattr(outsider, method)(path, params={"project": pid}, **kwargs)
         assert response.status_code == 404, (method, path, response.status_code)
@@ -288,8 +362,12 @@ def test_non_members_get_404_and_annotators_only_read(api, allow_local, backend,
     api.post(f"/api/projects/{pid}/members", json={"user": user["id"]})
     assert annotator.get(f"/api/ml/{ml['id']}").status_code == 200
     assert annotator.patch(f"/api/ml/{ml['id']}", json={"title": "x"}).status_code == 403
-    assert annotator.post("/api/dm/actions", params={"id": "retrieve_tasks_predictions", "project": pid},
-                          json=DM_ALL).status_code == 403
+    assert (
+        annotator.post(
+            "/api/dm/actions", params={"id": "retrieve_tasks_predictions", "project": pid}, json=DM_ALL
+        ).status_code
+        == 403
+    )
 
 
 def test_presign_redirects_to_s3_for_the_tasks_own_files(api, aws):
@@ -304,8 +382,9 @@ def test_presign_redirects_to_s3_for_the_tasks_own_files(api, aws):
         return base64.urlsafe_b64encode(uri.encode()).decode().rstrip("=")
 
     for path in (f"/api/tasks/{ids[0]}/presign/", f"/tasks/{ids[0]}/presign/"):
-        response = api.get(path, params={"fileuri": fileuri(f"s3://{bucket}/media/cat.txt")},
-                           follow_redirects=False)
+        response = api.get(
+            path, params={"fileuri": fileuri(f"s3://{bucket}/media/cat.txt")}, follow_redirects=False
+        )
         assert response.status_code == 303, response.text
         assert "media/cat.txt" in response.headers["location"]
         assert requests.get(response.headers["location"]).content == b"meow"
@@ -317,6 +396,7 @@ def test_presign_redirects_to_s3_for_the_tasks_own_files(api, aws):
 
 # The sagemaker kind.
 
+
 class _Runtime(BaseHTTPRequestHandler):
     """A local SageMaker runtime: `POST /endpoints/{name}/invocations` answering the predict JSON."""
 
@@ -324,11 +404,29 @@ class _Runtime(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        _Runtime.received.append({"path": self.path, "content_type": self.headers["Content-Type"],
-                                  "tasks": len(body["tasks"]), "params": body["params"]})
-        results = [{"result": [{"from_name": "sentiment", "to_name": "text", "type": "choices",
-                                "value": {"choices": ["Positive" if "good" in t["data"]["text"] else "Negative"]}}],
-                    "score": 0.8, "model_version": "tfidf-1"} for t in body["tasks"]]
+        _Runtime.received.append(
+            {
+                "path": self.path,
+                "content_type": self.headers["Content-Type"],
+                "tasks": len(body["tasks"]),
+                "params": body["params"],
+            }
+        )
+        results = [
+            {
+                "result": [
+                    {
+                        "from_name": "sentiment",
+                        "to_name": "text",
+                        "type": "choices",
+                        "value": {"choices": ["Positive" if "good" in t["data"]["text"] else "Negative"]},
+                    }
+                ],
+                "score": 0.8,
+                "model_version": "tfidf-1",
+            }
+            for t in body["tasks"]
+        ]
         data = json.dumps({"results": results}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -361,8 +459,16 @@ def test_sagemaker_backend_describes_invokes_and_predicts_the_same_json(api, sag
     from infra.local_stack import apply_settings
 
     pid, ids = project_with_tasks(api, ["good", "bad", "good too"])
-    response = api.post("/api/ml", json={"project": pid, "kind": "sagemaker", "title": "sm",
-                                         "endpoint_name": sagemaker_endpoint, "region": "us-east-1"})
+    response = api.post(
+        "/api/ml",
+        json={
+            "project": pid,
+            "kind": "sagemaker",
+            "title": "sm",
+            "endpoint_name": sagemaker_endpoint,
+            "region": "us-east-1",
+        },
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert (body["kind"], body["state"], body["model_version"]) == ("sagemaker", "CO", "m-config-1")
@@ -374,20 +480,32 @@ def test_sagemaker_backend_describes_invokes_and_predicts_the_same_json(api, sag
     assert _Runtime.received[0]["path"] == f"/endpoints/{sagemaker_endpoint}/invocations"
     assert _Runtime.received[0]["content_type"] == "application/json"
     prediction = predictions_of(api, ids[1])[0]
-    assert prediction["result"][0]["value"]["choices"] == ["Negative"] and prediction["model_version"] == "m-config-1"
-    missing = api.post("/api/ml", json={"project": pid, "kind": "sagemaker", "endpoint_name": "nope",
-                                        "region": "us-east-1"})
+    assert (
+        prediction["result"][0]["value"]["choices"] == ["Negative"]
+        and prediction["model_version"] == "m-config-1"
+    )
+    missing = api.post(
+        "/api/ml", json={"project": pid, "kind": "sagemaker", "endpoint_name": "nope", "region": "us-east-1"}
+    )
     assert missing.status_code == 400 and "endpoint_name" in missing.json()["validation_errors"]
     monkeypatch.setenv("LABELSTACK_SAGEMAKER_ENDPOINT_PREFIX", "labelstack-prod-")
     apply_settings({})
-    outside = api.post("/api/ml", json={"project": pid, "kind": "sagemaker", "endpoint_name": sagemaker_endpoint,
-                                        "region": "us-east-1"})
+    outside = api.post(
+        "/api/ml",
+        json={
+            "project": pid,
+            "kind": "sagemaker",
+            "endpoint_name": sagemaker_endpoint,
+            "region": "us-east-1",
+        },
+    )
     assert outside.status_code == 400
     assert "labelstack-prod-" in outside.json()["validation_errors"]["endpoint_name"][0]
     monkeypatch.delenv("LABELSTACK_SAGEMAKER_ENDPOINT_PREFIX")
     apply_settings({})
-    bad_region = api.post("/api/ml", json={"project": pid, "kind": "sagemaker", "endpoint_name": "x",
-                                           "region": "http://evil"})
+    bad_region = api.post(
+        "/api/ml", json={"project": pid, "kind": "sagemaker", "endpoint_name": "x", "region": "http://evil"}
+    )
     assert bad_region.status_code == 400 and "region" in bad_region.json()["validation_errors"]
 
 
@@ -395,10 +513,14 @@ def test_sagemaker_through_moto_canned_answers_rejects_garbage(api, aws):
     create_emulated_endpoint("canned", config_name="c1", model_name="m")
     pid = create_project(api)["id"]
     # The project has no tasks, so the test invocation sends none; moto answers its canned body.
-    requests.post("http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results",
-                  json={"results": [{"Body": json.dumps({"results": []}), "ContentType": "application/json"}]})
-    ok = api.post("/api/ml", json={"project": pid, "kind": "sagemaker", "endpoint_name": "canned",
-                                   "region": "us-east-1"})
+    requests.post(
+        "http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results",
+        json={"results": [{"Body": json.dumps({"results": []}), "ContentType": "application/json"}]},
+    )
+    ok = api.post(
+        "/api/ml",
+        json={"project": pid, "kind": "sagemaker", "endpoint_name": "canned", "region": "us-east-1"},
+    )
     assert ok.status_code == 201, ok.text
     import_(api, pid, [{"data": {"text": "x"}}])
     # With no queued answer moto returns the plain text "body": garbage, so nothing is stored.

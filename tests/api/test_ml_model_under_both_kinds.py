@@ -33,9 +33,20 @@ def model_files(tmp_path):
 def legacy_server(model_files, tmp_path):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(model_files), str(ROOT)])}
-    process = subprocess.Popen([sys.executable, "-m", "tests.ml.serve_legacy", str(port), str(tmp_path / "legacy"),
-                                "legacy_keywords:KeywordSentiment"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.ml.serve_legacy",
+            str(port),
+            str(tmp_path / "legacy"),
+            "legacy_keywords:KeywordSentiment",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -57,7 +68,9 @@ def ported_endpoint(model_files, tmp_path, aws, monkeypatch):
     from infra.local_stack import apply_settings
 
     create_emulated_endpoint("labelstack-keywords", config_name="keywords-1", model_name="keywords")
-    with model_server("ported_keywords:KeywordSentiment", tmp_path / "ported", python_path=model_files) as url:
+    with model_server(
+        "ported_keywords:KeywordSentiment", tmp_path / "ported", python_path=model_files
+    ) as url:
         monkeypatch.setenv("LABELSTACK_SAGEMAKER_RUNTIME_URL", url)
         apply_settings({})
         yield "labelstack-keywords"
@@ -73,16 +86,28 @@ def answers(api, task_ids) -> dict[str, tuple]:
     return found
 
 
-def test_one_model_class_predicts_the_same_as_http_and_as_sagemaker(api, allow_local, legacy_server,  # noqa: F811
-                                                                    ported_endpoint):
+def test_one_model_class_predicts_the_same_as_http_and_as_sagemaker(
+    api,
+    allow_local,
+    legacy_server,
+    ported_endpoint,
+):
     http_project, http_tasks = project_with_tasks(api, TEXTS)
     response = api.post("/api/ml", json={"project": http_project, "url": legacy_server, "title": "legacy"})
     assert response.status_code == 201, response.text
     assert retrieve(api, http_project)["processed_items"] == len(TEXTS)
 
     sm_project, sm_tasks = project_with_tasks(api, TEXTS)
-    response = api.post("/api/ml", json={"project": sm_project, "kind": "sagemaker", "title": "ported",
-                                         "endpoint_name": ported_endpoint, "region": "us-east-1"})
+    response = api.post(
+        "/api/ml",
+        json={
+            "project": sm_project,
+            "kind": "sagemaker",
+            "title": "ported",
+            "endpoint_name": ported_endpoint,
+            "region": "us-east-1",
+        },
+    )
     assert response.status_code == 201, response.text
     assert response.json()["state"] == "CO"
     assert retrieve(api, sm_project)["processed_items"] == len(TEXTS)

@@ -45,19 +45,29 @@ def test_title_over_50_chars_is_400_naming_title(api):
 
 
 def test_invalid_label_config_is_400_naming_label_config(api):
-    response = api.post("/api/projects", json={"title": "t", "label_config": "<View><Choices name='c' toName='nope'><Choice value='a'/></Choices></View>"})
+    response = api.post(
+        "/api/projects",
+        json={
+            "title": "t",
+            "label_config": "<View><Choices name='c' toName='nope'><Choice value='a'/></Choices></View>",
+        },
+    )
     assert response.status_code == 400
     assert "label_config" in response.json()["validation_errors"]
 
 
 def test_entity_expansion_is_rejected(api):
-    bomb = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
-            '<View><Text name="text" value="$text"/><Header value="&lol2;"/></View>')
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
+        '<View><Text name="text" value="$text"/><Header value="&lol2;"/></View>'
+    )
     response = api.post("/api/projects", json={"title": "t", "label_config": bomb})
     assert response.status_code == 400
     assert "label_config" in response.json()["validation_errors"]
-    external = ('<?xml version="1.0"?><!DOCTYPE v [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-                '<View><Text name="text" value="$text"/><Header value="&x;"/></View>')
+    external = (
+        '<?xml version="1.0"?><!DOCTYPE v [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        '<View><Text name="text" value="$text"/><Header value="&x;"/></View>'
+    )
     response = api.post("/api/projects", json={"title": "t", "label_config": external})
     assert response.status_code == 400
 
@@ -70,8 +80,10 @@ def test_malformed_json_is_400(api):
 
 def test_patch_and_delete(api):
     project = create_project(api)
-    response = api.patch(f"/api/projects/{project['id']}", json={"title": "renamed", "sampling": "Uniform sampling",
-                                                                 "maximum_annotations": 3})
+    response = api.patch(
+        f"/api/projects/{project['id']}",
+        json={"title": "renamed", "sampling": "Uniform sampling", "maximum_annotations": 3},
+    )
     assert response.status_code == 200, response.text
     assert response.json()["title"] == "renamed"
     assert api.get(f"/api/projects/{project['id']}").json()["sampling"] == "Uniform sampling"

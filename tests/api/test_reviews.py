@@ -40,8 +40,10 @@ def test_reviewers_accept_and_reject_annotators_cannot(api, make_user):
     missing = as_reviewer.post("/api/annotation-reviews", json={"annotation": annotation["id"]})
     assert missing.status_code == 400 and "accepted" in missing.json()["validation_errors"]
 
-    rejected = as_reviewer.post("/api/annotation-reviews/",
-                                json={"annotation": annotation["id"], "accepted": False, "comment": "wrong"})
+    rejected = as_reviewer.post(
+        "/api/annotation-reviews/",
+        json={"annotation": annotation["id"], "accepted": False, "comment": "wrong"},
+    )
     assert rejected.status_code == 201
     assert rejected.json()["accepted"] is False and rejected.json()["created_by"] == reviewer["id"]
     stored = api.get(f"/api/annotations/{annotation['id']}").json()
@@ -54,5 +56,7 @@ def test_outsiders_cannot_review(api, make_user):
     _, ids, c = labeling_project(api, make_user, 1, annotators=("a",))
     annotation = submit(c["a"], ids[0])
     _, outsider = make_user("o@example.com", "reviewer")
-    response = outsider.post("/api/annotation-reviews", json={"annotation": annotation["id"], "accepted": True})
+    response = outsider.post(
+        "/api/annotation-reviews", json={"annotation": annotation["id"], "accepted": True}
+    )
     assert response.status_code == 404

@@ -12,7 +12,9 @@ from infra.event_pump import EventPump
 from tests.api.test_projects import create_project
 from tests.api.test_tasks import import_
 
-CHOICE = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
+CHOICE = [
+    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+]
 
 
 def bucket(name: str) -> str:
@@ -21,7 +23,9 @@ def bucket(name: str) -> str:
 
 
 def put(bucket_name: str, key: str, body: str | bytes = b"x") -> None:
-    client("s3").put_object(Bucket=bucket_name, Key=key, Body=body.encode() if isinstance(body, str) else body)
+    client("s3").put_object(
+        Bucket=bucket_name, Key=key, Body=body.encode() if isinstance(body, str) else body
+    )
 
 
 def wait_synced(api, path: str, timeout: float = 60) -> dict:
@@ -44,7 +48,9 @@ def sync(api, path: str, timeout: float = 60) -> dict:
 def tasks_of(api, pid: int) -> list[dict]:
     found, page = [], 1
     while True:
-        response = api.get("/api/tasks", params={"project": pid, "page": page, "page_size": 100, "fields": "all"})
+        response = api.get(
+            "/api/tasks", params={"project": pid, "page": page, "page_size": 100, "fields": "all"}
+        )
         if response.status_code == 404:
             return found
         found += response.json()["tasks"]
@@ -54,7 +60,9 @@ def tasks_of(api, pid: int) -> list[dict]:
 
 
 def source(api, pid, bucket_name, **fields):
-    response = api.post("/api/storages/s3", json={"project": pid, "title": "src", "bucket": bucket_name, **fields})
+    response = api.post(
+        "/api/storages/s3", json={"project": pid, "title": "src", "bucket": bucket_name, **fields}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -68,8 +76,9 @@ def test_blob_sync_of_10000_objects_creates_10000_tasks_and_a_second_sync_create
     put(b, "images/nested/deep.txt")  # not recursive
     put(b, "images/skip.bin")  # regex
     put(b, "other/x.txt")  # prefix
-    storage = source(api, pid, b, prefix="images", regex_filter=r".*\.txt$", use_blob_urls=True,
-                     presign_ttl=15)
+    storage = source(
+        api, pid, b, prefix="images", regex_filter=r".*\.txt$", use_blob_urls=True, presign_ttl=15
+    )
     assert storage["status"] == "initialized" and storage["type"] == "s3"
     path = f"/api/storages/s3/{storage['id']}"
 
@@ -91,8 +100,10 @@ def test_blob_sync_of_10000_objects_creates_10000_tasks_and_a_second_sync_create
 def test_jsonl_task_files_import_their_predictions(api):
     pid = create_project(api)["id"]
     b = bucket("task-files")
-    lines = [{"data": {"text": "great"}, "predictions": [{"model_version": "v1", "score": 0.9, "result": CHOICE}]},
-             {"data": {"text": "fine"}}]
+    lines = [
+        {"data": {"text": "great"}, "predictions": [{"model_version": "v1", "score": 0.9, "result": CHOICE}]},
+        {"data": {"text": "fine"}},
+    ]
     put(b, "tasks/batch.jsonl", "\n".join(json.dumps(line) for line in lines))
     put(b, "tasks/one.json", json.dumps({"data": {"text": "single"}}))
     put(b, "tasks/notes.csv", "text\nignored")
@@ -102,7 +113,9 @@ def test_jsonl_task_files_import_their_predictions(api):
     tasks = {t["data"]["text"]: t for t in tasks_of(api, pid)}
     assert set(tasks) == {"great", "fine", "single"}
     [prediction] = tasks["great"]["predictions"]
-    assert prediction["model_version"] == "v1" and prediction["score"] == 0.9 and prediction["result"] == CHOICE
+    assert (
+        prediction["model_version"] == "v1" and prediction["score"] == 0.9 and prediction["result"] == CHOICE
+    )
 
 
 def test_a_non_task_file_is_reported_and_the_rest_imported(api):
@@ -126,12 +139,22 @@ def test_object_created_events_import_new_objects_once(api):
     storage = source(api, pid, b, prefix="in", use_blob_urls=True)
     sync(api, f"/api/storages/s3/{storage['id']}")
     put(b, "in/new file.txt")
-    event = {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-                          "s3": {"bucket": {"name": b}, "object": {"key": "in/new+file.txt", "size": 1}}}]}
+    event = {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": b}, "object": {"key": "in/new+file.txt", "size": 1}},
+            }
+        ]
+    }
     assert storage_events.handler(event, _LocalContext())["created"] == 1
     assert storage_events.handler(event, _LocalContext())["created"] == 0  # S3 delivers at least once
-    assert sorted(t["data"]["text"] for t in tasks_of(api, pid)) == ["s3://auto/in/first.txt",
-                                                                     "s3://auto/in/new file.txt"]
+    assert sorted(t["data"]["text"] for t in tasks_of(api, pid)) == [
+        "s3://auto/in/first.txt",
+        "s3://auto/in/new file.txt",
+    ]
     # A later full sync does not import it again.
     assert sync(api, f"/api/storages/s3/{storage['id']}")["last_sync_count"] == 0
 
@@ -140,8 +163,15 @@ def test_storage_json_never_carries_secrets_and_members_only_read(api, make_user
     pid = create_project(api)["id"]
     b = bucket("secret-bucket")
     put(b, "k.txt")
-    created = source(api, pid, b, use_blob_urls=True, aws_access_key_id="AKIAEXAMPLE",
-                     aws_secret_access_key="very-secret-key", aws_session_token="session-secret")
+    created = source(
+        api,
+        pid,
+        b,
+        use_blob_urls=True,
+        aws_access_key_id="AKIAEXAMPLE",
+        aws_secret_access_key="very-secret-key",
+        aws_session_token="session-secret",
+    )
     listing = api.get("/api/storages", params={"project": pid})
     assert "very-secret-key" not in listing.text and "session-secret" not in listing.text
     assert created["aws_secret_access_key_is_set"] is True and "aws_secret_access_key" not in created
@@ -174,8 +204,10 @@ def test_bad_fields_are_400s_naming_the_field(api):
 
 
 def target(api, pid, bucket_name, **fields):
-    response = api.post("/api/storages/export/s3", json={"project": pid, "title": "out", "bucket": bucket_name,
-                                                         "prefix": "out", **fields})
+    response = api.post(
+        "/api/storages/export/s3",
+        json={"project": pid, "title": "out", "bucket": bucket_name, "prefix": "out", **fields},
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -240,7 +272,9 @@ def test_target_object_arrives_once_the_bucket_recovers(api, monkeypatch):
 
 def test_target_sync_writes_every_existing_annotation(api):
     pid = create_project(api)["id"]
-    tasks = import_(api, pid, [{"data": {"text": f"t{i}"}, "annotations": [{"result": CHOICE}]} for i in range(5)])
+    tasks = import_(
+        api, pid, [{"data": {"text": f"t{i}"}, "annotations": [{"result": CHOICE}]} for i in range(5)]
+    )
     assert tasks["annotation_count"] == 5
     b = bucket("late-target")
     storage = target(api, pid, b, prefix="")

@@ -6,24 +6,34 @@ import json
 
 from tests.api.test_projects import create_project
 
-CHOICE = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
+CHOICE = [
+    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+]
 
 
 def import_(api, project_id, tasks, **params):
-    response = api.post(f"/api/projects/{project_id}/import", params={"return_task_ids": "true", **params},
-                        json=tasks)
+    response = api.post(
+        f"/api/projects/{project_id}/import", params={"return_task_ids": "true", **params}, json=tasks
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def test_import_with_predictions_and_annotations(api):
     pid = create_project(api)["id"]
-    body = import_(api, pid, [
-        {"data": {"text": "I love this product"}, "meta": {"source": "sample"}},
-        {"data": {"text": "Terrible"}, "predictions": [{"model_version": "v1", "score": 0.93, "result": CHOICE}]},
-        {"data": {"text": "Tuesday"}, "annotations": [{"result": CHOICE, "lead_time": 3.2}]},
-        {"text": "flat dict"},
-    ])
+    body = import_(
+        api,
+        pid,
+        [
+            {"data": {"text": "I love this product"}, "meta": {"source": "sample"}},
+            {
+                "data": {"text": "Terrible"},
+                "predictions": [{"model_version": "v1", "score": 0.93, "result": CHOICE}],
+            },
+            {"data": {"text": "Tuesday"}, "annotations": [{"result": CHOICE, "lead_time": 3.2}]},
+            {"text": "flat dict"},
+        ],
+    )
     assert body["task_count"] == 4 and body["annotation_count"] == 1 and body["prediction_count"] == 1
     ids = body["task_ids"]
     assert ids == list(range(ids[0], ids[0] + 4))
@@ -51,7 +61,9 @@ def test_import_missing_variable_stores_nothing(api):
 def test_import_unknown_from_name_stores_nothing(api):
     pid = create_project(api)["id"]
     bad = [{**CHOICE[0], "from_name": "sentimnt"}]
-    response = api.post(f"/api/projects/{pid}/import", json=[{"data": {"text": "x"}, "annotations": [{"result": bad}]}])
+    response = api.post(
+        f"/api/projects/{pid}/import", json=[{"data": {"text": "x"}, "annotations": [{"result": bad}]}]
+    )
     assert response.status_code == 400
     assert "sentimnt" in response.json()["validation_errors"]["non_field_errors"][0]
     assert api.get(f"/api/projects/{pid}").json()["task_number"] == 0
@@ -70,8 +82,16 @@ def test_import_files_multipart(api):
     assert response.status_code == 201, response.text
     ids = response.json()["task_ids"]
     texts = [api.get(f"/api/tasks/{i}").json()["data"]["text"] for i in ids]
-    assert texts == ["from csv", "second row", "line one", "line two", "tab row", "plain one", "plain two",
-                     "json file"]
+    assert texts == [
+        "from csv",
+        "second row",
+        "line one",
+        "line two",
+        "tab row",
+        "plain one",
+        "plain two",
+        "json file",
+    ]
 
 
 def test_idempotent_import_retry_stores_nothing(api):
@@ -148,8 +168,10 @@ def test_annotation_lifecycle_keeps_counters(api):
     assert api.get(f"/api/projects/{pid}").json()["num_tasks_with_annotations"] == 1
     unknown = api.post(f"/api/tasks/{tid}/annotations", json={"result": [{**CHOICE[0], "from_name": "x"}]})
     assert unknown.status_code == 400 and "result" in unknown.json()["validation_errors"]
-    updated = api.patch(f"/api/annotations/{annotation['id']}",
-                        json={"result": [{**CHOICE[0], "value": {"choices": ["Negative"]}}], "ground_truth": True})
+    updated = api.patch(
+        f"/api/annotations/{annotation['id']}",
+        json={"result": [{**CHOICE[0], "value": {"choices": ["Negative"]}}], "ground_truth": True},
+    )
     assert updated.status_code == 200 and updated.json()["ground_truth"] is True
     stale = api.patch(f"/api/annotations/{annotation['id']}", json={"result": CHOICE, "version": 0})
     assert stale.status_code == 409
@@ -167,8 +189,9 @@ def test_annotation_lifecycle_keeps_counters(api):
 def test_predictions_including_bare_string_result(api):
     pid = create_project(api)["id"]
     tid = import_(api, pid, [{"text": "a"}])["task_ids"][0]
-    created = api.post("/api/predictions", json={"task": tid, "result": "Negative", "score": 0.7,
-                                                 "model_version": "m1"})
+    created = api.post(
+        "/api/predictions", json={"task": tid, "result": "Negative", "score": 0.7, "model_version": "m1"}
+    )
     assert created.status_code == 201, created.text
     assert created.json()["result"][0]["value"] == {"choices": ["Negative"]}
     listed = api.get("/api/predictions/", params={"task": tid}).json()
@@ -189,7 +212,9 @@ def test_json_export_default_only_annotated_and_all(api):
     default = api.get(f"/api/projects/{pid}/export", params={"exportType": "JSON"}).json()
     assert [t["id"] for t in default] == [ids[0]]
     assert default[0]["annotations"][0]["result"] == CHOICE
-    everything = api.get(f"/api/projects/{pid}/export", params={"export_type": "JSON", "download_all_tasks": "true"})
+    everything = api.get(
+        f"/api/projects/{pid}/export", params={"export_type": "JSON", "download_all_tasks": "true"}
+    )
     assert [t["id"] for t in everything.json()] == ids
     assert api.get(f"/api/projects/{pid}/export", params={"exportType": "YOLO"}).status_code == 400
 
@@ -210,8 +235,9 @@ def test_import_over_the_sync_limit_runs_in_the_background(api, monkeypatch):
     monkeypatch.setenv("LABELSTACK_SYNC_IMPORT_LIMIT", "10")
     get_settings.cache_clear()
     try:
-        body = api.post(f"/api/projects/{pid}/import?return_task_ids=1",
-                        json=[{"text": f"t{i}"} for i in range(60)]).json()
+        body = api.post(
+            f"/api/projects/{pid}/import?return_task_ids=1", json=[{"text": f"t{i}"} for i in range(60)]
+        ).json()
     finally:
         monkeypatch.delenv("LABELSTACK_SYNC_IMPORT_LIMIT")
         get_settings.cache_clear()

@@ -61,8 +61,16 @@ def test_annotations_start_training_and_the_new_model_serves_a_new_version(api, 
     pid = project["id"]
     train_ids = import_(api, pid, [{"data": {"text": text}} for text, _ in labeled])["task_ids"]
     test_ids = import_(api, pid, [{"data": {"text": text}} for text, _ in held_out])["task_ids"]
-    created = api.post("/api/ml", json={"project": pid, "kind": "sagemaker", "title": "builtin",
-                                        "endpoint_name": ENDPOINT, "region": "us-east-1"}).json()
+    created = api.post(
+        "/api/ml",
+        json={
+            "project": pid,
+            "kind": "sagemaker",
+            "title": "builtin",
+            "endpoint_name": ENDPOINT,
+            "region": "us-east-1",
+        },
+    ).json()
     assert created["model_version"] == "builtin-initial"
     # Untrained, the classifier abstains: no prediction, so no accuracy at all on the held-out reviews.
     assert retrieve(api, pid, {"all": False, "included": test_ids})["processed_items"] == 0
@@ -75,8 +83,12 @@ def test_annotations_start_training_and_the_new_model_serves_a_new_version(api, 
     api.post(f"/api/tasks/{train_ids[11]}/annotations", json={"result": choice(labeled[11][1])})
     pump.drain()
     [run] = wait_until_idle(api, created["id"], runs=1)
-    assert (run["status"], run["trigger"], run["annotations"], run["kind"]) == ("completed", "annotations", 12,
-                                                                               "sagemaker")
+    assert (run["status"], run["trigger"], run["annotations"], run["kind"]) == (
+        "completed",
+        "annotations",
+        12,
+        "sagemaker",
+    )
     assert run["model_version"] == f"{ENDPOINT}-run{run['id']}"
     assert 0.0 <= run["metrics"]["validation:accuracy"] <= 1.0 and run["metrics"]["train:examples"] > 0
     connected = api.get(f"/api/ml/{created['id']}").json()
@@ -102,10 +114,21 @@ def test_annotations_start_training_and_the_new_model_serves_a_new_version(api, 
 def test_a_failed_run_leaves_the_reason_and_the_next_annotation_starts_another(api, builtin_endpoint):
     project = create_project(api, label_config=SENTIMENT_CONFIG, start_training_on_annotation_update=True)
     pid = project["id"]
-    ids = import_(api, pid, [{"data": {"text": f"great phone {i}"}} for i in range(4)]
-                  + [{"data": {"text": "awful phone"}}])["task_ids"]
-    backend_id = api.post("/api/ml", json={"project": pid, "kind": "sagemaker", "title": "builtin",
-                                           "endpoint_name": ENDPOINT, "region": "us-east-1"}).json()["id"]
+    ids = import_(
+        api,
+        pid,
+        [{"data": {"text": f"great phone {i}"}} for i in range(4)] + [{"data": {"text": "awful phone"}}],
+    )["task_ids"]
+    backend_id = api.post(
+        "/api/ml",
+        json={
+            "project": pid,
+            "kind": "sagemaker",
+            "title": "builtin",
+            "endpoint_name": ENDPOINT,
+            "region": "us-east-1",
+        },
+    ).json()["id"]
     pump = EventPump()
     api.post(f"/api/tasks/{ids[0]}/annotations", json={"result": choice("Positive")})
     pump.drain()

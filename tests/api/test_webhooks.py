@@ -17,7 +17,9 @@ from infra.event_pump import EventPump
 from tests.api.test_projects import create_project
 from tests.api.test_tasks import import_
 
-CHOICE = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
+CHOICE = [
+    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+]
 SECRET = "receiver-shared-secret-0123456789"
 
 
@@ -78,8 +80,10 @@ def annotate(api, pid):
 def test_receiver_gets_annotation_created_signed(api, allow_local, receiver):
     hook = receiver()
     pid = create_project(api)["id"]
-    created = api.post("/api/webhooks", json={"project": pid, "url": hook.url, "headers": {"X-Sample": "1"},
-                                              "secret": SECRET})
+    created = api.post(
+        "/api/webhooks",
+        json={"project": pid, "url": hook.url, "headers": {"X-Sample": "1"}, "secret": SECRET},
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["send_payload"] is True and body["send_for_all_actions"] is True and body["actions"] == []
@@ -94,11 +98,15 @@ def test_receiver_gets_annotation_created_signed(api, allow_local, receiver):
     assert not verify("another-secret-entirely-000000", raw, headers[SIGNATURE_HEADER])
     sent = json.loads(raw)
     assert sent["action"] == "ANNOTATION_CREATED"
-    assert sent["annotation"]["id"] == annotation["id"] and sent["annotation"]["completed_by"] == annotation["completed_by"]
+    assert (
+        sent["annotation"]["id"] == annotation["id"]
+        and sent["annotation"]["completed_by"] == annotation["completed_by"]
+    )
     assert sent["task"]["id"] == task_id and sent["project"]["id"] == pid
     log = api.get(f"/api/webhooks/{body['id']}/deliveries").json()
     assert [(d["action"], d["status"], d["attempts"], d["response_status"]) for d in log] == [
-        ("ANNOTATION_CREATED", "delivered", 1, 200)]
+        ("ANNOTATION_CREATED", "delivered", 1, 200)
+    ]
     # A fresh pump reads the stream from its start: the same record again, as a retried one. Not re-sent.
     assert EventPump().drain() == 1
     assert DeliveryPump(retry_after=0).drain() == 0 and len(hook.requests) == 1
@@ -107,8 +115,16 @@ def test_receiver_gets_annotation_created_signed(api, allow_local, receiver):
 def test_only_wanted_actions_and_no_payload_when_asked(api, allow_local, receiver):
     hook = receiver()
     pid = create_project(api)["id"]
-    api.post("/api/webhooks", json={"project": pid, "url": hook.url, "send_payload": False,
-                                    "send_for_all_actions": False, "actions": ["ANNOTATION_UPDATED"]})
+    api.post(
+        "/api/webhooks",
+        json={
+            "project": pid,
+            "url": hook.url,
+            "send_payload": False,
+            "send_for_all_actions": False,
+            "actions": ["ANNOTATION_UPDATED"],
+        },
+    )
     _, annotation = annotate(api, pid)
     api.patch(f"/api/annotations/{annotation['id']}", json={"result": CHOICE, "lead_time": 1.0})
     EventPump().drain()
@@ -139,11 +155,13 @@ def test_urls_pass_the_ssrf_guard_and_fields_are_checked(api):
     for url in ("http://127.0.0.1:9/hook", "http://169.254.169.254/latest", "file:///etc/passwd"):
         response = api.post("/api/webhooks", json={"project": pid, "url": url})
         assert response.status_code == 400 and "url" in response.json()["validation_errors"], url
-    bad_header = api.post("/api/webhooks", json={"project": pid, "url": "https://example.com/h",
-                                                 "headers": {"Bad Header": "x"}})
+    bad_header = api.post(
+        "/api/webhooks", json={"project": pid, "url": "https://example.com/h", "headers": {"Bad Header": "x"}}
+    )
     assert bad_header.status_code == 400 and "headers" in bad_header.json()["validation_errors"]
-    bad_action = api.post("/api/webhooks", json={"project": pid, "url": "https://example.com/h",
-                                                 "actions": ["NOPE"]})
+    bad_action = api.post(
+        "/api/webhooks", json={"project": pid, "url": "https://example.com/h", "actions": ["NOPE"]}
+    )
     assert bad_action.status_code == 400 and "actions" in bad_action.json()["validation_errors"]
     assert api.get("/api/webhooks/info").json()["ANNOTATIONS_DELETED"]["key"] == "annotations"
 
@@ -156,7 +174,10 @@ def test_members_read_managers_change(api, make_user, allow_local):
     api.post(f"/api/projects/{pid}/members", json={"user": user["id"]})
     assert as_annotator.get("/api/webhooks", params={"project": pid}).json()[0]["id"] == hook["id"]
     assert as_annotator.patch(f"/api/webhooks/{hook['id']}", json={"is_active": False}).status_code == 403
-    assert as_annotator.post("/api/webhooks", json={"project": pid, "url": "http://127.0.0.1:9/x"}).status_code == 403
+    assert (
+        as_annotator.post("/api/webhooks", json={"project": pid, "url": "http://127.0.0.1:9/x"}).status_code
+        == 403
+    )
     assert api.patch(f"/api/webhooks/{hook['id']}", json={"is_active": False}).json()["is_active"] is False
     assert api.delete(f"/api/webhooks/{hook['id']}").status_code == 204
     assert api.get(f"/api/webhooks/{hook['id']}").status_code == 404

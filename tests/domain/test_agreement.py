@@ -14,7 +14,15 @@ from functions.domain.agreement import (
 
 
 def choice(*values, name="sentiment"):
-    return [{"id": "c", "from_name": name, "to_name": "text", "type": "choices", "value": {"choices": list(values)}}]
+    return [
+        {
+            "id": "c",
+            "from_name": name,
+            "to_name": "text",
+            "type": "choices",
+            "value": {"choices": list(values)},
+        }
+    ]
 
 
 def single(type_, key, value, name=None):
@@ -22,20 +30,41 @@ def single(type_, key, value, name=None):
 
 
 def span(start, end, label="ORG"):
-    return {"id": f"s{start}", "from_name": "ner", "to_name": "text", "type": "labels",
-            "value": {"start": start, "end": end, "text": "x", "labels": [label]}}
+    return {
+        "id": f"s{start}",
+        "from_name": "ner",
+        "to_name": "text",
+        "type": "labels",
+        "value": {"start": start, "end": end, "text": "x", "labels": [label]},
+    }
 
 
 def box(x, y, w, h, label="Car", rotation=0):
-    return {"id": f"b{x}", "from_name": "bbox", "to_name": "image", "type": "rectanglelabels",
-            "original_width": 640, "original_height": 480, "origin": "manual",
-            "value": {"x": x, "y": y, "width": w, "height": h, "rotation": rotation, "rectanglelabels": [label]}}
+    return {
+        "id": f"b{x}",
+        "from_name": "bbox",
+        "to_name": "image",
+        "type": "rectanglelabels",
+        "original_width": 640,
+        "original_height": 480,
+        "origin": "manual",
+        "value": {"x": x, "y": y, "width": w, "height": h, "rotation": rotation, "rectanglelabels": [label]},
+    }
 
 
 def hypertext(xpath, start, end, label="X"):
-    return {"from_name": "html", "to_name": "page", "type": "hypertextlabels",
-            "value": {"start": xpath, "end": xpath, "startOffset": start, "endOffset": end,
-                      "hypertextlabels": [label]}}
+    return {
+        "from_name": "html",
+        "to_name": "page",
+        "type": "hypertextlabels",
+        "value": {
+            "start": xpath,
+            "end": xpath,
+            "startOffset": start,
+            "endOffset": end,
+            "hypertextlabels": [label],
+        },
+    }
 
 
 # --- classification-like controls ---------------------------------------------------------------
@@ -58,13 +87,16 @@ def test_multiple_choices_compare_as_sets():
     assert task_agreement([choice("A", "B"), choice("A")]) == 0.0
 
 
-@pytest.mark.parametrize(("type_", "key", "same", "other"), [
-    ("rating", "rating", 4, 3),
-    ("number", "number", 3.5, 2),
-    ("textarea", "text", ["some text"], ["other text"]),
-    ("datetime", "datetime", "2024-01-31 12:00", "2024-02-01 12:00"),
-    ("taxonomy", "taxonomy", [["Online", "Paywall"], ["Offline"]], [["Online"]]),
-])
+@pytest.mark.parametrize(
+    ("type_", "key", "same", "other"),
+    [
+        ("rating", "rating", 4, 3),
+        ("number", "number", 3.5, 2),
+        ("textarea", "text", ["some text"], ["other text"]),
+        ("datetime", "datetime", "2024-01-31 12:00", "2024-02-01 12:00"),
+        ("taxonomy", "taxonomy", [["Online", "Paywall"], ["Offline"]], [["Online"]]),
+    ],
+)
 def test_other_classification_controls_compare_by_value(type_, key, same, other):
     assert task_agreement([single(type_, key, same), single(type_, key, same)]) == 1.0
     assert task_agreement([single(type_, key, same), single(type_, key, other)]) == 0.0
@@ -87,8 +119,12 @@ def test_two_empty_results_agree():
 
 def test_relations_and_unknown_types_are_ignored():
     relation = {"type": "relation", "from_id": "a", "to_id": "b", "direction": "right"}
-    keypoint = {"from_name": "kp", "to_name": "image", "type": "keypointlabels",
-                "value": {"x": 1, "y": 2, "width": 1, "keypointlabels": ["Nose"]}}
+    keypoint = {
+        "from_name": "kp",
+        "to_name": "image",
+        "type": "keypointlabels",
+        "value": {"x": 1, "y": 2, "width": 1, "keypointlabels": ["Nose"]},
+    }
     assert task_agreement([choice("A") + [relation, keypoint], choice("A")]) == 1.0
 
 
@@ -122,8 +158,12 @@ def test_a_mislabelled_region_does_not_steal_the_match():
 
 
 def test_hypertext_spans_overlap_by_offsets_in_the_same_node():
-    assert task_agreement([[hypertext("/p[1]/text()[1]", 0, 10)], [hypertext("/p[1]/text()[1]", 1, 10)]]) == 1.0
-    assert task_agreement([[hypertext("/p[1]/text()[1]", 0, 10)], [hypertext("/p[2]/text()[1]", 0, 10)]]) == 0.0
+    assert (
+        task_agreement([[hypertext("/p[1]/text()[1]", 0, 10)], [hypertext("/p[1]/text()[1]", 1, 10)]]) == 1.0
+    )
+    assert (
+        task_agreement([[hypertext("/p[1]/text()[1]", 0, 10)], [hypertext("/p[2]/text()[1]", 0, 10)]]) == 0.0
+    )
 
 
 # --- boxes ----------------------------------------------------------------------------------------
@@ -147,8 +187,14 @@ def test_box_rotation_is_ignored():
 
 def test_polygons_compare_by_bounding_box():
     def polygon(points):
-        return [{"from_name": "poly", "to_name": "image", "type": "polygonlabels",
-                 "value": {"points": points, "polygonlabels": ["Car"]}}]
+        return [
+            {
+                "from_name": "poly",
+                "to_name": "image",
+                "type": "polygonlabels",
+                "value": {"points": points, "polygonlabels": ["Car"]},
+            }
+        ]
 
     square = polygon([[10, 10], [30, 10], [30, 30], [10, 30]])
     triangle = polygon([[10, 10], [30, 10], [20, 30]])  # same bounding box
@@ -227,8 +273,12 @@ def test_majority_vote_keeps_the_ls_shape_with_deterministic_ids():
     assert [r["id"] for r in voted] == ["majority-0", "majority-1"]
     assert voted == majority_vote(results)
     assert voted[1] == {
-        "id": "majority-1", "from_name": "bbox", "to_name": "image", "type": "rectanglelabels",
-        "original_width": 640, "original_height": 480,
+        "id": "majority-1",
+        "from_name": "bbox",
+        "to_name": "image",
+        "type": "rectanglelabels",
+        "original_width": 640,
+        "original_height": 480,
         "value": {"x": 10, "y": 10, "width": 20, "height": 20, "rotation": 0, "rectanglelabels": ["Car"]},
     }
 
@@ -245,8 +295,12 @@ def test_majority_vote_does_not_change_its_input():
 def test_project_summary_statistics_from_a_generator():
     summary = project_agreement(v for v in [1.0, 0.5, None, 0.0, 0.25])
     assert summary == {
-        "tasks_with_agreement": 4, "mean": pytest.approx(0.4375), "median": pytest.approx(0.375),
-        "min": 0.0, "max": 1.0, "histogram": [1, 0, 1, 0, 0, 1, 0, 0, 0, 1],
+        "tasks_with_agreement": 4,
+        "mean": pytest.approx(0.4375),
+        "median": pytest.approx(0.375),
+        "min": 0.0,
+        "max": 1.0,
+        "histogram": [1, 0, 1, 0, 0, 1, 0, 0, 0, 1],
     }
 
 
@@ -258,6 +312,10 @@ def test_histogram_buckets_are_tenths_and_one_goes_into_the_last():
 @pytest.mark.parametrize("per_task", [[], [None, None], iter([])])
 def test_project_summary_without_agreements(per_task):
     assert project_agreement(per_task) == {
-        "tasks_with_agreement": 0, "mean": None, "median": None, "min": None, "max": None,
+        "tasks_with_agreement": 0,
+        "mean": None,
+        "median": None,
+        "min": None,
+        "max": None,
         "histogram": [0] * 10,
     }

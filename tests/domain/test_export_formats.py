@@ -29,65 +29,148 @@ SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "ls-samples"
 # Building a Label Studio JSON export
 
 
-def annotation(ann_id: int, user, created_at: str, result: list, *, cancelled: bool = False,
-               lead_time=2.5, **extra) -> dict:
-    return {"id": ann_id, "completed_by": user, "result": result, "was_cancelled": cancelled,
-            "ground_truth": False, "created_at": created_at, "updated_at": created_at.replace("00Z", "09Z"),
-            "draft_created_at": None, "lead_time": lead_time, "prediction": {}, "result_count": len(result),
-            "unique_id": f"unique-{ann_id}", "import_id": None, "last_action": None, "bulk_created": False,
-            "project": 7, "updated_by": user if isinstance(user, int) else None, "parent_prediction": None,
-            "parent_annotation": None, "last_created_by": None, **extra}
+def annotation(
+    ann_id: int, user, created_at: str, result: list, *, cancelled: bool = False, lead_time=2.5, **extra
+) -> dict:
+    return {
+        "id": ann_id,
+        "completed_by": user,
+        "result": result,
+        "was_cancelled": cancelled,
+        "ground_truth": False,
+        "created_at": created_at,
+        "updated_at": created_at.replace("00Z", "09Z"),
+        "draft_created_at": None,
+        "lead_time": lead_time,
+        "prediction": {},
+        "result_count": len(result),
+        "unique_id": f"unique-{ann_id}",
+        "import_id": None,
+        "last_action": None,
+        "bulk_created": False,
+        "project": 7,
+        "updated_by": user if isinstance(user, int) else None,
+        "parent_prediction": None,
+        "parent_annotation": None,
+        "last_created_by": None,
+        **extra,
+    }
 
 
 def task(task_id: int, data: dict, annotations: list, **extra) -> dict:
     for a in annotations:
         a["task"] = task_id
-    return {"id": task_id, "annotations": annotations, "drafts": [], "predictions": [], "data": data,
-            "meta": {}, "created_at": "2024-05-01T08:00:00.000000Z", "updated_at": "2024-05-02T08:00:00.000000Z",
-            "allow_skip": True, "inner_id": task_id, "total_annotations": len(annotations),
-            "cancelled_annotations": sum(a["was_cancelled"] for a in annotations), "total_predictions": 0,
-            "comment_count": 0, "unresolved_comment_count": 0, "last_comment_updated_at": None, "project": 7,
-            "updated_by": None, "comment_authors": [], **extra}
+    return {
+        "id": task_id,
+        "annotations": annotations,
+        "drafts": [],
+        "predictions": [],
+        "data": data,
+        "meta": {},
+        "created_at": "2024-05-01T08:00:00.000000Z",
+        "updated_at": "2024-05-02T08:00:00.000000Z",
+        "allow_skip": True,
+        "inner_id": task_id,
+        "total_annotations": len(annotations),
+        "cancelled_annotations": sum(a["was_cancelled"] for a in annotations),
+        "total_predictions": 0,
+        "comment_count": 0,
+        "unresolved_comment_count": 0,
+        "last_comment_updated_at": None,
+        "project": 7,
+        "updated_by": None,
+        "comment_authors": [],
+        **extra,
+    }
 
 
 def choices(name: str, to_name: str, values: list[str]) -> dict:
-    return {"id": f"c-{name}-{'-'.join(values)}", "from_name": name, "to_name": to_name, "type": "choices",
-            "origin": "manual", "value": {"choices": values}}
+    return {
+        "id": f"c-{name}-{'-'.join(values)}",
+        "from_name": name,
+        "to_name": to_name,
+        "type": "choices",
+        "origin": "manual",
+        "value": {"choices": values},
+    }
 
 
 def textarea(name: str, to_name: str, texts: list[str]) -> dict:
-    return {"id": f"t-{name}", "from_name": name, "to_name": to_name, "type": "textarea", "origin": "manual",
-            "value": {"text": texts}}
+    return {
+        "id": f"t-{name}",
+        "from_name": name,
+        "to_name": to_name,
+        "type": "textarea",
+        "origin": "manual",
+        "value": {"text": texts},
+    }
 
 
 def span(text: str, part: str, labels: list[str], region_id: str, occurrence: int = 0) -> dict:
     start = -1
     for _ in range(occurrence + 1):
         start = text.index(part, start + 1)
-    return {"id": region_id, "from_name": "label", "to_name": "text", "type": "labels", "origin": "manual",
-            "value": {"start": start, "end": start + len(part), "text": part, "labels": labels}}
+    return {
+        "id": region_id,
+        "from_name": "label",
+        "to_name": "text",
+        "type": "labels",
+        "origin": "manual",
+        "value": {"start": start, "end": start + len(part), "text": part, "labels": labels},
+    }
 
 
-def rect(region_id: str, x, y, w, h, labels: list[str], *, rotation=0, size=(640, 480), from_name="label",
-         kind="rectanglelabels") -> dict:
-    region = {"id": region_id, "from_name": from_name, "to_name": "image", "type": kind, "origin": "manual",
-              "image_rotation": 0,
-              "value": {"x": x, "y": y, "width": w, "height": h, "rotation": rotation, kind: labels}}
+def rect(
+    region_id: str,
+    x,
+    y,
+    w,
+    h,
+    labels: list[str],
+    *,
+    rotation=0,
+    size=(640, 480),
+    from_name="label",
+    kind="rectanglelabels",
+) -> dict:
+    region = {
+        "id": region_id,
+        "from_name": from_name,
+        "to_name": "image",
+        "type": kind,
+        "origin": "manual",
+        "image_rotation": 0,
+        "value": {"x": x, "y": y, "width": w, "height": h, "rotation": rotation, kind: labels},
+    }
     if size:
         region["original_width"], region["original_height"] = size
     return region
 
 
 def polygon(region_id: str, points: list, labels: list[str], size=(800, 600)) -> dict:
-    return {"id": region_id, "from_name": "poly", "to_name": "image", "type": "polygonlabels",
-            "original_width": size[0], "original_height": size[1], "image_rotation": 0,
-            "value": {"points": points, "closed": True, "polygonlabels": labels}}
+    return {
+        "id": region_id,
+        "from_name": "poly",
+        "to_name": "image",
+        "type": "polygonlabels",
+        "original_width": size[0],
+        "original_height": size[1],
+        "image_rotation": 0,
+        "value": {"points": points, "closed": True, "polygonlabels": labels},
+    }
 
 
 def keypoint(region_id: str, parent: str | None, x, y, labels: list[str], size=(640, 480)) -> dict:
-    region = {"id": region_id, "from_name": "kp", "to_name": "image", "type": "keypointlabels",
-              "original_width": size[0], "original_height": size[1], "image_rotation": 0,
-              "value": {"x": x, "y": y, "width": 0.5, "keypointlabels": labels}}
+    region = {
+        "id": region_id,
+        "from_name": "kp",
+        "to_name": "image",
+        "type": "keypointlabels",
+        "original_width": size[0],
+        "original_height": size[1],
+        "image_rotation": 0,
+        "value": {"x": x, "y": y, "width": 0.5, "keypointlabels": labels},
+    }
     if parent:
         region["parentID"] = parent
     return region
@@ -111,31 +194,89 @@ TEXT_CLASSIFICATION = """
 def text_classification_tasks() -> list[dict]:
     return [
         # "comment" is both a task.data key and a control: CSV renames the data column to _data_comment.
-        task(1, {"text": "I love this product — très bien! 😀", "comment": "imported note",
-                 "meta": {"source": "https://example.com/a/b", "scores": [1.5e-7, 2, None, True]}}, [
-            annotation(11, 1, "2024-06-01T10:00:00.000000Z",
-                       [choices("sentiment", "text", ["Positive"]), textarea("comment", "text", ["great"])]),
-            annotation(12, 2, "2024-06-03T10:00:00.000000Z",
-                       [choices("sentiment", "text", ["Positive", "Neutral"]),
-                        textarea("comment", "text", ["two", "texts/with slash"])], lead_time=12.25),
-            annotation(13, 3, "2024-06-04T10:00:00.000000Z", [], cancelled=True),
-        ], agreement=66.67),
+        task(
+            1,
+            {
+                "text": "I love this product — très bien! 😀",
+                "comment": "imported note",
+                "meta": {"source": "https://example.com/a/b", "scores": [1.5e-7, 2, None, True]},
+            },
+            [
+                annotation(
+                    11,
+                    1,
+                    "2024-06-01T10:00:00.000000Z",
+                    [choices("sentiment", "text", ["Positive"]), textarea("comment", "text", ["great"])],
+                ),
+                annotation(
+                    12,
+                    2,
+                    "2024-06-03T10:00:00.000000Z",
+                    [
+                        choices("sentiment", "text", ["Positive", "Neutral"]),
+                        textarea("comment", "text", ["two", "texts/with slash"]),
+                    ],
+                    lead_time=12.25,
+                ),
+                annotation(13, 3, "2024-06-04T10:00:00.000000Z", [], cancelled=True),
+            ],
+            agreement=66.67,
+        ),
         task(2, {"text": "Terrible support, never again", "comment": "x"}, []),
-        task(3, {"text": "Only skipped", "comment": "y"}, [
-            annotation(31, 2, "2024-06-02T10:00:00.000000Z", [], cancelled=True)]),
-        task(4, {"text": "Empty result; user object"}, [
-            annotation(41, {"id": 5, "email": "ann@example.com"}, "2024-06-02T11:00:00.000000Z", [],
-                       history=[{"action": "submitted", "user": 5}])]),
-        task(5, {"text": "Stale control and ties", "comment": 42}, [
-            annotation(51, 1, "2024-06-05T10:00:00.000000Z",
-                       [{"from_name": "old_control", "to_name": "text", "type": "choices",
-                         "value": {"choices": ["Gone"]}}, choices("sentiment", "text", ["Negative"])],
-                       lead_time=None),
-            annotation(52, 2, "2024-06-05T10:00:00.000000Z", [textarea("comment", "text", ["same time"])]),
-        ]),
-        task(6, {"text": 'He said "hi",\nthen left.\tTabbed', "comment": None}, [
-            annotation(61, 7, "2024-06-06T10:00:00.000000Z",
-                       [textarea("comment", "text", ['quote " and comma, and\nnewline'])])]),
+        task(
+            3,
+            {"text": "Only skipped", "comment": "y"},
+            [annotation(31, 2, "2024-06-02T10:00:00.000000Z", [], cancelled=True)],
+        ),
+        task(
+            4,
+            {"text": "Empty result; user object"},
+            [
+                annotation(
+                    41,
+                    {"id": 5, "email": "ann@example.com"},
+                    "2024-06-02T11:00:00.000000Z",
+                    [],
+                    history=[{"action": "submitted", "user": 5}],
+                )
+            ],
+        ),
+        task(
+            5,
+            {"text": "Stale control and ties", "comment": 42},
+            [
+                annotation(
+                    51,
+                    1,
+                    "2024-06-05T10:00:00.000000Z",
+                    [
+                        {
+                            "from_name": "old_control",
+                            "to_name": "text",
+                            "type": "choices",
+                            "value": {"choices": ["Gone"]},
+                        },
+                        choices("sentiment", "text", ["Negative"]),
+                    ],
+                    lead_time=None,
+                ),
+                annotation(
+                    52, 2, "2024-06-05T10:00:00.000000Z", [textarea("comment", "text", ["same time"])]
+                ),
+            ],
+        ),
+        task(
+            6,
+            {"text": 'He said "hi",\nthen left.\tTabbed', "comment": None},
+            [
+                annotation(
+                    61,
+                    7,
+                    "2024-06-06T10:00:00.000000Z",
+                    [textarea("comment", "text", ['quote " and comma, and\nnewline'])],
+                )
+            ],
+        ),
     ]
 
 
@@ -162,31 +303,80 @@ _T4 = "No entities here at all"
 
 def ner_tasks() -> list[dict]:
     return [
-        task(1, {"text": _T1}, [
-            annotation(101, 1, "2024-06-01T10:00:00.000000Z", [
-                span(_T1, "Beats", ["ORG"], "b"), span(_T1, "Apple Inc.", ["ORG"], "a"),
-                span(_T1, "Tim Cook", ["PER"], "c"), choices("topic", "text", ["Business"]),
-                {"from_id": "a", "to_id": "b", "type": "relation", "direction": "right", "labels": []},
-            ]),
-            annotation(102, 2, "2024-06-02T10:00:00.000000Z", [
-                span(_T1, "Apple", ["ORG"], "d"), span(_T1, "$3.88 billion", ["MISC"], "e")]),
-            annotation(103, 3, "2024-06-03T10:00:00.000000Z", [span(_T1, "Apple", ["ORG"], "f")],
-                       cancelled=True),
-        ]),
-        task(2, {"text": _T2}, [
-            annotation(201, 1, "2024-06-01T10:00:00.000000Z", [
-                span(_T2, "Jürgen Müller", ["PER"], "g"), span(_T2, "CEO", [], "h"),
-                span(_T2, "München", ["LOC"], "i"), span(_T2, "Berlin", ["LOC"], "j"),
-                span(_T2, "東京", ["LOC"], "k")]),
-        ]),
-        task(3, {"text": _T3}, [
-            annotation(301, 2, "2024-06-01T10:00:00.000000Z", [
-                span(_T3, "Smith", ["PER"], "l"), span(_T3, "Paris, France", ["LOC"], "m"),
-                span(_T3, "12/03/2024", ["MISC"], "n")]),
-            annotation(302, 1, "2024-06-01T09:00:00.000000Z", [choices("topic", "text", ["Politics"])]),
-        ]),
+        task(
+            1,
+            {"text": _T1},
+            [
+                annotation(
+                    101,
+                    1,
+                    "2024-06-01T10:00:00.000000Z",
+                    [
+                        span(_T1, "Beats", ["ORG"], "b"),
+                        span(_T1, "Apple Inc.", ["ORG"], "a"),
+                        span(_T1, "Tim Cook", ["PER"], "c"),
+                        choices("topic", "text", ["Business"]),
+                        {
+                            "from_id": "a",
+                            "to_id": "b",
+                            "type": "relation",
+                            "direction": "right",
+                            "labels": [],
+                        },
+                    ],
+                ),
+                annotation(
+                    102,
+                    2,
+                    "2024-06-02T10:00:00.000000Z",
+                    [span(_T1, "Apple", ["ORG"], "d"), span(_T1, "$3.88 billion", ["MISC"], "e")],
+                ),
+                annotation(
+                    103, 3, "2024-06-03T10:00:00.000000Z", [span(_T1, "Apple", ["ORG"], "f")], cancelled=True
+                ),
+            ],
+        ),
+        task(
+            2,
+            {"text": _T2},
+            [
+                annotation(
+                    201,
+                    1,
+                    "2024-06-01T10:00:00.000000Z",
+                    [
+                        span(_T2, "Jürgen Müller", ["PER"], "g"),
+                        span(_T2, "CEO", [], "h"),
+                        span(_T2, "München", ["LOC"], "i"),
+                        span(_T2, "Berlin", ["LOC"], "j"),
+                        span(_T2, "東京", ["LOC"], "k"),
+                    ],
+                ),
+            ],
+        ),
+        task(
+            3,
+            {"text": _T3},
+            [
+                annotation(
+                    301,
+                    2,
+                    "2024-06-01T10:00:00.000000Z",
+                    [
+                        span(_T3, "Smith", ["PER"], "l"),
+                        span(_T3, "Paris, France", ["LOC"], "m"),
+                        span(_T3, "12/03/2024", ["MISC"], "n"),
+                    ],
+                ),
+                annotation(302, 1, "2024-06-01T09:00:00.000000Z", [choices("topic", "text", ["Politics"])]),
+            ],
+        ),
         task(4, {"text": _T4}, []),
-        task(5, {"text": "Skipped only"}, [annotation(501, 1, "2024-06-01T10:00:00.000000Z", [], cancelled=True)]),
+        task(
+            5,
+            {"text": "Skipped only"},
+            [annotation(501, 1, "2024-06-01T10:00:00.000000Z", [], cancelled=True)],
+        ),
     ]
 
 
@@ -209,50 +399,133 @@ _STREET = "https://cdn.example.com/a/b/street.jpg"
 
 def bbox_tasks() -> list[dict]:
     return [
-        task(1, {"image": _CAT}, [
-            annotation(11, 1, "2024-06-02T10:00:00.000000Z", [
-                rect("r1", 10, 20, 30.5, 40.25, ["Car"]), rect("r2", 50, 5, 20, 10, ["Airplane"], rotation=30)]),
-            # The oldest annotation with results is what YOLO's label file ends with.
-            annotation(12, 2, "2024-06-01T10:00:00.000000Z", [
-                rect("r3", 1.5, 2.5, 3.5, 4.5, ["Car", "Airplane"]), choices("quality", "image", ["Good"])]),
-            annotation(13, 3, "2024-06-03T10:00:00.000000Z", [rect("r4", 1, 1, 1, 1, ["Car"])], cancelled=True),
-        ]),
+        task(
+            1,
+            {"image": _CAT},
+            [
+                annotation(
+                    11,
+                    1,
+                    "2024-06-02T10:00:00.000000Z",
+                    [
+                        rect("r1", 10, 20, 30.5, 40.25, ["Car"]),
+                        rect("r2", 50, 5, 20, 10, ["Airplane"], rotation=30),
+                    ],
+                ),
+                # The oldest annotation with results is what YOLO's label file ends with.
+                annotation(
+                    12,
+                    2,
+                    "2024-06-01T10:00:00.000000Z",
+                    [
+                        rect("r3", 1.5, 2.5, 3.5, 4.5, ["Car", "Airplane"]),
+                        choices("quality", "image", ["Good"]),
+                    ],
+                ),
+                annotation(
+                    13, 3, "2024-06-03T10:00:00.000000Z", [rect("r4", 1, 1, 1, 1, ["Car"])], cancelled=True
+                ),
+            ],
+        ),
         # A label missing from the config gets the next category id; a region without the image size is
         # left out of COCO.
-        task(2, {"image": "s3://bucket/dir/dog.png"}, [
-            annotation(21, 1, "2024-06-01T10:00:00.000000Z", [
-                # (After a sized region, an unsized one makes the SDK fail the whole export.)
-                rect("r6", 5, 5, 10, 10, ["Car"], size=None),
-                rect("r5", 0, 0, 100, 100, ["Truck"], size=(1024, 768))]),
-        ]),
+        task(
+            2,
+            {"image": "s3://bucket/dir/dog.png"},
+            [
+                annotation(
+                    21,
+                    1,
+                    "2024-06-01T10:00:00.000000Z",
+                    [
+                        # (After a sized region, an unsized one makes the SDK fail the whole export.)
+                        rect("r6", 5, 5, 10, 10, ["Car"], size=None),
+                        rect("r5", 0, 0, 100, 100, ["Truck"], size=(1024, 768)),
+                    ],
+                ),
+            ],
+        ),
         task(3, {"image": "/data/upload/3/abc-photo.jpg"}, []),
-        task(4, {"image": "https://example.com/p/plane.jpeg"}, [
-            annotation(41, 1, "2024-06-04T10:00:00.000000Z", [choices("quality", "image", ["Blurry"])])]),
-        task(5, {"image": "https://example.com/p/plane.jpeg"}, [
-            annotation(51, 1, "2024-06-04T10:00:00.000000Z", [], cancelled=True)]),
-        task(6, {"image": _STREET}, [
-            annotation(61, 2, "2024-06-01T10:00:00.000000Z", [
-                rect("r7", 12.3456789, 23.456789, 34.56789, 45.6789, ["Car"], size=(1920, 1080)),
-                rect("r8", 60, 60, 10, 10, ["Airplane"], size=(1920, 1080))]),
-            # Empty result: creates the label file only if absent.
-            annotation(62, 1, "2024-06-02T10:00:00.000000Z", []),
-        ]),
+        task(
+            4,
+            {"image": "https://example.com/p/plane.jpeg"},
+            [annotation(41, 1, "2024-06-04T10:00:00.000000Z", [choices("quality", "image", ["Blurry"])])],
+        ),
+        task(
+            5,
+            {"image": "https://example.com/p/plane.jpeg"},
+            [annotation(51, 1, "2024-06-04T10:00:00.000000Z", [], cancelled=True)],
+        ),
+        task(
+            6,
+            {"image": _STREET},
+            [
+                annotation(
+                    61,
+                    2,
+                    "2024-06-01T10:00:00.000000Z",
+                    [
+                        rect("r7", 12.3456789, 23.456789, 34.56789, 45.6789, ["Car"], size=(1920, 1080)),
+                        rect("r8", 60, 60, 10, 10, ["Airplane"], size=(1920, 1080)),
+                    ],
+                ),
+                # Empty result: creates the label file only if absent.
+                annotation(62, 1, "2024-06-02T10:00:00.000000Z", []),
+            ],
+        ),
         # Same image as task 6, with regions: this content wins.
-        task(7, {"image": _STREET}, [
-            annotation(71, 1, "2024-06-01T10:00:00.000000Z", [
-                rect("r9", 33.3333, 44.4444, 11.1111, 22.2222, ["Airplane"], rotation=-15.5, size=(1920, 1080))]),
-        ]),
-        task(8, {"image": "gs://b/road.webp"}, [
-            annotation(81, 4, "2024-06-01T10:00:00.000000Z", [
-                rect("r10", 20, 30, 40, 20, ["Car"], rotation=15, size=(500, 375))]),
-            annotation(82, 1, "2024-06-02T10:00:00.000000Z", [
-                rect("r11", 25, 35, 45, 25, ["Airplane"], rotation=345, size=(500, 375))]),
-        ]),
-        task(9, {"image": "/data/local-files/?d=dir/sub/photo.tiff"}, [
-            annotation(91, 1, "2024-06-01T10:00:00.000000Z", [rect("r12", 1e-7, 0.1, 50, 50, ["Car"])])]),
+        task(
+            7,
+            {"image": _STREET},
+            [
+                annotation(
+                    71,
+                    1,
+                    "2024-06-01T10:00:00.000000Z",
+                    [
+                        rect(
+                            "r9",
+                            33.3333,
+                            44.4444,
+                            11.1111,
+                            22.2222,
+                            ["Airplane"],
+                            rotation=-15.5,
+                            size=(1920, 1080),
+                        )
+                    ],
+                ),
+            ],
+        ),
+        task(
+            8,
+            {"image": "gs://b/road.webp"},
+            [
+                annotation(
+                    81,
+                    4,
+                    "2024-06-01T10:00:00.000000Z",
+                    [rect("r10", 20, 30, 40, 20, ["Car"], rotation=15, size=(500, 375))],
+                ),
+                annotation(
+                    82,
+                    1,
+                    "2024-06-02T10:00:00.000000Z",
+                    [rect("r11", 25, 35, 45, 25, ["Airplane"], rotation=345, size=(500, 375))],
+                ),
+            ],
+        ),
+        task(
+            9,
+            {"image": "/data/local-files/?d=dir/sub/photo.tiff"},
+            [annotation(91, 1, "2024-06-01T10:00:00.000000Z", [rect("r12", 1e-7, 0.1, 50, 50, ["Car"])])],
+        ),
         # Same image as task 9, no rectangle: COCO adds no image for it, YOLO still rewrites its file (empty).
-        task(10, {"image": "/data/local-files/?d=dir/sub/photo.tiff"}, [
-            annotation(101, 1, "2024-06-04T10:00:00.000000Z", [choices("quality", "image", ["Blurry"])])]),
+        task(
+            10,
+            {"image": "/data/local-files/?d=dir/sub/photo.tiff"},
+            [annotation(101, 1, "2024-06-04T10:00:00.000000Z", [choices("quality", "image", ["Blurry"])])],
+        ),
     ]
 
 
@@ -265,8 +538,12 @@ def sdk_output(config: str | dict, tasks: list[dict], export_type: str, tmp_path
     source = tmp_path / "export.json"
     source.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
     out = tmp_path / f"sdk-{export_type}"
-    converter = Converter(config=config, project_dir=str(tmp_path), upload_dir=str(tmp_path / "upload"),
-                          download_resources=False)
+    converter = Converter(
+        config=config,
+        project_dir=str(tmp_path),
+        upload_dir=str(tmp_path / "upload"),
+        download_resources=False,
+    )
     converter.convert(str(source), str(out), export_type, is_dir=False)
     return out
 
@@ -345,8 +622,10 @@ def test_csv_and_tsv_match_sdk(project, export_type, tmp_path):
 def test_csv_renames_a_data_key_that_collides_with_a_control():
     _, ours = our_output(TEXT_CLASSIFICATION, text_classification_tasks(), "CSV")
     header = ours.decode().splitlines()[0]
-    assert header == ('"_data_comment","agreement","annotation_id","annotator","comment","created_at",'
-                      '"history","id","lead_time","meta","sentiment","text","updated_at"')
+    assert header == (
+        '"_data_comment","agreement","annotation_id","annotator","comment","created_at",'
+        '"history","id","lead_time","meta","sentiment","text","updated_at"'
+    )
 
 
 def test_conll_matches_sdk(tmp_path):
@@ -360,8 +639,18 @@ def test_conll_matches_sdk(tmp_path):
 
 def test_conll_tokenization_matches_sdk_on_random_text():
     rng = random.Random(7)
-    alphabet = list("abcXYZ  \t\n.,;:!?'\"`()[]{}<>-/$%&@#0123") + ["can", "not", "n't", "'s", "...", "--",
-                                                                     "''", "gonna", "é", "東"]
+    alphabet = list("abcXYZ  \t\n.,;:!?'\"`()[]{}<>-/$%&@#0123") + [
+        "can",
+        "not",
+        "n't",
+        "'s",
+        "...",
+        "--",
+        "''",
+        "gonna",
+        "é",
+        "東",
+    ]
     for _ in range(1500):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
         spans = []
@@ -444,12 +733,22 @@ def test_coco_matches_sdk(tmp_path):
     result = assert_coco_matches(BBOX, bbox_tasks(), tmp_path)
     names = [c["name"] for c in result["categories"]]
     assert names == ["Airplane", "Blurry", "Car", "Good", "Truck"]  # Choices too, as the SDK does
-    assert {i["file_name"] for i in result["images"]} >= {"s3://bucket/dir/dog.png", "/data/upload/3/abc-photo.jpg"}
+    assert {i["file_name"] for i in result["images"]} >= {
+        "s3://bucket/dir/dog.png",
+        "/data/upload/3/abc-photo.jpg",
+    }
 
 
 def test_yolo_matches_sdk(tmp_path):
     tree = assert_yolo_matches(BBOX, bbox_tasks(), tmp_path)
-    assert {"images/", "labels/", "classes.txt", "notes.json", "labels/dog.txt", "labels/abc-photo.txt"} <= set(tree)
+    assert {
+        "images/",
+        "labels/",
+        "classes.txt",
+        "notes.json",
+        "labels/dog.txt",
+        "labels/abc-photo.txt",
+    } <= set(tree)
 
 
 def test_yolo_obb_matches_sdk(tmp_path):
@@ -468,14 +767,32 @@ POLYGONS = """
 
 def polygon_tasks(points_per_polygon: int) -> list[dict]:
     rng = random.Random(points_per_polygon)
-    shape = [[round(rng.uniform(0, 100), 4), round(rng.uniform(0, 100), 4)] for _ in range(points_per_polygon)]
+    shape = [
+        [round(rng.uniform(0, 100), 4), round(rng.uniform(0, 100), 4)] for _ in range(points_per_polygon)
+    ]
     return [
-        task(1, {"image": "https://example.com/road.png"}, [
-            annotation(1, 1, "2024-06-01T10:00:00.000000Z", [
-                polygon("p1", [[10, 10], [50.5, 12.25], [45, 60], [12, 55.5], [5, 30]], ["Road"]),
-                polygon("p2", shape, ["Sky"]), polygon("p3", [[1, 1], [2, 2], [1, 3]], ["Cloud"])]),
-            annotation(2, 2, "2024-06-02T10:00:00.000000Z", [polygon("p4", shape[:3], ["Road"], size=(1000, 500))]),
-        ]),
+        task(
+            1,
+            {"image": "https://example.com/road.png"},
+            [
+                annotation(
+                    1,
+                    1,
+                    "2024-06-01T10:00:00.000000Z",
+                    [
+                        polygon("p1", [[10, 10], [50.5, 12.25], [45, 60], [12, 55.5], [5, 30]], ["Road"]),
+                        polygon("p2", shape, ["Sky"]),
+                        polygon("p3", [[1, 1], [2, 2], [1, 3]], ["Cloud"]),
+                    ],
+                ),
+                annotation(
+                    2,
+                    2,
+                    "2024-06-02T10:00:00.000000Z",
+                    [polygon("p4", shape[:3], ["Road"], size=(1000, 500))],
+                ),
+            ],
+        ),
         task(2, {"image": "https://example.com/sky.png"}, []),
     ]
 
@@ -504,12 +821,25 @@ KEYPOINTS = """
 
 def keypoint_tasks() -> list[dict]:
     return [
-        task(1, {"image": "https://example.com/park.jpg"}, [
-            annotation(1, 1, "2024-06-01T10:00:00.000000Z", [
-                rect("person", 10, 10, 30, 60, ["Person"]), rect("dog", 50, 50, 20, 20, ["Dog"]),
-                keypoint("k1", "person", 20.5, 15.25, ["nose"]), keypoint("k2", "person", 22, 14, ["left_eye"]),
-                keypoint("k3", "dog", 66.6, 60.1, ["tail"]), keypoint("k4", None, 1, 1, ["nose"])]),
-        ]),
+        task(
+            1,
+            {"image": "https://example.com/park.jpg"},
+            [
+                annotation(
+                    1,
+                    1,
+                    "2024-06-01T10:00:00.000000Z",
+                    [
+                        rect("person", 10, 10, 30, 60, ["Person"]),
+                        rect("dog", 50, 50, 20, 20, ["Dog"]),
+                        keypoint("k1", "person", 20.5, 15.25, ["nose"]),
+                        keypoint("k2", "person", 22, 14, ["left_eye"]),
+                        keypoint("k3", "dog", 66.6, 60.1, ["tail"]),
+                        keypoint("k4", None, 1, 1, ["nose"]),
+                    ],
+                ),
+            ],
+        ),
         task(2, {"image": "https://example.com/empty.jpg"}, []),
     ]
 
@@ -614,8 +944,19 @@ def test_enabled_formats_by_project():
 
     assert enabled(TEXT_CLASSIFICATION) == ["JSON", "JSON_MIN", "CSV", "TSV", "DOCLANG"]
     assert enabled(NER) == ["JSON", "JSON_MIN", "CSV", "TSV", "CONLL2003"]
-    assert enabled(BBOX) == ["JSON", "JSON_MIN", "CSV", "TSV", "COCO", "COCO_WITH_IMAGES", "VOC", "YOLO",
-                             "YOLO_WITH_IMAGES", "YOLO_OBB", "YOLO_OBB_WITH_IMAGES"]
+    assert enabled(BBOX) == [
+        "JSON",
+        "JSON_MIN",
+        "CSV",
+        "TSV",
+        "COCO",
+        "COCO_WITH_IMAGES",
+        "VOC",
+        "YOLO",
+        "YOLO_WITH_IMAGES",
+        "YOLO_OBB",
+        "YOLO_OBB_WITH_IMAGES",
+    ]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -638,7 +979,10 @@ def test_unknown_unavailable_and_unsupported_types_are_value_errors():
 
 def test_export_type_is_case_insensitive():
     out = io.BytesIO()
-    assert write_export("json_min", lambda: iter([]), parse_label_config(TEXT_CLASSIFICATION), out).extension == "json"
+    assert (
+        write_export("json_min", lambda: iter([]), parse_label_config(TEXT_CLASSIFICATION), out).extension
+        == "json"
+    )
     assert out.getvalue() == b"[\n\n]"
 
 
@@ -650,15 +994,37 @@ def test_json_is_label_studio_serialization():
 
 def test_json_text_matches_ujson():
     rng = random.Random(3)
-    atoms = [None, True, False, 0, -1, 2**62, 1.5, -0.0, 1e-7, 2.5e-10, 1e16, 1e300, 0.1 + 0.2, 123456.789,
-             "", "a/b", 'q"uote\\', "é東😀", "\u2028\x00\x1f\x7f", "</script>"]
+    atoms = [
+        None,
+        True,
+        False,
+        0,
+        -1,
+        2**62,
+        1.5,
+        -0.0,
+        1e-7,
+        2.5e-10,
+        1e16,
+        1e300,
+        0.1 + 0.2,
+        123456.789,
+        "",
+        "a/b",
+        'q"uote\\',
+        "é東😀",
+        "\u2028\x00\x1f\x7f",
+        "</script>",
+    ]
 
     def value(depth):
         if depth > 3 or rng.random() < 0.4:
             return rng.choice(atoms)
         if rng.random() < 0.5:
             return [value(depth + 1) for _ in range(rng.randint(0, 4))]
-        return {rng.choice(["k", "k/2", "é", "x y"]) + str(i): value(depth + 1) for i in range(rng.randint(0, 4))}
+        return {
+            rng.choice(["k", "k/2", "é", "x y"]) + str(i): value(depth + 1) for i in range(rng.randint(0, 4))
+        }
 
     for _ in range(500):
         v = value(0)
@@ -685,11 +1051,28 @@ class CountingSink:
 
 def tiny_tasks(count: int):
     for i in range(count):
-        yield {"id": i, "data": {"text": f"task number {i}", "extra": i % 7},
-               "annotations": [{"id": i, "completed_by": 1, "created_at": "2024-01-01T00:00:00Z",
-                                "updated_at": "2024-01-01T00:00:00Z", "lead_time": 1.0, "was_cancelled": False,
-                                "result": [{"from_name": "sentiment", "to_name": "text", "type": "choices",
-                                            "value": {"choices": ["Positive"]}}]}]}
+        yield {
+            "id": i,
+            "data": {"text": f"task number {i}", "extra": i % 7},
+            "annotations": [
+                {
+                    "id": i,
+                    "completed_by": 1,
+                    "created_at": "2024-01-01T00:00:00Z",
+                    "updated_at": "2024-01-01T00:00:00Z",
+                    "lead_time": 1.0,
+                    "was_cancelled": False,
+                    "result": [
+                        {
+                            "from_name": "sentiment",
+                            "to_name": "text",
+                            "type": "choices",
+                            "value": {"choices": ["Positive"]},
+                        }
+                    ],
+                }
+            ],
+        }
 
 
 @pytest.mark.parametrize("export_type", ["JSON_MIN", "CSV"])
@@ -734,11 +1117,24 @@ REPEATER = """
 def test_repeater_results_match_label_studio(export_type, tmp_path):
     # Repeater controls are found through the `regex` only Label Studio's parsed_label_config carries,
     # which is what Label Studio hands the converter.
-    tasks = [task(1, {"pages": [{"url": "https://example.com/1.png"}, {"url": "https://example.com/2.png"}]}, [
-        annotation(1, 1, "2024-06-01T10:00:00.000000Z", [
-            rect("a", 1, 2, 3, 4, ["Title"], from_name="labels_0") | {"to_name": "page_0"},
-            rect("b", 5, 6, 7, 8, ["Title"], from_name="labels_1") | {"to_name": "page_1"},
-            rect("c", 5, 6, 7, 8, ["Title"], from_name="other_1") | {"to_name": "page_1"}])])]
+    tasks = [
+        task(
+            1,
+            {"pages": [{"url": "https://example.com/1.png"}, {"url": "https://example.com/2.png"}]},
+            [
+                annotation(
+                    1,
+                    1,
+                    "2024-06-01T10:00:00.000000Z",
+                    [
+                        rect("a", 1, 2, 3, 4, ["Title"], from_name="labels_0") | {"to_name": "page_0"},
+                        rect("b", 5, 6, 7, 8, ["Title"], from_name="labels_1") | {"to_name": "page_1"},
+                        rect("c", 5, 6, 7, 8, ["Title"], from_name="other_1") | {"to_name": "page_1"},
+                    ],
+                )
+            ],
+        )
+    ]
     _, ours = our_output(REPEATER, tasks, export_type)
     expected = single_file(sdk_output(parse_label_config(REPEATER).parsed, tasks, export_type, tmp_path))
     assert ours == expected

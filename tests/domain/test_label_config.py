@@ -211,11 +211,22 @@ MIXED = """
 </View>"""
 
 ORACLE_CONFIGS = {
-    "text_classification": TEXT_CLASSIFICATION, "ner": NER, "image_bbox": IMAGE_BBOX,
-    "polygon_keypoint": POLYGON_KEYPOINT, "audio_transcription": AUDIO_TRANSCRIPTION, "taxonomy": TAXONOMY,
-    "ranker_pairwise": RANKER_PAIRWISE, "paragraphs": PARAGRAPHS, "table": TABLE, "time_series": TIME_SERIES,
-    "hypertext": HYPERTEXT, "conditional_per_region": CONDITIONAL_PER_REGION,
-    "dynamic_labels": DYNAMIC_LABELS, "aliases": ALIASES, "repeater": REPEATER, "mixed": MIXED,
+    "text_classification": TEXT_CLASSIFICATION,
+    "ner": NER,
+    "image_bbox": IMAGE_BBOX,
+    "polygon_keypoint": POLYGON_KEYPOINT,
+    "audio_transcription": AUDIO_TRANSCRIPTION,
+    "taxonomy": TAXONOMY,
+    "ranker_pairwise": RANKER_PAIRWISE,
+    "paragraphs": PARAGRAPHS,
+    "table": TABLE,
+    "time_series": TIME_SERIES,
+    "hypertext": HYPERTEXT,
+    "conditional_per_region": CONDITIONAL_PER_REGION,
+    "dynamic_labels": DYNAMIC_LABELS,
+    "aliases": ALIASES,
+    "repeater": REPEATER,
+    "mixed": MIXED,
     "empty_view": "<View></View>",
 }
 
@@ -258,11 +269,18 @@ def test_optional_keys_are_present_where_label_studio_puts_them():
 
 
 def test_control_weights_keep_previous_weights_of_surviving_controls_and_labels():
-    previous = {"sentiment": {"overall": 0.5, "type": "Choices", "labels": {"Positive": 2.0, "Gone": 3.0}},
-                "removed": {"overall": 0.1, "type": "Choices", "labels": {}}}
+    previous = {
+        "sentiment": {"overall": 0.5, "type": "Choices", "labels": {"Positive": 2.0, "Gone": 3.0}},
+        "removed": {"overall": 0.1, "type": "Choices", "labels": {}},
+    }
     weights = parse_label_config(TEXT_CLASSIFICATION).control_weights(previous)
-    assert weights == {"sentiment": {"overall": 0.5, "type": "Choices",
-                                     "labels": {"Positive": 2.0, "Negative": 1.0, "Neutral": 1.0}}}
+    assert weights == {
+        "sentiment": {
+            "overall": 0.5,
+            "type": "Choices",
+            "labels": {"Positive": 2.0, "Negative": 1.0, "Neutral": 1.0},
+        }
+    }
 
 
 def test_controls_describe_each_control():
@@ -276,21 +294,28 @@ def test_controls_describe_each_control():
 # --- data keys -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("xml", "keys"), [
-    (TEXT_CLASSIFICATION, ("text",)),
-    # A tag without a name (the Header here) is display only; Label Studio does not require its field.
-    (RANKER_PAIRWISE, ("text1", "text2", "items")),
-    (PARAGRAPHS, ("dialogue",)),
-    (TIME_SERIES, ("csv",)),
-    (DYNAMIC_LABELS, ("text", "options", "span_labels")),
-    (REPEATER, ("images",)),
-    (MIXED, ("pages", "video")),
-    ("<View><Text name='a' value='$t'/><Text name='b' value='$t'/><Text name='c' value='literal'/></View>",
-     ("t",)),
-    ("<View><Text name='a' value='$meta.text'/><Header name='h' value='Page $page'/></View>",
-     ("meta", "page")),
-    ("<View></View>", ()),
-])
+@pytest.mark.parametrize(
+    ("xml", "keys"),
+    [
+        (TEXT_CLASSIFICATION, ("text",)),
+        # A tag without a name (the Header here) is display only; Label Studio does not require its field.
+        (RANKER_PAIRWISE, ("text1", "text2", "items")),
+        (PARAGRAPHS, ("dialogue",)),
+        (TIME_SERIES, ("csv",)),
+        (DYNAMIC_LABELS, ("text", "options", "span_labels")),
+        (REPEATER, ("images",)),
+        (MIXED, ("pages", "video")),
+        (
+            "<View><Text name='a' value='$t'/><Text name='b' value='$t'/><Text name='c' value='literal'/></View>",
+            ("t",),
+        ),
+        (
+            "<View><Text name='a' value='$meta.text'/><Header name='h' value='Page $page'/></View>",
+            ("meta", "page"),
+        ),
+        ("<View></View>", ()),
+    ],
+)
 def test_data_keys(xml, keys):
     assert parse_label_config(xml).data_keys == keys
 
@@ -307,7 +332,8 @@ def test_billion_laughs_is_rejected():
 ]>
 <View><Text name="text" value="&lol3;"/></View>"""
     assert errors_of(xml) == [
-        "the label config must not contain a DOCTYPE, entity declarations or external references"]
+        "the label config must not contain a DOCTYPE, entity declarations or external references"
+    ]
 
 
 def test_external_entity_is_rejected():
@@ -320,13 +346,15 @@ def test_external_entity_is_rejected():
 def test_unknown_to_name_names_tag_and_attribute():
     xml = TEXT_CLASSIFICATION.replace('toName="text"', 'toName="txt"')
     assert errors_of(xml) == [
-        '<Choices name="sentiment">: attribute "toName" refers to unknown object tag "txt"']
+        '<Choices name="sentiment">: attribute "toName" refers to unknown object tag "txt"'
+    ]
 
 
 def test_to_name_must_name_an_object_not_a_control():
     xml = TEXT_CLASSIFICATION.replace("</View>", '<TextArea name="why" toName="sentiment"/></View>')
     assert errors_of(xml) == [
-        '<TextArea name="why">: attribute "toName" refers to unknown object tag "sentiment"']
+        '<TextArea name="why">: attribute "toName" refers to unknown object tag "sentiment"'
+    ]
 
 
 def test_one_of_several_to_names_unknown():
@@ -334,14 +362,21 @@ def test_one_of_several_to_names_unknown():
     assert errors_of(xml) == ['<Pairwise name="pw">: attribute "toName" refers to unknown object tag "text3"']
 
 
-@pytest.mark.parametrize(("xml", "message"), [
-    ('<View><Image value="$image"/></View>', '<Image>: attribute "name" is required'),
-    ('<View><Image name="img"/></View>', '<Image name="img">: attribute "value" is required'),
-    ('<View><Text name="t" value="$t"/><Choices toName="t"><Choice value="A"/></Choices></View>',
-     '<Choices>: attribute "name" is required'),
-    ('<View><Text name="t" value="$t"/><Rating name="r"/></View>',
-     '<Rating name="r">: attribute "toName" is required'),
-])
+@pytest.mark.parametrize(
+    ("xml", "message"),
+    [
+        ('<View><Image value="$image"/></View>', '<Image>: attribute "name" is required'),
+        ('<View><Image name="img"/></View>', '<Image name="img">: attribute "value" is required'),
+        (
+            '<View><Text name="t" value="$t"/><Choices toName="t"><Choice value="A"/></Choices></View>',
+            '<Choices>: attribute "name" is required',
+        ),
+        (
+            '<View><Text name="t" value="$t"/><Rating name="r"/></View>',
+            '<Rating name="r">: attribute "toName" is required',
+        ),
+    ],
+)
 def test_missing_attributes(xml, message):
     assert errors_of(xml) == [message]
 
@@ -349,7 +384,8 @@ def test_missing_attributes(xml, message):
 def test_duplicate_name():
     xml = '<View><Text name="x" value="$t"/><Choices name="x" toName="x"><Choice value="A"/></Choices></View>'
     assert errors_of(xml) == [
-        '<Choices name="x">: attribute "name" must be unique; "x" is already the name of <Text>']
+        '<Choices name="x">: attribute "name" must be unique; "x" is already the name of <Text>'
+    ]
 
 
 def test_root_must_be_view():
@@ -367,13 +403,19 @@ def test_empty_or_missing(xml):
 
 
 def test_choices_and_labels_need_options_unless_dynamic():
-    xml = ('<View><Text name="t" value="$t"/><Choices name="c" toName="t"/>'
-           '<Labels name="l" toName="t"></Labels></View>')
+    xml = (
+        '<View><Text name="t" value="$t"/><Choices name="c" toName="t"/>'
+        '<Labels name="l" toName="t"></Labels></View>'
+    )
     assert errors_of(xml) == [
-        ('<Choices name="c">: needs at least one <Choice value="...">, or attribute "value" naming a task '
-         'field for dynamic labels'),
-        ('<Labels name="l">: needs at least one <Label value="...">, or attribute "value" naming a task '
-         'field for dynamic labels'),
+        (
+            '<Choices name="c">: needs at least one <Choice value="...">, or attribute "value" naming a task '
+            "field for dynamic labels"
+        ),
+        (
+            '<Labels name="l">: needs at least one <Label value="...">, or attribute "value" naming a task '
+            "field for dynamic labels"
+        ),
     ]
     parse_label_config(DYNAMIC_LABELS)
 
@@ -398,12 +440,15 @@ def region(from_name, to_name, type_, value=None):
 
 def test_valid_results():
     parse_label_config(TEXT_CLASSIFICATION).validate_result(
-        [region("sentiment", "text", "choices", {"choices": ["Positive"]})])
-    parse_label_config(NER).validate_result([
-        region("label", "text", "labels", {"start": 0, "end": 3, "labels": ["PER"]}),
-        region("label", "text", "labels", {"start": 5, "end": 9, "labels": ["ORG"]}),
-        {"type": "relation", "from_id": "a", "to_id": "b", "direction": "right"},
-    ])
+        [region("sentiment", "text", "choices", {"choices": ["Positive"]})]
+    )
+    parse_label_config(NER).validate_result(
+        [
+            region("label", "text", "labels", {"start": 0, "end": 3, "labels": ["PER"]}),
+            region("label", "text", "labels", {"start": 5, "end": 9, "labels": ["ORG"]}),
+            {"type": "relation", "from_id": "a", "to_id": "b", "direction": "right"},
+        ]
+    )
     parse_label_config(AUDIO_TRANSCRIPTION).validate_result([region("transcription", "audio", "textarea")])
     parse_label_config("<View></View>").validate_result([])
 
@@ -414,8 +459,9 @@ def test_loose_types_label_studio_accepts():
     bbox.validate_result([region("label", "image", "rectangle")])
     bbox.validate_result([region("label", "image", "labels")])
     plain = parse_label_config(POLYGON_KEYPOINT)
-    plain.validate_result([region("poly_plain", "img", "polygon"),
-                           region("poly_plain", "img", "polygonlabels")])
+    plain.validate_result(
+        [region("poly_plain", "img", "polygon"), region("poly_plain", "img", "polygonlabels")]
+    )
     mixed = parse_label_config(MIXED)
     # A generic <Labels> next to a geometry tool writes the geometry's labeled type.
     mixed.validate_result([region("videoLabels", "video", "videovectorlabels")])
@@ -432,22 +478,35 @@ def test_joined_to_names_and_repeater_names():
         repeater.validate_result([region("labels_3", "image_3", "rectanglelabels")])
 
 
-@pytest.mark.parametrize(("result", "message"), [
-    ([region("sentimnt", "text", "choices")],
-     'result[0].from_name: "sentimnt" is not a control tag in the label config'),
-    ([region("sentiment", "text", "choices"), region("sentiment", "image", "choices")],
-     ('result[1].to_name: "image" is not an object tag that <Choices name="sentiment"> labels; '
-      "expected one of ['text']")),
-    ([region("sentiment", "text", "choice")],
-     'result[0].type: "choice" does not match <Choices name="sentiment">; expected "choices"'),
-    ([{**region("sentiment", "text", "choices"), "value": ["Positive"]}],
-     "result[0].value: must be an object"),
-    ([{"from_name": "sentiment", "to_name": "text", "value": {}}], "result[0].type: null does not match"),
-    ([{"to_name": "text", "type": "choices", "value": {}}], "result[0].from_name: required"),
-    (["Positive"], "result[0]: must be an object, got str"),
-    ([{"type": "relation", "from_id": "a"}], 'result[0]: a relation needs "from_id" and "to_id"'),
-    ({"choices": ["Positive"]}, "result: must be a list of regions, got dict"),
-])
+@pytest.mark.parametrize(
+    ("result", "message"),
+    [
+        (
+            [region("sentimnt", "text", "choices")],
+            'result[0].from_name: "sentimnt" is not a control tag in the label config',
+        ),
+        (
+            [region("sentiment", "text", "choices"), region("sentiment", "image", "choices")],
+            (
+                'result[1].to_name: "image" is not an object tag that <Choices name="sentiment"> labels; '
+                "expected one of ['text']"
+            ),
+        ),
+        (
+            [region("sentiment", "text", "choice")],
+            'result[0].type: "choice" does not match <Choices name="sentiment">; expected "choices"',
+        ),
+        (
+            [{**region("sentiment", "text", "choices"), "value": ["Positive"]}],
+            "result[0].value: must be an object",
+        ),
+        ([{"from_name": "sentiment", "to_name": "text", "value": {}}], "result[0].type: null does not match"),
+        ([{"to_name": "text", "type": "choices", "value": {}}], "result[0].from_name: required"),
+        (["Positive"], "result[0]: must be an object, got str"),
+        ([{"type": "relation", "from_id": "a"}], 'result[0]: a relation needs "from_id" and "to_id"'),
+        ({"choices": ["Positive"]}, "result: must be a list of regions, got dict"),
+    ],
+)
 def test_invalid_results(result, message):
     with pytest.raises(ValueError) as caught:
         parse_label_config(TEXT_CLASSIFICATION).validate_result(result)
@@ -459,20 +518,24 @@ def test_invalid_results(result, message):
 
 def test_bare_string_goes_to_first_choices():
     assert parse_label_config(TEXT_CLASSIFICATION).prediction_result_from_value("Positive") == [
-        {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
+        {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+    ]
 
 
 def test_bare_string_goes_to_textarea_when_no_choices():
     assert parse_label_config(AUDIO_TRANSCRIPTION).prediction_result_from_value("hello") == [
-        {"from_name": "transcription", "to_name": "audio", "type": "textarea", "value": {"text": ["hello"]}}]
+        {"from_name": "transcription", "to_name": "audio", "type": "textarea", "value": {"text": ["hello"]}}
+    ]
 
 
 def test_bare_numbers_go_to_rating_and_number():
     config = parse_label_config(MIXED)
     assert config.prediction_result_from_value(4) == [
-        {"from_name": "rating", "to_name": "video", "type": "rating", "value": {"rating": 4}}]
+        {"from_name": "rating", "to_name": "video", "type": "rating", "value": {"rating": 4}}
+    ]
     assert config.prediction_result_from_value(2.5) == [
-        {"from_name": "count", "to_name": "video", "type": "number", "value": {"number": 2.5}}]
+        {"from_name": "count", "to_name": "video", "type": "number", "value": {"number": 2.5}}
+    ]
 
 
 def test_dicts_and_lists():
@@ -481,7 +544,8 @@ def test_dicts_and_lists():
     assert config.prediction_result_from_value(full) == [full]
     assert config.prediction_result_from_value([full]) == [full]
     assert config.prediction_result_from_value({"choices": ["Neutral"]}) == [
-        {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Neutral"]}}]
+        {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Neutral"]}}
+    ]
 
 
 @pytest.mark.parametrize("value", [7, True, None, {"rating": 3}])

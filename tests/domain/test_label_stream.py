@@ -27,8 +27,9 @@ def test_live_leases_of_others_and_answers_fill_the_overlap():
 
 
 def test_skips_count_per_skip_queue():
-    skipped = QueueEntry(task_id=1, overlap=1, cancelled_annotations=1, annotators=frozenset({7}),
-                         skipped_by=frozenset({7}))
+    skipped = QueueEntry(
+        task_id=1, overlap=1, cancelled_annotations=1, annotators=frozenset({7}), skipped_by=frozenset({7})
+    )
     assert available_to(skipped, 8, NOW, "REQUEUE_FOR_OTHERS")
     assert not available_to(skipped, 8, NOW, "REQUEUE_FOR_ME")  # held for the skipper
     assert not available_to(skipped, 7, NOW, "REQUEUE_FOR_ME")  # not in the main queue...
@@ -49,12 +50,17 @@ def test_breadth_first_with_overlap_and_a_strict_order_for_a_lone_uncertainty_an
     order = preference_order([fresh, started], sampling="Sequential sampling", maximum_annotations=2, now=NOW)
     assert [e.task_id for e in order] == [2, 1]
     entries = [QueueEntry(task_id=i) for i in range(5)]
-    alone = preference_order(entries, sampling=UNCERTAINTY, maximum_annotations=1, now=NOW,
-                             rng=random.Random(1))
+    alone = preference_order(
+        entries, sampling=UNCERTAINTY, maximum_annotations=1, now=NOW, rng=random.Random(1)
+    )
     assert [e.task_id for e in alone] == [0, 1, 2, 3, 4]
     busy = [QueueEntry(task_id=i, locks={100 + i: NOW + 60}) for i in range(5)]
-    firsts = {preference_order(busy, sampling=UNCERTAINTY, maximum_annotations=1, now=NOW,
-                               rng=random.Random(seed))[0].task_id for seed in range(30)}
+    firsts = {
+        preference_order(busy, sampling=UNCERTAINTY, maximum_annotations=1, now=NOW, rng=random.Random(seed))[
+            0
+        ].task_id
+        for seed in range(30)
+    }
     assert len(firsts) > 1  # others are labeling: spread out over the least certain tasks
 
 

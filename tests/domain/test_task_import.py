@@ -22,7 +22,8 @@ CONFIG = parse_label_config("""
   </Choices>
 </View>""")
 TWO_KEYS = parse_label_config(
-    '<View><Image name="image" value="$image"/><Text name="caption" value="$caption"/></View>')
+    '<View><Image name="image" value="$image"/><Text name="caption" value="$caption"/></View>'
+)
 
 CHOICE = {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Neutral"]}}
 
@@ -64,10 +65,14 @@ def test_data_predictions_and_annotations():
     item = {
         "data": {"text": "hello"},
         "meta": {"source": "crm"},
-        "predictions": [{"result": [CHOICE], "score": "0.77", "model_version": "capture-v1"},
-                        {"result": [CHOICE]}],
-        "annotations": [{"id": 21, "result": [CHOICE], "lead_time": 3.2, "completed_by": 1},
-                        {"result": [], "was_cancelled": True, "ground_truth": False, "lead_time": "4"}],
+        "predictions": [
+            {"result": [CHOICE], "score": "0.77", "model_version": "capture-v1"},
+            {"result": [CHOICE]},
+        ],
+        "annotations": [
+            {"id": 21, "result": [CHOICE], "lead_time": 3.2, "completed_by": 1},
+            {"result": [], "was_cancelled": True, "ground_truth": False, "lead_time": "4"},
+        ],
     }
     [task] = normalize_import([item], CONFIG)
     assert task.data == {"text": "hello"} and task.meta == {"source": "crm"}
@@ -76,10 +81,22 @@ def test_data_predictions_and_annotations():
         {"result": [CHOICE], "score": None, "model_version": "undefined"},
     ]
     assert task.annotations == [
-        {"result": [CHOICE], "lead_time": 3.2, "was_cancelled": False, "ground_truth": True,
-         "completed_by": 1, "import_id": 21},
-        {"result": [], "lead_time": 4.0, "was_cancelled": True, "ground_truth": False,
-         "completed_by": None, "import_id": None},
+        {
+            "result": [CHOICE],
+            "lead_time": 3.2,
+            "was_cancelled": False,
+            "ground_truth": True,
+            "completed_by": 1,
+            "import_id": 21,
+        },
+        {
+            "result": [],
+            "lead_time": 4.0,
+            "was_cancelled": True,
+            "ground_truth": False,
+            "completed_by": None,
+            "import_id": None,
+        },
     ]
 
 
@@ -96,8 +113,15 @@ def test_completions_is_the_old_name_of_annotations():
 
 
 def test_prediction_shortcuts():
-    [task] = normalize_import([{"data": {"text": "a"}, "predictions": [
-        {"result": "Positive", "score": 0.9}, {"result": {"choices": ["Negative"]}}]}], CONFIG)
+    [task] = normalize_import(
+        [
+            {
+                "data": {"text": "a"},
+                "predictions": [{"result": "Positive", "score": 0.9}, {"result": {"choices": ["Negative"]}}],
+            }
+        ],
+        CONFIG,
+    )
     shortcut = {"from_name": "sentiment", "to_name": "text", "type": "choices"}
     assert [p["result"] for p in task.predictions] == [
         [{**shortcut, "value": {"choices": ["Positive"]}}],
@@ -105,8 +129,10 @@ def test_prediction_shortcuts():
     ]
 
 
-@pytest.mark.parametrize(("score", "expected"), [(1, 1.0), ("0.5", 0.5), ("high", None), (None, None),
-                                                 (float("nan"), None), ([1], None)])
+@pytest.mark.parametrize(
+    ("score", "expected"),
+    [(1, 1.0), ("0.5", 0.5), ("high", None), (None, None), (float("nan"), None), ([1], None)],
+)
 def test_score_is_a_float_or_none(score, expected):
     item = {"data": {"text": "a"}, "predictions": [{"result": [], "score": score}]}
     [task] = normalize_import([item], CONFIG)
@@ -146,30 +172,54 @@ def test_not_a_list(payload):
     assert import_errors(payload) == ["Import data must be a list of tasks or one task object"]
 
 
-@pytest.mark.parametrize(("item", "message"), [
-    ("just text", "Error at item 0: a task must be a JSON object, got string :: 'just text'"),
-    ({"data": ["text"]}, 'Error at item 0: "data" must be a JSON object, got array'),
-    ({"data": {"text": "a"}, "meta": "m"}, 'Error at item 0: "meta" must be a JSON object, got string'),
-    ({"data": {"text": "a"}, "predictions": {"result": []}}, 'Error at item 0: "predictions" must be a list'),
-    ({"data": {"text": "a"}, "predictions": [{"score": 1}]},
-     "Error at item 0: predictions[0].result: required"),
-    ({"data": {"text": "a"}, "predictions": [{"result": [{**CHOICE, "from_name": "sentimnt"}]}]},
-     'Error at item 0: predictions[0].result[0].from_name: "sentimnt" is not a control tag'),
-    ({"data": {"text": "a"}, "predictions": [{"result": 5}]},
-     "Error at item 0: predictions[0].result: cannot use 5 as a result"),
-    ({"data": {"text": "a"}, "annotations": [{"result": [{**CHOICE, "type": "labels"}]}]},
-     'Error at item 0: annotations[0].result[0].type: "labels" does not match'),
-    ({"data": {"text": "a"}, "annotations": [{"result": [], "lead_time": "soon"}]},
-     'Error at item 0: annotations[0].lead_time: must be a number of seconds, got "soon"'),
-    ({"data": {"text": "a"}, "annotations": [{"result": [], "lead_time": [1]}]},
-     "Error at item 0: annotations[0].lead_time: must be a number of seconds, got array"),
-    ({"data": {"text": "a"}, "annotations": [{"result": [], "was_cancelled": "yes"}]},
-     'Error at item 0: annotations[0].was_cancelled: must be true or false, got "yes"'),
-    ({"data": {"text": "a"}, "annotations": [{"result": [], "completed_by": [1]}]},
-     "Error at item 0: annotations[0].completed_by: must be a user id, an email or a user object, got array"),
-    ({"data": {"text": "a"}, "completions": [{"result": "Positive"}]},
-     "Error at item 0: annotations[0].result: must be a list of regions, got str"),
-])
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("just text", "Error at item 0: a task must be a JSON object, got string :: 'just text'"),
+        ({"data": ["text"]}, 'Error at item 0: "data" must be a JSON object, got array'),
+        ({"data": {"text": "a"}, "meta": "m"}, 'Error at item 0: "meta" must be a JSON object, got string'),
+        (
+            {"data": {"text": "a"}, "predictions": {"result": []}},
+            'Error at item 0: "predictions" must be a list',
+        ),
+        (
+            {"data": {"text": "a"}, "predictions": [{"score": 1}]},
+            "Error at item 0: predictions[0].result: required",
+        ),
+        (
+            {"data": {"text": "a"}, "predictions": [{"result": [{**CHOICE, "from_name": "sentimnt"}]}]},
+            'Error at item 0: predictions[0].result[0].from_name: "sentimnt" is not a control tag',
+        ),
+        (
+            {"data": {"text": "a"}, "predictions": [{"result": 5}]},
+            "Error at item 0: predictions[0].result: cannot use 5 as a result",
+        ),
+        (
+            {"data": {"text": "a"}, "annotations": [{"result": [{**CHOICE, "type": "labels"}]}]},
+            'Error at item 0: annotations[0].result[0].type: "labels" does not match',
+        ),
+        (
+            {"data": {"text": "a"}, "annotations": [{"result": [], "lead_time": "soon"}]},
+            'Error at item 0: annotations[0].lead_time: must be a number of seconds, got "soon"',
+        ),
+        (
+            {"data": {"text": "a"}, "annotations": [{"result": [], "lead_time": [1]}]},
+            "Error at item 0: annotations[0].lead_time: must be a number of seconds, got array",
+        ),
+        (
+            {"data": {"text": "a"}, "annotations": [{"result": [], "was_cancelled": "yes"}]},
+            'Error at item 0: annotations[0].was_cancelled: must be true or false, got "yes"',
+        ),
+        (
+            {"data": {"text": "a"}, "annotations": [{"result": [], "completed_by": [1]}]},
+            "Error at item 0: annotations[0].completed_by: must be a user id, an email or a user object, got array",
+        ),
+        (
+            {"data": {"text": "a"}, "completions": [{"result": "Positive"}]},
+            "Error at item 0: annotations[0].result: must be a list of regions, got str",
+        ),
+    ],
+)
 def test_bad_items(item, message):
     [error] = import_errors([item])
     assert error.startswith(message)
@@ -196,7 +246,9 @@ def test_nothing_is_returned_when_one_item_is_bad():
 
 def test_json_list_and_single_object():
     assert read_import_file("tasks.json", b'[{"text": "a"}, {"data": {"text": "b"}}]') == [
-        {"text": "a"}, {"data": {"text": "b"}}]
+        {"text": "a"},
+        {"data": {"text": "b"}},
+    ]
     assert read_import_file("one.JSON", '\ufeff{"text": "é"}'.encode()) == [{"text": "é"}]
 
 
@@ -228,22 +280,31 @@ def test_files_feed_normalize_import():
     assert normalize_import(items, CONFIG) == [ImportedTask(data={"text": "I like it"})]
 
 
-@pytest.mark.parametrize(("filename", "content", "message"), [
-    ("tasks.xml", b"<a/>", "unsupported file type .xml; use JSON, JSONL, CSV, TSV or TXT"),
-    ("tasks", b"{}", "unsupported file type (no extension); use JSON, JSONL, CSV, TSV or TXT"),
-    ("t.json", b"\xff\xfe{}", "t.json: not UTF-8 text (invalid byte at offset 0)"),
-    ("t.json", b'[{"text": "a"},\n {"text": }]',
-     "t.json: invalid JSON at line 2, column 11: Expecting value"),
-    ("t.json", b'"text"', "t.json: expected a task object or a list of tasks, got string"),
-    ("t.json", b'[{"score": NaN}]', "t.json: invalid JSON: NaN is not valid JSON"),
-    ("t.json", b"[" * 100_000, "t.json: invalid JSON: nested too deeply"),
-    ("t.jsonl", b'{"text": "a"}\n\n{"text": \n',
-     "t.jsonl: line 3: invalid JSON at column 10: Expecting value"),
-    ("t.jsonl", b'{"text": "a"}\n[1]\n', "t.jsonl: line 2: expected a task object, got array"),
-    ("t.csv", b"", "t.csv: no header row; the first line must name the columns"),
-    ("t.csv", b"a,b,a\n1,2,3\n", 't.csv: line 1: column "a" appears twice in the header'),
-    ("t.csv", b"a,b\n1,2\n1,2,3\n", "t.csv: line 3: 3 fields, but the header has 2"),
-    ("t.csv", b'a,b\n1,"2"x\n', "t.csv: line 2: ',' expected after '\"'"),
-])
+@pytest.mark.parametrize(
+    ("filename", "content", "message"),
+    [
+        ("tasks.xml", b"<a/>", "unsupported file type .xml; use JSON, JSONL, CSV, TSV or TXT"),
+        ("tasks", b"{}", "unsupported file type (no extension); use JSON, JSONL, CSV, TSV or TXT"),
+        ("t.json", b"\xff\xfe{}", "t.json: not UTF-8 text (invalid byte at offset 0)"),
+        (
+            "t.json",
+            b'[{"text": "a"},\n {"text": }]',
+            "t.json: invalid JSON at line 2, column 11: Expecting value",
+        ),
+        ("t.json", b'"text"', "t.json: expected a task object or a list of tasks, got string"),
+        ("t.json", b'[{"score": NaN}]', "t.json: invalid JSON: NaN is not valid JSON"),
+        ("t.json", b"[" * 100_000, "t.json: invalid JSON: nested too deeply"),
+        (
+            "t.jsonl",
+            b'{"text": "a"}\n\n{"text": \n',
+            "t.jsonl: line 3: invalid JSON at column 10: Expecting value",
+        ),
+        ("t.jsonl", b'{"text": "a"}\n[1]\n', "t.jsonl: line 2: expected a task object, got array"),
+        ("t.csv", b"", "t.csv: no header row; the first line must name the columns"),
+        ("t.csv", b"a,b,a\n1,2,3\n", 't.csv: line 1: column "a" appears twice in the header'),
+        ("t.csv", b"a,b\n1,2\n1,2,3\n", "t.csv: line 3: 3 fields, but the header has 2"),
+        ("t.csv", b'a,b\n1,"2"x\n', "t.csv: line 2: ',' expected after '\"'"),
+    ],
+)
 def test_bad_files(filename, content, message):
     assert file_errors(filename, content) == [message]

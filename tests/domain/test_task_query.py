@@ -18,9 +18,18 @@ MAR = datetime(2024, 3, 1, tzinfo=UTC)
 
 def row(**columns) -> dict:
     base = {
-        "id": 1, "inner_id": 1, "total_annotations": 0, "cancelled_annotations": 0, "total_predictions": 0,
-        "annotators": [], "predictions_score": None, "completed_at": None, "created_at": JAN, "updated_at": JAN,
-        "is_labeled": False, "data": {},
+        "id": 1,
+        "inner_id": 1,
+        "total_annotations": 0,
+        "cancelled_annotations": 0,
+        "total_predictions": 0,
+        "annotators": [],
+        "predictions_score": None,
+        "completed_at": None,
+        "created_at": JAN,
+        "updated_at": JAN,
+        "is_labeled": False,
+        "data": {},
     }
     return base | columns
 
@@ -66,18 +75,26 @@ def test_legacy_sdk_default_query():
 
 
 def test_legacy_sdk_labeled_tasks_filter():
-    filters = {"conjunction": "and", "items": [
-        {"filter": "filter:tasks:completed_at", "operator": "empty", "value": False, "type": "Datetime"}]}
-    parsed = parse_task_query(json.dumps(
-        {"filters": filters, "ordering": [], "selectedItems": {"all": True, "excluded": []}}))
+    filters = {
+        "conjunction": "and",
+        "items": [
+            {"filter": "filter:tasks:completed_at", "operator": "empty", "value": False, "type": "Datetime"}
+        ],
+    }
+    parsed = parse_task_query(
+        json.dumps({"filters": filters, "ordering": [], "selectedItems": {"all": True, "excluded": []}})
+    )
     assert not parsed.is_default
     assert parsed.matches(row(completed_at=JAN))
     assert not parsed.matches(row(completed_at=None))
 
 
 def test_json_string_and_dict_parse_the_same():
-    raw = {"filters": {"conjunction": "or", "items": [item("id", "greater", 3)]}, "ordering": ["-tasks:id"],
-           "selectedItems": {"all": False, "included": [4, 5]}}
+    raw = {
+        "filters": {"conjunction": "or", "items": [item("id", "greater", 3)]},
+        "ordering": ["-tasks:id"],
+        "selectedItems": {"all": False, "included": [4, 5]},
+    }
     assert parse_task_query(json.dumps(raw)) == parse_task_query(raw)
 
 
@@ -91,8 +108,14 @@ def test_other_top_level_keys_are_ignored():
 
 
 def test_type_may_be_left_out_for_a_built_in_column():
-    parsed = parse_task_query({"filters": {"conjunction": "and", "items": [
-        {"filter": "filter:tasks:total_annotations", "operator": "greater", "value": 0}]}})
+    parsed = parse_task_query(
+        {
+            "filters": {
+                "conjunction": "and",
+                "items": [{"filter": "filter:tasks:total_annotations", "operator": "greater", "value": 0}],
+            }
+        }
+    )
     assert parsed.matches(row(total_annotations=1))
     assert not parsed.matches(row(total_annotations=0))
 
@@ -117,16 +140,19 @@ def test_is_default_needs_no_filter_no_ordering_and_every_task():
 # --- Number ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("operator", "value", "expected"), [
-    ("equal", 2, [False, True, False]),
-    ("not_equal", 2, [True, False, True]),
-    ("less", 2, [True, False, False]),
-    ("greater", 2, [False, False, True]),
-    ("less_or_equal", 2, [True, True, False]),
-    ("greater_or_equal", 2, [False, True, True]),
-    ("in", {"min": 1, "max": 2}, [True, True, False]),  # both bounds inclusive
-    ("not_in", {"min": 2, "max": 3}, [True, False, False]),
-])
+@pytest.mark.parametrize(
+    ("operator", "value", "expected"),
+    [
+        ("equal", 2, [False, True, False]),
+        ("not_equal", 2, [True, False, True]),
+        ("less", 2, [True, False, False]),
+        ("greater", 2, [False, False, True]),
+        ("less_or_equal", 2, [True, True, False]),
+        ("greater_or_equal", 2, [False, True, True]),
+        ("in", {"min": 1, "max": 2}, [True, True, False]),  # both bounds inclusive
+        ("not_in", {"min": 2, "max": 3}, [True, False, False]),
+    ],
+)
 def test_number_operators(operator, value, expected):
     parsed = query(item("total_annotations", operator, value))
     assert [parsed.matches(row(total_annotations=n)) for n in (1, 2, 3)] == expected
@@ -139,10 +165,19 @@ def test_number_filters_compare_ints_and_floats():
     assert not matches(item("predictions_score", "in", {"min": 0.2, "max": 0.6}), predictions_score=0.61)
 
 
-@pytest.mark.parametrize(("operator", "value"), [
-    ("equal", 0.5), ("not_equal", 0.5), ("less", 1), ("greater", 0), ("less_or_equal", 1),
-    ("greater_or_equal", 0), ("in", {"min": 0, "max": 1}), ("not_in", {"min": 0, "max": 1}),
-])
+@pytest.mark.parametrize(
+    ("operator", "value"),
+    [
+        ("equal", 0.5),
+        ("not_equal", 0.5),
+        ("less", 1),
+        ("greater", 0),
+        ("less_or_equal", 1),
+        ("greater_or_equal", 0),
+        ("in", {"min": 0, "max": 1}),
+        ("not_in", {"min": 0, "max": 1}),
+    ],
+)
 def test_a_missing_number_matches_no_comparison_even_negated(operator, value):
     # SQL NULL, as in LS: tasks without predictions have no score to compare.
     assert not matches(item("predictions_score", operator, value), predictions_score=None)
@@ -173,16 +208,23 @@ def test_in_list_on_ids():
 # --- Datetime ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("operator", "value", "expected"), [
-    ("equal", "2024-02-01T00:00:00.000Z", [False, True, False]),
-    ("not_equal", "2024-02-01T00:00:00.000Z", [True, False, True]),
-    ("less", "2024-02-01T00:00:00.000Z", [True, False, False]),
-    ("greater", "2024-02-01T00:00:00.000Z", [False, False, True]),
-    ("less_or_equal", "2024-02-01T00:00:00.000Z", [True, True, False]),
-    ("greater_or_equal", "2024-02-01T00:00:00Z", [False, True, True]),
-    ("in", {"min": "2024-01-01T00:00:00.000Z", "max": "2024-02-01T00:00:00.000Z"}, [True, True, False]),
-    ("not_in", {"min": "2024-01-15T00:00:00.000Z", "max": "2024-02-15T00:00:00.000Z"}, [True, False, True]),
-])
+@pytest.mark.parametrize(
+    ("operator", "value", "expected"),
+    [
+        ("equal", "2024-02-01T00:00:00.000Z", [False, True, False]),
+        ("not_equal", "2024-02-01T00:00:00.000Z", [True, False, True]),
+        ("less", "2024-02-01T00:00:00.000Z", [True, False, False]),
+        ("greater", "2024-02-01T00:00:00.000Z", [False, False, True]),
+        ("less_or_equal", "2024-02-01T00:00:00.000Z", [True, True, False]),
+        ("greater_or_equal", "2024-02-01T00:00:00Z", [False, True, True]),
+        ("in", {"min": "2024-01-01T00:00:00.000Z", "max": "2024-02-01T00:00:00.000Z"}, [True, True, False]),
+        (
+            "not_in",
+            {"min": "2024-01-15T00:00:00.000Z", "max": "2024-02-15T00:00:00.000Z"},
+            [True, False, True],
+        ),
+    ],
+)
 def test_datetime_operators(operator, value, expected):
     parsed = query(item("completed_at", operator, value, "Datetime"))
     assert [parsed.matches(row(completed_at=moment)) for moment in (JAN, FEB, MAR)] == expected
@@ -190,16 +232,23 @@ def test_datetime_operators(operator, value, expected):
 
 def test_datetime_offsets_and_naive_rows_compare_as_utc():
     assert matches(item("created_at", "equal", "2024-02-01T01:00:00+01:00", "Datetime"), created_at=FEB)
-    assert matches(item("updated_at", "equal", "2024-02-01T00:00:00.000Z", "Datetime"),
-                   updated_at=datetime(2024, 2, 1))
+    assert matches(
+        item("updated_at", "equal", "2024-02-01T00:00:00.000Z", "Datetime"), updated_at=datetime(2024, 2, 1)
+    )
     assert matches(item("updated_at", "equal", "2024-02-01T00:00:00", "Datetime"), updated_at=FEB)
 
 
 def test_datetime_null_matches_only_empty():
     for operator in ("less", "greater", "not_equal"):
         assert not matches(item("completed_at", operator, "2024-02-01T00:00:00.000Z", "Datetime"))
-    assert not matches(item("completed_at", "not_in", {"min": "2024-01-01T00:00:00Z",
-                                                      "max": "2024-01-02T00:00:00Z"}, "Datetime"))
+    assert not matches(
+        item(
+            "completed_at",
+            "not_in",
+            {"min": "2024-01-01T00:00:00Z", "max": "2024-01-02T00:00:00Z"},
+            "Datetime",
+        )
+    )
     assert matches(item("completed_at", "empty", True, "Datetime"), completed_at=None)
     assert not matches(item("completed_at", "empty", True, "Datetime"), completed_at=JAN)
 
@@ -290,10 +339,18 @@ def test_string_empty_is_null_missing_or_blank():
     assert not matches(item("data.text", "empty", False, "Unknown"), data={"text": ""})
 
 
-@pytest.mark.parametrize(("operator", "value"), [
-    ("equal", "a"), ("not_equal", "a"), ("contains", "a"), ("not_contains", "a"), ("regex", "a"),
-    ("in_list", ["a"]), ("not_in_list", ["a"]),
-])
+@pytest.mark.parametrize(
+    ("operator", "value"),
+    [
+        ("equal", "a"),
+        ("not_equal", "a"),
+        ("contains", "a"),
+        ("not_contains", "a"),
+        ("regex", "a"),
+        ("in_list", ["a"]),
+        ("not_in_list", ["a"]),
+    ],
+)
 def test_a_missing_data_key_matches_no_comparison_even_negated(operator, value):
     assert not matches(item("data.text", operator, value, "String"), data={"other": "b"})
     assert not matches(item("data.text", operator, value, "String"), data={"text": None})
@@ -362,22 +419,32 @@ def test_conjunction_and_needs_every_filter():
 
 
 def test_conjunction_or_needs_any_filter():
-    parsed = query(item("total_annotations", "greater", 0), item("data.text", "contains", "apple", "String"),
-                   conjunction="or")
+    parsed = query(
+        item("total_annotations", "greater", 0),
+        item("data.text", "contains", "apple", "String"),
+        conjunction="or",
+    )
     assert parsed.matches(row(total_annotations=0, data={"text": "apple"}))
     assert parsed.matches(row(total_annotations=1, data={"text": "pear"}))
     assert not parsed.matches(row(total_annotations=0, data={"text": "pear"}))
 
 
 def test_the_brief_example_query():
-    parsed = parse_task_query({
-        "filters": {"conjunction": "and", "items": [
-            item("total_annotations", "greater", 0),
-            item("completed_at", "empty", False, "Datetime"),
-            item("data.text", "contains", "apple", "String"),
-            item("predictions_score", "in", {"min": 0.2, "max": 0.6})]},
-        "ordering": ["-tasks:id"],
-        "selectedItems": {"all": True, "excluded": [5, 6]}})
+    parsed = parse_task_query(
+        {
+            "filters": {
+                "conjunction": "and",
+                "items": [
+                    item("total_annotations", "greater", 0),
+                    item("completed_at", "empty", False, "Datetime"),
+                    item("data.text", "contains", "apple", "String"),
+                    item("predictions_score", "in", {"min": 0.2, "max": 0.6}),
+                ],
+            },
+            "ordering": ["-tasks:id"],
+            "selectedItems": {"all": True, "excluded": [5, 6]},
+        }
+    )
     good = row(total_annotations=1, completed_at=JAN, data={"text": "Apple"}, predictions_score=0.4)
     assert parsed.matches(good)
     assert not parsed.matches(good | {"predictions_score": None})
@@ -404,8 +471,12 @@ def test_sort_ascending_and_descending():
 
 
 def test_sort_on_several_columns():
-    rows = [row(id=1, total_annotations=1, created_at=JAN), row(id=2, total_annotations=2, created_at=JAN),
-            row(id=3, total_annotations=1, created_at=MAR), row(id=4, total_annotations=2, created_at=FEB)]
+    rows = [
+        row(id=1, total_annotations=1, created_at=JAN),
+        row(id=2, total_annotations=2, created_at=JAN),
+        row(id=3, total_annotations=1, created_at=MAR),
+        row(id=4, total_annotations=2, created_at=FEB),
+    ]
     parsed = parse_task_query({"ordering": ["-tasks:total_annotations", "tasks:created_at"]})
     assert ids(parsed, rows) == [2, 4, 1, 3]
 
@@ -416,21 +487,35 @@ def test_ties_fall_back_to_ascending_id():
 
 
 def test_none_sorts_last_in_both_directions_like_ls():
-    rows = [row(id=1, predictions_score=None), row(id=2, predictions_score=0.9), row(id=3, predictions_score=0.1),
-            row(id=4, predictions_score=None)]
+    rows = [
+        row(id=1, predictions_score=None),
+        row(id=2, predictions_score=0.9),
+        row(id=3, predictions_score=0.1),
+        row(id=4, predictions_score=None),
+    ]
     assert ids(parse_task_query({"ordering": ["tasks:predictions_score"]}), rows) == [3, 2, 1, 4]
     assert ids(parse_task_query({"ordering": ["-tasks:predictions_score"]}), rows) == [2, 3, 1, 4]
 
 
 def test_sort_datetimes_with_nulls_and_naive_values():
-    rows = [row(id=1, completed_at=None), row(id=2, completed_at=datetime(2024, 2, 1)), row(id=3, completed_at=JAN)]
+    rows = [
+        row(id=1, completed_at=None),
+        row(id=2, completed_at=datetime(2024, 2, 1)),
+        row(id=3, completed_at=JAN),
+    ]
     assert ids(parse_task_query({"ordering": ["tasks:completed_at"]}), rows) == [3, 2, 1]
     assert ids(parse_task_query({"ordering": ["-tasks:completed_at"]}), rows) == [2, 3, 1]
 
 
 def test_sort_on_data_puts_numbers_first_then_text_then_missing():
-    rows = [row(id=1, data={"v": "b"}), row(id=2, data={"v": 10}), row(id=3, data={}), row(id=4, data={"v": 9}),
-            row(id=5, data={"v": "a"}), row(id=6, data={"v": None})]
+    rows = [
+        row(id=1, data={"v": "b"}),
+        row(id=2, data={"v": 10}),
+        row(id=3, data={}),
+        row(id=4, data={"v": 9}),
+        row(id=5, data={"v": "a"}),
+        row(id=6, data={"v": None}),
+    ]
     assert ids(parse_task_query({"ordering": ["tasks:data.v"]}), rows) == [4, 2, 5, 1, 3, 6]
     assert ids(parse_task_query({"ordering": ["-tasks:data.v"]}), rows) == [1, 5, 2, 4, 3, 6]
 
@@ -493,83 +578,141 @@ def test_not_an_object():
     assert error("[1, 2]").startswith("expected a JSON object")
 
 
-@pytest.mark.parametrize(("filters", "expected"), [
-    ([], "filters: expected an object"),
-    ({"items": []}, 'filters.conjunction: expected "and" or "or", got null'),
-    ({"conjunction": "xor", "items": []}, 'filters.conjunction: expected "and" or "or", got "xor"'),
-    ({"conjunction": "and"}, "filters.items: expected a list, got null"),
-    ({"conjunction": "and", "items": ["id"]}, 'filters.items[0]: expected an object, got "id"'),
-])
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ([], "filters: expected an object"),
+        ({"items": []}, 'filters.conjunction: expected "and" or "or", got null'),
+        ({"conjunction": "xor", "items": []}, 'filters.conjunction: expected "and" or "or", got "xor"'),
+        ({"conjunction": "and"}, "filters.items: expected a list, got null"),
+        ({"conjunction": "and", "items": ["id"]}, 'filters.items[0]: expected an object, got "id"'),
+    ],
+)
 def test_malformed_filters(filters, expected):
     assert error({"filters": filters}).startswith(expected)
 
 
 def test_unknown_operator_names_the_item():
-    message = error({"filters": {"conjunction": "and", "items": [
-        item("id", "greater", 1), item("id", "bigger", 1)]}})
+    message = error(
+        {"filters": {"conjunction": "and", "items": [item("id", "greater", 1), item("id", "bigger", 1)]}}
+    )
     assert message == 'filters.items[1].operator: unknown operator "bigger"'
 
 
-@pytest.mark.parametrize(("filter_item", "expected"), [
-    (item("colour", "equal", 1), 'filters.items[0].filter: unknown column "filter:tasks:colour"'),
-    (item("data.", "equal", "a", "String"), 'filters.items[0].filter: unknown column "filter:tasks:data."'),
-    ({"filter": "tasks:id", "operator": "equal", "type": "Number", "value": 1},
-     'filters.items[0].filter: expected a column like "filter:tasks:id", got "tasks:id"'),
-    ({"filter": "filter:tasks:data.x", "operator": "equal", "value": 1}, "filters.items[0].type: unknown type null"),
-    (item("id", "bigger", 1, "Integer"), 'filters.items[0].operator: unknown operator "bigger"'),
-    (item("id", "equal", 1, "Integer"), 'filters.items[0].type: unknown type "Integer"'),
-    (item("total_annotations", "contains", 1), 'filters.items[0].operator: operator "contains" does not apply'),
-    (item("completed_at", "regex", "x", "Datetime"), 'filters.items[0].operator: operator "regex" does not'),
-    (item("is_labeled", "greater", True, "Boolean"), 'filters.items[0].operator: operator "greater" does not'),
-    (item("annotators", "equal", 1, "List"), 'filters.items[0].operator: operator "equal" does not apply'),
-    (item("data.text", "less", "a", "String"), 'filters.items[0].operator: operator "less" does not apply'),
-    (item("total_annotations", "in_list", [1]), 'filters.items[0].operator: operator "in_list" does not'),
-    (item("id", "equal", "5"), 'filters.items[0].value: expected a number, got "5"'),
-    (item("id", "equal", True), "filters.items[0].value: expected a number, got true"),
-    (item("id", "equal", None), "filters.items[0].value: a value is required"),
-    ({"filter": "filter:tasks:id", "operator": "equal", "type": "Number"}, "filters.items[0].value: a value is"),
-    (item("id", "in", 5), 'filters.items[0].value: "in" takes {"min": ..., "max": ...}, got 5'),
-    (item("id", "not_in", {"min": 1}), 'filters.items[0].value: "not_in" takes {"min": ..., "max": ...}'),
-    (item("id", "in", {"min": 1, "max": "9"}), 'filters.items[0].value.max: expected a number, got "9"'),
-    (item("id", "in_list", 5), 'filters.items[0].value: "in_list" takes a list, got 5'),
-    (item("id", "in_list", [1, "2"]), 'filters.items[0].value[1]: expected a number, got "2"'),
-    (item("data.x", "in_list", ["a", {}], "String"), "filters.items[0].value[1]: expected a string or a number"),
-    (item("completed_at", "greater", "yesterday", "Datetime"), "filters.items[0].value: expected an ISO 8601"),
-    (item("completed_at", "greater", 5, "Datetime"), "filters.items[0].value: expected an ISO 8601"),
-    (item("completed_at", "in", {"min": "2024-01-01T00:00:00Z", "max": None}, "Datetime"),
-     "filters.items[0].value.max: expected an ISO 8601"),
-    (item("completed_at", "empty", "false", "Datetime"), 'filters.items[0].value: expected true or false, got "false"'),
-    (item("is_labeled", "equal", 1, "Boolean"), "filters.items[0].value: expected true or false, got 1"),
-    (item("data.text", "contains", 5, "String"), "filters.items[0].value: expected a string, got 5"),
-    (item("data.text", "regex", "(", "String"), "filters.items[0].value: invalid regular expression"),
-    (item("annotators", "contains", "7", "List"), 'filters.items[0].value: expected a user id or a list of user'),
-    (item("annotators", "contains", [7, None], "List"), "filters.items[0].value: expected a user id or a list"),
-    (item("id", "equal", 1) | {"child_filter": item("id", "equal", 2)},
-     "filters.items[0].child_filter: child filters are not supported"),
-])
+@pytest.mark.parametrize(
+    ("filter_item", "expected"),
+    [
+        (item("colour", "equal", 1), 'filters.items[0].filter: unknown column "filter:tasks:colour"'),
+        (
+            item("data.", "equal", "a", "String"),
+            'filters.items[0].filter: unknown column "filter:tasks:data."',
+        ),
+        (
+            {"filter": "tasks:id", "operator": "equal", "type": "Number", "value": 1},
+            'filters.items[0].filter: expected a column like "filter:tasks:id", got "tasks:id"',
+        ),
+        (
+            {"filter": "filter:tasks:data.x", "operator": "equal", "value": 1},
+            "filters.items[0].type: unknown type null",
+        ),
+        (item("id", "bigger", 1, "Integer"), 'filters.items[0].operator: unknown operator "bigger"'),
+        (item("id", "equal", 1, "Integer"), 'filters.items[0].type: unknown type "Integer"'),
+        (
+            item("total_annotations", "contains", 1),
+            'filters.items[0].operator: operator "contains" does not apply',
+        ),
+        (
+            item("completed_at", "regex", "x", "Datetime"),
+            'filters.items[0].operator: operator "regex" does not',
+        ),
+        (
+            item("is_labeled", "greater", True, "Boolean"),
+            'filters.items[0].operator: operator "greater" does not',
+        ),
+        (
+            item("annotators", "equal", 1, "List"),
+            'filters.items[0].operator: operator "equal" does not apply',
+        ),
+        (
+            item("data.text", "less", "a", "String"),
+            'filters.items[0].operator: operator "less" does not apply',
+        ),
+        (item("total_annotations", "in_list", [1]), 'filters.items[0].operator: operator "in_list" does not'),
+        (item("id", "equal", "5"), 'filters.items[0].value: expected a number, got "5"'),
+        (item("id", "equal", True), "filters.items[0].value: expected a number, got true"),
+        (item("id", "equal", None), "filters.items[0].value: a value is required"),
+        (
+            {"filter": "filter:tasks:id", "operator": "equal", "type": "Number"},
+            "filters.items[0].value: a value is",
+        ),
+        (item("id", "in", 5), 'filters.items[0].value: "in" takes {"min": ..., "max": ...}, got 5'),
+        (item("id", "not_in", {"min": 1}), 'filters.items[0].value: "not_in" takes {"min": ..., "max": ...}'),
+        (item("id", "in", {"min": 1, "max": "9"}), 'filters.items[0].value.max: expected a number, got "9"'),
+        (item("id", "in_list", 5), 'filters.items[0].value: "in_list" takes a list, got 5'),
+        (item("id", "in_list", [1, "2"]), 'filters.items[0].value[1]: expected a number, got "2"'),
+        (
+            item("data.x", "in_list", ["a", {}], "String"),
+            "filters.items[0].value[1]: expected a string or a number",
+        ),
+        (
+            item("completed_at", "greater", "yesterday", "Datetime"),
+            "filters.items[0].value: expected an ISO 8601",
+        ),
+        (item("completed_at", "greater", 5, "Datetime"), "filters.items[0].value: expected an ISO 8601"),
+        (
+            item("completed_at", "in", {"min": "2024-01-01T00:00:00Z", "max": None}, "Datetime"),
+            "filters.items[0].value.max: expected an ISO 8601",
+        ),
+        (
+            item("completed_at", "empty", "false", "Datetime"),
+            'filters.items[0].value: expected true or false, got "false"',
+        ),
+        (item("is_labeled", "equal", 1, "Boolean"), "filters.items[0].value: expected true or false, got 1"),
+        (item("data.text", "contains", 5, "String"), "filters.items[0].value: expected a string, got 5"),
+        (item("data.text", "regex", "(", "String"), "filters.items[0].value: invalid regular expression"),
+        (
+            item("annotators", "contains", "7", "List"),
+            "filters.items[0].value: expected a user id or a list of user",
+        ),
+        (
+            item("annotators", "contains", [7, None], "List"),
+            "filters.items[0].value: expected a user id or a list",
+        ),
+        (
+            item("id", "equal", 1) | {"child_filter": item("id", "equal", 2)},
+            "filters.items[0].child_filter: child filters are not supported",
+        ),
+    ],
+)
 def test_invalid_filter_item(filter_item, expected):
     assert error_of(filter_item).startswith(expected)
 
 
-@pytest.mark.parametrize(("ordering", "expected"), [
-    ("tasks:id", 'ordering: expected a list of columns like "-tasks:id", got "tasks:id"'),
-    (["tasks:id", "tasks:colour"], 'ordering[1]: unknown column "tasks:colour"'),
-    (["-tasks:colour"], 'ordering[0]: unknown column "tasks:colour"'),
-    (["id"], 'ordering[0]: expected a column like "tasks:id", got "id"'),
-    ([3], 'ordering[0]: expected a column like "tasks:id", got 3'),
-])
+@pytest.mark.parametrize(
+    ("ordering", "expected"),
+    [
+        ("tasks:id", 'ordering: expected a list of columns like "-tasks:id", got "tasks:id"'),
+        (["tasks:id", "tasks:colour"], 'ordering[1]: unknown column "tasks:colour"'),
+        (["-tasks:colour"], 'ordering[0]: unknown column "tasks:colour"'),
+        (["id"], 'ordering[0]: expected a column like "tasks:id", got "id"'),
+        ([3], 'ordering[0]: expected a column like "tasks:id", got 3'),
+    ],
+)
 def test_invalid_ordering(ordering, expected):
     assert error({"ordering": ordering}) == expected
 
 
-@pytest.mark.parametrize(("selected", "expected"), [
-    ([1, 2], "selectedItems: expected"),
-    ({"excluded": [1]}, "selectedItems: expected"),
-    ({"all": "yes"}, "selectedItems: expected"),
-    ("{oops", "selectedItems: not valid JSON"),
-    ({"all": True, "excluded": "1,2"}, 'selectedItems.excluded: expected a list of task ids, got "1,2"'),
-    ({"all": False, "included": [1, "2"]}, "selectedItems.included: expected a list of task ids"),
-    ({"all": False, "included": [True]}, "selectedItems.included: expected a list of task ids"),
-])
+@pytest.mark.parametrize(
+    ("selected", "expected"),
+    [
+        ([1, 2], "selectedItems: expected"),
+        ({"excluded": [1]}, "selectedItems: expected"),
+        ({"all": "yes"}, "selectedItems: expected"),
+        ("{oops", "selectedItems: not valid JSON"),
+        ({"all": True, "excluded": "1,2"}, 'selectedItems.excluded: expected a list of task ids, got "1,2"'),
+        ({"all": False, "included": [1, "2"]}, "selectedItems.included: expected a list of task ids"),
+        ({"all": False, "included": [True]}, "selectedItems.included: expected a list of task ids"),
+    ],
+)
 def test_invalid_selected_items(selected, expected):
     assert error({"selectedItems": selected}).startswith(expected)

@@ -12,12 +12,15 @@ def project(**fields) -> Project:
     return Project(id=1, title="p", created_by=1, **fields)
 
 
-@pytest.mark.parametrize("fields, every", [
-    ({}, 0),
-    ({"start_training_on_annotation_update": True}, 1),
-    ({"min_annotations_to_start_training": 10}, 10),
-    ({"min_annotations_to_start_training": 10, "start_training_on_annotation_update": True}, 10),
-])
+@pytest.mark.parametrize(
+    "fields, every",
+    [
+        ({}, 0),
+        ({"start_training_on_annotation_update": True}, 1),
+        ({"min_annotations_to_start_training": 10}, 10),
+        ({"min_annotations_to_start_training": 10, "start_training_on_annotation_update": True}, 10),
+    ],
+)
 def test_annotations_per_run(fields, every):
     assert annotations_per_run(project(**fields)) == every
 

@@ -16,9 +16,27 @@ from functions.domain.url_guard import (
 )
 from functions.ml import guarded_http
 
-BLOCKED = ["127.0.0.1", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
-           "224.0.0.1", "240.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fc00::1", "ff02::1",
-           "::ffff:127.0.0.1", "::ffff:169.254.169.254", "2002:a9fe:a9fe::1", "64:ff9b::a9fe:a9fe"]
+BLOCKED = [
+    "127.0.0.1",
+    "10.0.0.1",
+    "172.16.5.4",
+    "192.168.1.1",
+    "169.254.169.254",
+    "100.64.0.1",
+    "0.0.0.0",
+    "224.0.0.1",
+    "240.0.0.1",
+    "255.255.255.255",
+    "::1",
+    "::",
+    "fe80::1",
+    "fc00::1",
+    "ff02::1",
+    "::ffff:127.0.0.1",
+    "::ffff:169.254.169.254",
+    "2002:a9fe:a9fe::1",
+    "64:ff9b::a9fe:a9fe",
+]
 PUBLIC = ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8"]
 
 
@@ -32,9 +50,16 @@ def test_public_addresses_pass(address):
     assert not is_blocked_address(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("url, reason", [("ftp://example.com/", "http and https"), ("example.com", "scheme"),
-                                         ("http://user:pw@example.com/", "Credentials"), ("http:///x", "no host"),
-                                         ("http://example.com:99999/", "valid URL")])
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("ftp://example.com/", "http and https"),
+        ("example.com", "scheme"),
+        ("http://user:pw@example.com/", "Credentials"),
+        ("http:///x", "no host"),
+        ("http://example.com:99999/", "valid URL"),
+    ],
+)
 def test_url_form(url, reason):
     with pytest.raises(BlockedURL, match=reason):
         parse_target(url)
@@ -42,7 +67,12 @@ def test_url_form(url, reason):
 
 def test_target_keeps_path_query_and_default_ports():
     target = parse_target("HTTPS://Example.COM./prefix?a=1")
-    assert (target.scheme, target.host, target.port, target.path) == ("https", "example.com", 443, "/prefix?a=1")
+    assert (target.scheme, target.host, target.port, target.path) == (
+        "https",
+        "example.com",
+        443,
+        "/prefix?a=1",
+    )
     assert parse_target("http://[::1]:9090").literal_address == ipaddress.ip_address("::1")
 
 

@@ -33,8 +33,13 @@ def _local_stack_process():
     port = free_port()
     env = dict(os.environ, LABELSTACK_ADMIN_TOKEN=E2E_TOKEN, PYTHONUNBUFFERED="1")
     env.pop("LABELSTACK_AWS_ENDPOINT_URL", None)
-    process = subprocess.Popen([sys.executable, "-m", "infra.cli", "dev", "--port", str(port)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "dev", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -18,11 +18,14 @@ MAXIMUM_ANNOTATIONS = 2
 
 def test_fifty_annotators_never_share_a_task_beyond_maximum_annotations(local_stack):
     admin = httpx.Client(base_url=local_stack, headers={"Authorization": f"Token {E2E_TOKEN}"}, timeout=60)
-    project = admin.post("/api/projects/", json={"title": "race", "label_config": CONFIG,
-                                                 "maximum_annotations": MAXIMUM_ANNOTATIONS}).json()
+    project = admin.post(
+        "/api/projects/",
+        json={"title": "race", "label_config": CONFIG, "maximum_annotations": MAXIMUM_ANNOTATIONS},
+    ).json()
     pid = project["id"]
-    imported = admin.post(f"/api/projects/{pid}/import?return_task_ids=true",
-                          json=[{"text": f"task {i}"} for i in range(TASKS)])
+    imported = admin.post(
+        f"/api/projects/{pid}/import?return_task_ids=true", json=[{"text": f"task {i}"} for i in range(TASKS)]
+    )
     assert imported.status_code == 201
     tokens = []
     for i in range(ANNOTATORS):
@@ -37,7 +40,9 @@ def test_fifty_annotators_never_share_a_task_beyond_maximum_annotations(local_st
     start = threading.Barrier(ANNOTATORS)
 
     def annotate(user_id: int, token: str) -> None:
-        with httpx.Client(base_url=local_stack, headers={"Authorization": f"Token {token}"}, timeout=120) as me:
+        with httpx.Client(
+            base_url=local_stack, headers={"Authorization": f"Token {token}"}, timeout=120
+        ) as me:
             start.wait()
             while True:
                 response = me.get(f"/api/projects/{pid}/next/")

@@ -8,8 +8,10 @@ import httpx
 from infra.local_stack import BUILTIN_ENDPOINT
 from tests.e2e.conftest import E2E_TOKEN
 
-CONFIG = ('<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text">'
-          '<Choice value="Positive"/><Choice value="Negative"/></Choices></View>')
+CONFIG = (
+    '<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text">'
+    '<Choice value="Positive"/><Choice value="Negative"/></Choices></View>'
+)
 
 
 TEXTS = ["great phone, love it", "awful case, broken", "love the great screen"]
@@ -17,15 +19,33 @@ TEXTS = ["great phone, love it", "awful case, broken", "love the great screen"]
 
 def new_project(api: httpx.Client) -> tuple[int, list[int]]:
     project = api.post("/api/projects", json={"title": "local model", "label_config": CONFIG}).json()
-    imported = api.post(f"/api/projects/{project['id']}/import", params={"return_task_ids": "true"},
-                        json=[{"data": {"text": text}} for text in TEXTS])
+    imported = api.post(
+        f"/api/projects/{project['id']}/import",
+        params={"return_task_ids": "true"},
+        json=[{"data": {"text": text}} for text in TEXTS],
+    )
     assert imported.status_code == 201
     return project["id"], imported.json()["task_ids"]
 
 
 def labeled(i: int, text: str, label: str) -> dict:
-    return {"id": 1000 + i, "data": {"text": text}, "annotations": [{"id": 1000 + i, "result": [
-        {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]}]}
+    return {
+        "id": 1000 + i,
+        "data": {"text": text},
+        "annotations": [
+            {
+                "id": 1000 + i,
+                "result": [
+                    {
+                        "from_name": "sentiment",
+                        "to_name": "text",
+                        "type": "choices",
+                        "value": {"choices": [label]},
+                    }
+                ],
+            }
+        ],
+    }
 
 
 def train_builtin(model_url: str) -> None:
@@ -34,8 +54,9 @@ def train_builtin(model_url: str) -> None:
     bad = ["awful", "broken", "terrible", "useless"]
     tasks = [labeled(i, f"{good[i % 4]} {good[(i + 1) % 4]} product", "Positive") for i in range(10)]
     tasks += [labeled(10 + i, f"{bad[i % 4]} {bad[(i + 1) % 4]} product", "Negative") for i in range(10)]
-    answer = httpx.post(f"{model_url}/train", json={"annotations": tasks, "project": "1", "label_config": CONFIG},
-                        timeout=60)
+    answer = httpx.post(
+        f"{model_url}/train", json={"annotations": tasks, "project": "1", "label_config": CONFIG}, timeout=60
+    )
     assert answer.status_code == 201 and answer.json()["result"]["trained"] is True, answer.text
 
 
@@ -45,14 +66,19 @@ def test_the_builtin_model_registers_as_http_and_as_sagemaker(local_stack, local
     assert model_url.startswith("http://127.0.0.1:") and BUILTIN_ENDPOINT in local_stack_banner["ml backend"]
 
     def retrieve(project_id: int) -> dict:
-        response = api.post("/api/dm/actions", params={"id": "retrieve_tasks_predictions", "project": project_id},
-                            json={"selectedItems": {"all": True, "excluded": []}})
+        response = api.post(
+            "/api/dm/actions",
+            params={"id": "retrieve_tasks_predictions", "project": project_id},
+            json={"selectedItems": {"all": True, "excluded": []}},
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
     answers = []
-    for fields in ({"url": model_url}, {"kind": "sagemaker", "endpoint_name": BUILTIN_ENDPOINT,
-                                        "region": "us-east-1"}):
+    for fields in (
+        {"url": model_url},
+        {"kind": "sagemaker", "endpoint_name": BUILTIN_ENDPOINT, "region": "us-east-1"},
+    ):
         project_id, task_ids = new_project(api)
         created = api.post("/api/ml", json={"project": project_id, "title": "builtin", **fields})
         assert created.status_code == 201, created.text
@@ -63,9 +89,13 @@ def test_the_builtin_model_registers_as_http_and_as_sagemaker(local_stack, local
             assert api.get(f"/api/ml/{created.json()['id']}").json()["state"] == "CO"
             train_builtin(model_url)
         assert retrieve(project_id)["processed_items"] == len(TEXTS)
-        answers.append([(p["result"][0]["value"]["choices"], round(p["score"], 6))
-                        for task_id in task_ids
-                        for p in api.get("/api/predictions", params={"task": task_id}).json()])
+        answers.append(
+            [
+                (p["result"][0]["value"]["choices"], round(p["score"], 6))
+                for task_id in task_ids
+                for p in api.get("/api/predictions", params={"task": task_id}).json()
+            ]
+        )
     http_answers, sagemaker_answers = answers
     assert http_answers == sagemaker_answers
     assert [choices for choices, _ in http_answers] == [["Positive"], ["Negative"], ["Positive"]]

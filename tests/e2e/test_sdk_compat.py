@@ -13,7 +13,9 @@ CONFIG = """<View>
     <Choice value="Positive"/><Choice value="Negative"/><Choice value="Neutral"/>
   </Choices>
 </View>"""
-CHOICE = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
+CHOICE = [
+    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+]
 
 
 def test_startup_prints_token_and_serves_version(local_stack):
@@ -54,11 +56,14 @@ def test_labelstudio_client(local_stack, kind):
 
     key = E2E_TOKEN
     if kind == "personal access token":
-        key = httpx.post(f"{local_stack}/api/token/", headers={"Authorization": f"Token {E2E_TOKEN}"}).json()["token"]
+        key = httpx.post(f"{local_stack}/api/token/", headers={"Authorization": f"Token {E2E_TOKEN}"}).json()[
+            "token"
+        ]
     ls = LabelStudio(base_url=local_stack, api_key=key)
     project = ls.projects.create(title=f"new client {kind}"[:50], label_config=CONFIG)
-    response = ls.projects.import_tasks(id=project.id, request=[{"data": {"text": "a"}}, {"data": {"text": "b"}}],
-                                        return_task_ids=True)
+    response = ls.projects.import_tasks(
+        id=project.id, request=[{"data": {"text": "a"}}, {"data": {"text": "b"}}], return_task_ids=True
+    )
     assert response.task_count == 2 and len(response.task_ids) == 2
     tasks = list(ls.tasks.list(project=project.id))
     assert [t.data["text"] for t in tasks] == ["a", "b"]
@@ -70,8 +75,12 @@ def test_labelstudio_client(local_stack, kind):
     exported = ls.projects.exports.as_json(project.id)
     assert len(exported) == 2 and exported[0]["annotations"][0]["result"] == CHOICE
     ls.projects.delete(id=project.id)
-    assert httpx.get(f"{local_stack}/api/projects/{project.id}",
-                     headers={"Authorization": f"Token {E2E_TOKEN}"}).status_code == 404
+    assert (
+        httpx.get(
+            f"{local_stack}/api/projects/{project.id}", headers={"Authorization": f"Token {E2E_TOKEN}"}
+        ).status_code
+        == 404
+    )
 
 
 def test_100k_task_import_runs_in_the_background(local_stack):
@@ -108,8 +117,9 @@ def test_sdk_export_snapshot_convert_and_download(local_stack):
             time.sleep(0.2)
 
     wait(lambda e: e.status == "completed")
-    tasks = json.loads(b"".join(ls.projects.exports.download(id=project.id, export_pk=export.id,
-                                                             export_type="JSON")))
+    tasks = json.loads(
+        b"".join(ls.projects.exports.download(id=project.id, export_pk=export.id, export_type="JSON"))
+    )
     assert [t["data"]["text"] for t in tasks] == ["a", "b"]
     ls.projects.exports.convert(id=project.id, export_pk=export.id, export_type="CSV")
     wait(lambda e: any(f.export_type == "CSV" and f.status == "completed" for f in e.converted_formats or []))

@@ -30,31 +30,53 @@ def held_out_accuracy(api: httpx.Client, task_ids: list[int], labels: list[str])
 def test_labeling_retrains_the_model_behind_the_endpoint(local_stack):
     api = httpx.Client(base_url=local_stack, headers={"Authorization": f"Token {E2E_TOKEN}"}, timeout=60)
     labeled, held_out = reviews(30, seed=21), reviews(40, seed=77)
-    project = api.post("/api/projects", json={"title": "active learning", "label_config": SENTIMENT_CONFIG,
-                                              "start_training_on_annotation_update": True}).json()
+    project = api.post(
+        "/api/projects",
+        json={
+            "title": "active learning",
+            "label_config": SENTIMENT_CONFIG,
+            "start_training_on_annotation_update": True,
+        },
+    ).json()
     pid = project["id"]
 
     def import_texts(pairs):
-        answer = api.post(f"/api/projects/{pid}/import", params={"return_task_ids": "true"},
-                          json=[{"data": {"text": text}} for text, _ in pairs])
+        answer = api.post(
+            f"/api/projects/{pid}/import",
+            params={"return_task_ids": "true"},
+            json=[{"data": {"text": text}} for text, _ in pairs],
+        )
         assert answer.status_code == 201, answer.text
         return answer.json()["task_ids"]
 
     train_ids, test_ids = import_texts(labeled), import_texts(held_out)
-    backend = api.post("/api/ml", json={"project": pid, "kind": "sagemaker", "title": "builtin",
-                                        "endpoint_name": BUILTIN_ENDPOINT, "region": "us-east-1"}).json()
+    backend = api.post(
+        "/api/ml",
+        json={
+            "project": pid,
+            "kind": "sagemaker",
+            "title": "builtin",
+            "endpoint_name": BUILTIN_ENDPOINT,
+            "region": "us-east-1",
+        },
+    ).json()
     initial_version = backend["model_version"]
 
     def retrieve_held_out():
-        answer = api.post("/api/dm/actions", params={"id": "retrieve_tasks_predictions", "project": pid},
-                          json={"selectedItems": {"all": False, "included": test_ids}})
+        answer = api.post(
+            "/api/dm/actions",
+            params={"id": "retrieve_tasks_predictions", "project": pid},
+            json={"selectedItems": {"all": False, "included": test_ids}},
+        )
         assert answer.status_code == 200, answer.text
 
     retrieve_held_out()
     untrained, _ = held_out_accuracy(api, test_ids, [label for _, label in held_out])
 
     for task_id, (_, label) in zip(train_ids, labeled, strict=True):
-        assert api.post(f"/api/tasks/{task_id}/annotations", json={"result": choice(label)}).status_code == 201
+        assert (
+            api.post(f"/api/tasks/{task_id}/annotations", json={"result": choice(label)}).status_code == 201
+        )
         time.sleep(0.1)  # an annotator's pace, compressed: runs start while labeling goes on
 
     deadline = time.monotonic() + 180

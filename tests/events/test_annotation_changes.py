@@ -20,11 +20,19 @@ def stream_record(name: str, sequence: str, new: dict | None = None, old: dict |
         image["OldImage"] = {key: _serialize(value) for key, value in old.items()}
     item = new or old
     return {
-        "eventID": sequence, "eventName": name, "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+        "eventID": sequence,
+        "eventName": name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
         "awsRegion": "us-east-1",
         "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/labelstack-test-annotations/stream/x",
-        "dynamodb": {"Keys": {"id": _serialize(item["id"])}, "SequenceNumber": sequence, "SizeBytes": 100,
-                     "StreamViewType": "NEW_AND_OLD_IMAGES", **image},
+        "dynamodb": {
+            "Keys": {"id": _serialize(item["id"])},
+            "SequenceNumber": sequence,
+            "SizeBytes": 100,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+            **image,
+        },
     }
 
 
@@ -47,14 +55,19 @@ def annotation(annotation_id: int, **fields) -> dict:
 
 
 def test_inserts_updates_and_removes_become_created_updated_deleted(received):
-    event = {"Records": [
-        stream_record("INSERT", "1", new=annotation(11, result='[{"type": "choices"}]')),
-        stream_record("MODIFY", "2", new=annotation(11, version=2), old=annotation(11, version=1)),
-        stream_record("REMOVE", "3", old=annotation(11)),
-    ]}
+    event = {
+        "Records": [
+            stream_record("INSERT", "1", new=annotation(11, result='[{"type": "choices"}]')),
+            stream_record("MODIFY", "2", new=annotation(11, version=2), old=annotation(11, version=1)),
+            stream_record("REMOVE", "3", old=annotation(11)),
+        ]
+    }
     assert events.handler(event, LambdaContext()) == {"batchItemFailures": []}
     assert [(c.action, c.annotation_id, c.project_id, c.task_id) for c in received] == [
-        ("created", 11, 3, 7), ("updated", 11, 3, 7), ("deleted", 11, 3, 7)]
+        ("created", 11, 3, 7),
+        ("updated", 11, 3, 7),
+        ("deleted", 11, 3, 7),
+    ]
     created, updated, deleted = received
     assert created.old is None and created.new["result"] == '[{"type": "choices"}]'
     assert updated.old["version"] == 1 and updated.new["version"] == 2
@@ -71,9 +84,13 @@ def test_a_failing_record_is_reported_alone(monkeypatch):
         delivered.append(change.annotation_id)
 
     monkeypatch.setattr(annotation_changes, "SUBSCRIBERS", [picky])
-    event = {"Records": [stream_record("INSERT", "1", new=annotation(11)),
-                         stream_record("INSERT", "2", new=annotation(12)),
-                         stream_record("INSERT", "3", new=annotation(13))]}
+    event = {
+        "Records": [
+            stream_record("INSERT", "1", new=annotation(11)),
+            stream_record("INSERT", "2", new=annotation(12)),
+            stream_record("INSERT", "3", new=annotation(13)),
+        ]
+    }
     assert events.handler(event, LambdaContext()) == {"batchItemFailures": [{"itemIdentifier": "2"}]}
     assert delivered == [11, 13]
 
@@ -86,6 +103,7 @@ def test_a_record_without_images_is_a_failure_naming_the_stream_setting(received
     with pytest.raises(ValueError, match="NEW_AND_OLD_IMAGES"):
         annotation_changes.from_stream_record(DynamoDBRecord(record))
     good = stream_record("INSERT", "10", new=annotation(2))
-    assert events.handler({"Records": [record, good]}, LambdaContext()) == {"batchItemFailures": [
-        {"itemIdentifier": "9"}]}
+    assert events.handler({"Records": [record, good]}, LambdaContext()) == {
+        "batchItemFailures": [{"itemIdentifier": "9"}]
+    }
     assert [change.annotation_id for change in received] == [2]

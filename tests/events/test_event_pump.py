@@ -10,7 +10,9 @@ from infra.event_pump import EventPump
 from tests.api.test_projects import create_project
 from tests.api.test_tasks import import_
 
-CHOICE = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
+CHOICE = [
+    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+]
 
 
 @pytest.fixture

@@ -24,7 +24,9 @@ def synth(context: dict, web_dir=None):
 
     from infra.app import build_app
 
-    app, stack = build_app({"aws:cdk:bundling-stacks": [], **context}, **({"web_dir": web_dir} if web_dir else {}))
+    app, stack = build_app(
+        {"aws:cdk:bundling-stacks": [], **context}, **({"web_dir": web_dir} if web_dir else {})
+    )
     app.synth()  # runs the cdk-nag validation plugin: raises on any unsuppressed finding
     return stack, Template.from_stack(stack)
 

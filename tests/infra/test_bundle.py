@@ -25,18 +25,32 @@ def bundle(tmp_path_factory) -> Path:
 
 def run_in_lambda_layout(bundle: Path, runtime: Path, code: str) -> subprocess.CompletedProcess:
     """A fresh interpreter that sees only the bundle and the runtime's packages, as a Lambda does."""
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": f"{bundle}{os.pathsep}{runtime}",
-           "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
-           "LABELSTACK_JWT_SECRET": "bundle-test-signing-key-long-enough-for-hs256"}
-    return subprocess.run([sys.executable, "-S", "-c", code], env=env, capture_output=True, text=True, check=False,
-                          timeout=120)
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": f"{bundle}{os.pathsep}{runtime}",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "LABELSTACK_JWT_SECRET": "bundle-test-signing-key-long-enough-for-hs256",
+    }
+    return subprocess.run(
+        [sys.executable, "-S", "-c", code], env=env, capture_output=True, text=True, check=False, timeout=120
+    )
 
 
 def test_the_bundle_leaves_out_what_the_runtime_ships_and_the_extras(bundle):
     names = {path.name.split("-")[0].lower() for path in bundle.iterdir()}
     assert "functions" in names and "fastapi" in names and "pynamodb" in names
-    for package in (*RUNTIME_PROVIDED, "moto", "aws_cdk", "sagemaker", "sklearn", "infra", "ml_endpoints",
-                    "tests"):
+    for package in (
+        *RUNTIME_PROVIDED,
+        "moto",
+        "aws_cdk",
+        "sagemaker",
+        "sklearn",
+        "infra",
+        "ml_endpoints",
+        "tests",
+    ):
         assert package not in names, package
 
 
@@ -54,20 +68,36 @@ def test_every_module_ships_bytecode_that_ignores_timestamps(bundle):
 def test_the_bundled_api_handler_answers_an_http_api_event(bundle, tmp_path):
     runtime = link_runtime_packages(tmp_path / "runtime")
     event = {
-        "version": "2.0", "routeKey": "$default", "rawPath": "/api/version", "rawQueryString": "",
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/api/version",
+        "rawQueryString": "",
         "headers": {"host": "example.cloudfront.net", "accept": "application/json"},
-        "requestContext": {"http": {"method": "GET", "path": "/api/version", "protocol": "HTTP/1.1",
-                                    "sourceIp": "203.0.113.9", "userAgent": "test"},
-                           "requestId": "r1", "routeKey": "$default", "stage": "$default",
-                           "domainName": "example.cloudfront.net", "accountId": "123456789012", "apiId": "api"},
+        "requestContext": {
+            "http": {
+                "method": "GET",
+                "path": "/api/version",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.9",
+                "userAgent": "test",
+            },
+            "requestId": "r1",
+            "routeKey": "$default",
+            "stage": "$default",
+            "domainName": "example.cloudfront.net",
+            "accountId": "123456789012",
+            "apiId": "api",
+        },
         "isBase64Encoded": False,
     }
-    code = ("import json\n"
-            "import functions.handlers.api as api\n"
-            "class Context:\n"
-            "    function_name = 'labelstack-api'; memory_limit_in_mb = 1024; aws_request_id = 'r1'\n"
-            "    invoked_function_arn = 'arn:aws:lambda:us-east-1:123456789012:function:labelstack-api'\n"
-            f"print(json.dumps(api.handler(json.loads({json.dumps(json.dumps(event))}), Context())))\n")
+    code = (
+        "import json\n"
+        "import functions.handlers.api as api\n"
+        "class Context:\n"
+        "    function_name = 'labelstack-api'; memory_limit_in_mb = 1024; aws_request_id = 'r1'\n"
+        "    invoked_function_arn = 'arn:aws:lambda:us-east-1:123456789012:function:labelstack-api'\n"
+        f"print(json.dumps(api.handler(json.loads({json.dumps(json.dumps(event))}), Context())))\n"
+    )
     result = run_in_lambda_layout(bundle, runtime, code)
     assert result.returncode == 0, result.stderr
     response = json.loads(result.stdout.splitlines()[-1])

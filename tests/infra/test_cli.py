@@ -15,10 +15,25 @@ def test_create_admin_writes_to_the_prefixed_tables_and_prints_a_working_token(c
         apply_settings({"LABELSTACK_TABLE_PREFIX": "labelstack-prod-"})
         provision()
         try:
-            assert main(["create-admin", "--email", "ops@example.com", "--table-prefix", "labelstack-prod-",
-                         "--region", "us-east-1"]) == 0
-            token = next(line.split()[-1] for line in capsys.readouterr().out.splitlines()
-                         if line.startswith("api token:"))
+            assert (
+                main(
+                    [
+                        "create-admin",
+                        "--email",
+                        "ops@example.com",
+                        "--table-prefix",
+                        "labelstack-prod-",
+                        "--region",
+                        "us-east-1",
+                    ]
+                )
+                == 0
+            )
+            token = next(
+                line.split()[-1]
+                for line in capsys.readouterr().out.splitlines()
+                if line.startswith("api token:")
+            )
             from functions.services import identity
             from functions.store.models import UserModel
 
@@ -28,8 +43,11 @@ def test_create_admin_writes_to_the_prefixed_tables_and_prints_a_working_token(c
 
             # Run again: the same account, a new token; the old one stops working.
             main(["create-admin", "--email", "ops@example.com", "--table-prefix", "labelstack-prod-"])
-            second = next(line.split()[-1] for line in capsys.readouterr().out.splitlines()
-                          if line.startswith("api token:"))
+            second = next(
+                line.split()[-1]
+                for line in capsys.readouterr().out.splitlines()
+                if line.startswith("api token:")
+            )
             assert identity.authenticate(f"Token {second}").id == user.id
             assert second != token
             with pytest.raises(NotAuthenticated, match="Invalid token"):

@@ -19,15 +19,37 @@ def definition(template) -> dict:
 
 def test_the_states_of_a_run(full_stack):
     states = definition(full_stack[1])["States"]
-    assert set(states) == {"Prepare", "Kind", "TrainHttp", "RecordHttp", "TrainingJob", "CreateModel",
-                           "DeployConfig", "CreateEndpointConfig", "UpdateEndpoint", "WaitForEndpoint",
-                           "DescribeEndpoint", "InService", "EndpointFailed", "RecordSageMaker", "RecordFailure",
-                           "Failed"}
+    assert set(states) == {
+        "Prepare",
+        "Kind",
+        "TrainHttp",
+        "RecordHttp",
+        "TrainingJob",
+        "CreateModel",
+        "DeployConfig",
+        "CreateEndpointConfig",
+        "UpdateEndpoint",
+        "WaitForEndpoint",
+        "DescribeEndpoint",
+        "InService",
+        "EndpointFailed",
+        "RecordSageMaker",
+        "RecordFailure",
+        "Failed",
+    }
     kind = states["Kind"]
     assert kind["Choices"][0]["StringEquals"] == "http" and kind["Choices"][0]["Next"] == "TrainHttp"
     assert kind["Default"] == "TrainingJob"
-    chain = ["TrainingJob", "CreateModel", "DeployConfig", "CreateEndpointConfig", "UpdateEndpoint",
-             "WaitForEndpoint", "DescribeEndpoint", "InService"]
+    chain = [
+        "TrainingJob",
+        "CreateModel",
+        "DeployConfig",
+        "CreateEndpointConfig",
+        "UpdateEndpoint",
+        "WaitForEndpoint",
+        "DescribeEndpoint",
+        "InService",
+    ]
     for here, there in itertools.pairwise(chain):
         assert states[here]["Next"] == there
     in_service = states["InService"]
@@ -36,7 +58,8 @@ def test_the_states_of_a_run(full_stack):
     assert states["TrainingJob"]["Resource"].endswith(":states:::sagemaker:createTrainingJob.sync")
     job = states["TrainingJob"]["Parameters"]
     assert job["AlgorithmSpecification"]["TrainingImage"] == (
-        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/labelstack-model:1")
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/labelstack-model:1"
+    )
     assert job["AlgorithmSpecification"]["MetricDefinitions"][0]["Name"] == "validation:accuracy"
     assert job["InputDataConfig"][0]["ChannelName"] == "training"
     assert states["UpdateEndpoint"]["Resource"].endswith(":states:::aws-sdk:sagemaker:updateEndpoint")
@@ -49,13 +72,14 @@ def test_every_task_retries_throttling_and_catches_into_record_failure(full_stac
     assert len(tasks) == 11
     for name, state in tasks.items():
         retried = {error for retry in state["Retry"] for error in retry["ErrorEquals"]}
-        assert RETRIED <= retried, name
+        assert retried >= RETRIED, name
         assert all(retry["BackoffRate"] == 2 for retry in state["Retry"] if "BackoffRate" in retry), name
         if name == "RecordFailure":
             assert "Catch" not in state
             continue
-        assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
-                                   "Next": "RecordFailure"}], name
+        assert state["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}
+        ], name
 
 
 def test_without_a_training_image_sagemaker_runs_fail_with_the_reason(default_stack):
@@ -67,7 +91,11 @@ def test_without_a_training_image_sagemaker_runs_fail_with_the_reason(default_st
 
 
 def role_statements(template, role_prefix: str) -> list[dict]:
-    roles = [logical_id for logical_id in resources(template, "AWS::IAM::Role") if logical_id.startswith(role_prefix)]
+    roles = [
+        logical_id
+        for logical_id in resources(template, "AWS::IAM::Role")
+        if logical_id.startswith(role_prefix)
+    ]
     found = []
     for policy in resources(template, "AWS::IAM::Policy").values():
         if any({"Ref": role} in policy["Properties"]["Roles"] for role in roles):
@@ -81,15 +109,25 @@ def as_list(value):
 
 def test_iam_is_limited_to_the_image_the_data_and_the_endpoints(full_stack):
     _, template = full_stack
-    sagemaker_role = next(k for k in resources(template, "AWS::IAM::Role") if k.startswith("TrainingSageMakerRole"))
-    everywhere = [s for kind in ("AWS::IAM::Policy",) for p in resources(template, kind).values()
-                  for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    sagemaker_role = next(
+        k for k in resources(template, "AWS::IAM::Role") if k.startswith("TrainingSageMakerRole")
+    )
+    everywhere = [
+        s
+        for kind in ("AWS::IAM::Policy",)
+        for p in resources(template, kind).values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
     passes = [s for s in everywhere if "iam:PassRole" in as_list(s["Action"])]
     assert passes and all(s["Resource"] == {"Fn::GetAtt": [sagemaker_role, "Arn"]} for s in passes)
 
     role = role_statements(template, "TrainingSageMakerRole")
-    s3 = [json.dumps(r) for s in role if any(a.startswith("s3:") for a in as_list(s["Action"]))
-          for r in as_list(s["Resource"])]
+    s3 = [
+        json.dumps(r)
+        for s in role
+        if any(a.startswith("s3:") for a in as_list(s["Action"]))
+        for r in as_list(s["Resource"])
+    ]
     assert all('"/training/*"' in r or '"/models/*"' in r or r.startswith('{"Fn::GetAtt"') for r in s3), s3
     ecr = [s for s in role if "ecr:BatchGetImage" in as_list(s["Action"])]
     assert len(ecr) == 1 and json.dumps(ecr[0]["Resource"]).endswith(':repository/labelstack-model"]]}')
@@ -97,18 +135,30 @@ def test_iam_is_limited_to_the_image_the_data_and_the_endpoints(full_stack):
     machine = role_statements(template, "TrainingStateMachineRole")
     for statement in machine:
         for action in as_list(statement["Action"]):
-            if action.lower().startswith(("sagemaker:createmodel", "sagemaker:createendpointconfig",
-                                          "sagemaker:updateendpoint", "sagemaker:describeendpoint")):
-                assert all("/labelstack-prod-*" in json.dumps(r) for r in as_list(statement["Resource"])), action
+            if action.lower().startswith(
+                (
+                    "sagemaker:createmodel",
+                    "sagemaker:createendpointconfig",
+                    "sagemaker:updateendpoint",
+                    "sagemaker:describeendpoint",
+                )
+            ):
+                assert all("/labelstack-prod-*" in json.dumps(r) for r in as_list(statement["Resource"])), (
+                    action
+                )
 
 
 def test_the_api_and_the_stream_consumer_may_start_runs(default_stack):
     _, template = default_stack
     [machine] = resources(template, "AWS::StepFunctions::StateMachine")
     for handler in ("api", "jobs", "events"):
-        starts = [s for s in statements_of(template, handler) if "states:StartExecution" in as_list(s["Action"])]
+        starts = [
+            s for s in statements_of(template, handler) if "states:StartExecution" in as_list(s["Action"])
+        ]
         assert starts and starts[0]["Resource"] == {"Ref": machine}, handler
     for function in resources(template, "AWS::Lambda::Function").values():
-        if function["Properties"]["Handler"] in {f"functions.handlers.{h}.handler" for h in ("api", "jobs", "events")}:
+        if function["Properties"]["Handler"] in {
+            f"functions.handlers.{h}.handler" for h in ("api", "jobs", "events")
+        }:
             env = function["Properties"]["Environment"]["Variables"]
             assert env["LABELSTACK_TRAINING_STATE_MACHINE_ARN"] == {"Ref": machine}

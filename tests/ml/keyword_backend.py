@@ -44,9 +44,19 @@ class KeywordSentiment(LabelStudioMLBase):
             else:
                 label = "Positive" if any(word in text for word in POSITIVE) else "Negative"
             from_name = "not_in_config" if mode == "bad_region" else self.from_name
-            predictions.append({"result": [{"from_name": from_name, "to_name": self.to_name, "type": "choices",
-                                            "value": {"choices": [label]}}],
-                                "score": 0.9 if label == "Positive" else 0.6})
+            predictions.append(
+                {
+                    "result": [
+                        {
+                            "from_name": from_name,
+                            "to_name": self.to_name,
+                            "type": "choices",
+                            "value": {"choices": [label]},
+                        }
+                    ],
+                    "score": 0.9 if label == "Positive" else 0.6,
+                }
+            )
         return predictions[:-1] if mode == "wrong_count" else predictions
 
 
@@ -55,13 +65,18 @@ def _record():
     if request.path in ("/_calls", "/_mode"):
         return None
     body = request.get_json(silent=True) if request.data else None
-    STATE["calls"].append({"method": request.method, "path": request.path,
-                           "tasks": len(body.get("tasks", [])) if isinstance(body, dict) and "tasks" in body
-                           else None,
-                           "context": body.get("params", {}).get("context") if isinstance(body, dict)
-                           and isinstance(body.get("params"), dict) else None,
-                           "extra_params": body.get("extra_params") if isinstance(body, dict) else None,
-                           "authorization": request.headers.get("Authorization")})
+    STATE["calls"].append(
+        {
+            "method": request.method,
+            "path": request.path,
+            "tasks": len(body.get("tasks", [])) if isinstance(body, dict) and "tasks" in body else None,
+            "context": body.get("params", {}).get("context")
+            if isinstance(body, dict) and isinstance(body.get("params"), dict)
+            else None,
+            "extra_params": body.get("extra_params") if isinstance(body, dict) else None,
+            "authorization": request.headers.get("Authorization"),
+        }
+    )
     if STATE["mode"] == "garbage" and request.path == "/predict":
         return Response("<html>surprise</html>", status=200, content_type="text/html")
     if STATE["mode"] == "no_versions" and request.path == "/versions":
@@ -92,14 +107,19 @@ def main() -> None:
     kwargs = {"basic_auth_user": sys.argv[3], "basic_auth_pass": sys.argv[4]} if len(sys.argv) > 4 else {}
     app = init_app(KeywordSentiment, model_dir=model_dir)
     if kwargs:
+
         @app.before_request
         def _auth():
             auth = request.authorization
             if request.path.startswith("/_"):
                 return None
-            if not auth or (auth.username, auth.password) != (kwargs["basic_auth_user"], kwargs["basic_auth_pass"]):
+            if not auth or (auth.username, auth.password) != (
+                kwargs["basic_auth_user"],
+                kwargs["basic_auth_pass"],
+            ):
                 return Response("unauthorized", status=401)
             return None
+
     app.run(host="127.0.0.1", port=port, threaded=True)
 
 

@@ -1,6 +1,6 @@
 """Serve any model class with PyPI label-studio-ml 1.0.9's own server (its Flask app), unchanged.
 
-    python -m tests.ml.serve_legacy PORT MODEL_DIR module:Class
+python -m tests.ml.serve_legacy PORT MODEL_DIR module:Class
 """
 
 from __future__ import annotations

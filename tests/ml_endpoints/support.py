@@ -31,9 +31,42 @@ NER_CONFIG = """<View>
   <Text name="text" value="$text"/>
 </View>"""
 
-_GOOD = ["great", "excellent", "wonderful", "love", "perfect", "amazing", "fantastic", "happy", "superb", "lovely"]
-_BAD = ["terrible", "awful", "broken", "hate", "useless", "horrible", "disappointing", "poor", "worst", "refund"]
-_NOUNS = ["product", "phone", "service", "battery", "screen", "delivery", "price", "support", "case", "charger"]
+_GOOD = [
+    "great",
+    "excellent",
+    "wonderful",
+    "love",
+    "perfect",
+    "amazing",
+    "fantastic",
+    "happy",
+    "superb",
+    "lovely",
+]
+_BAD = [
+    "terrible",
+    "awful",
+    "broken",
+    "hate",
+    "useless",
+    "horrible",
+    "disappointing",
+    "poor",
+    "worst",
+    "refund",
+]
+_NOUNS = [
+    "product",
+    "phone",
+    "service",
+    "battery",
+    "screen",
+    "delivery",
+    "price",
+    "support",
+    "case",
+    "charger",
+]
 _FILLER = ["the", "it", "was", "really", "this", "my", "is", "quite", "so", "very"]
 
 
@@ -51,21 +84,40 @@ def reviews(count: int = 60, seed: int = 7) -> list[tuple[str, str]]:
 
 
 def choices_annotation(label: str, annotation_id: int = 1, **extra) -> dict:
-    return {"id": annotation_id, "was_cancelled": False, "ground_truth": False, **extra,
-            "result": [{"from_name": "sentiment", "to_name": "text", "type": "choices",
-                        "value": {"choices": [label]}}]}
+    return {
+        "id": annotation_id,
+        "was_cancelled": False,
+        "ground_truth": False,
+        **extra,
+        "result": [
+            {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": [label]}}
+        ],
+    }
 
 
 def export_tasks(pairs: list[tuple[str, str]], first_id: int = 1) -> list[dict]:
     """A Label Studio JSON export of `pairs`: tasks with one annotation each."""
-    return [{"id": first_id + i, "data": {"text": text}, "annotations": [choices_annotation(label, 1000 + i)],
-             "predictions": []} for i, (text, label) in enumerate(pairs)]
+    return [
+        {
+            "id": first_id + i,
+            "data": {"text": text},
+            "annotations": [choices_annotation(label, 1000 + i)],
+            "predictions": [],
+        }
+        for i, (text, label) in enumerate(pairs)
+    ]
 
 
-def predict_body(tasks: list[dict], label_config: str = SENTIMENT_CONFIG, context: dict | None = None) -> dict:
+def predict_body(
+    tasks: list[dict], label_config: str = SENTIMENT_CONFIG, context: dict | None = None
+) -> dict:
     """Exactly what Label Studio (and labelstack's backend clients) send to `/predict`."""
-    return {"tasks": tasks, "project": "14.1795384847", "label_config": label_config,
-            "params": {"login": None, "password": None, "context": context}}
+    return {
+        "tasks": tasks,
+        "project": "14.1795384847",
+        "label_config": label_config,
+        "params": {"login": None, "password": None, "context": context},
+    }
 
 
 def free_port() -> int:
@@ -80,10 +132,26 @@ def model_server(model: str, model_dir: Path, env: dict | None = None, python_pa
     port = free_port()
     environment = {**os.environ, **(env or {})}
     if python_path:
-        environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(python_path), environment.get("PYTHONPATH")]))
-    command = [str(Path(sys.executable).with_name("labelstack")), "ml", "serve", model, "--host", "127.0.0.1",
-               "--port", str(port), "--model-dir", str(model_dir), "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        environment["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(python_path), environment.get("PYTHONPATH")])
+        )
+    command = [
+        str(Path(sys.executable).with_name("labelstack")),
+        "ml",
+        "serve",
+        model,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--model-dir",
+        str(model_dir),
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -33,12 +33,20 @@ def test_parsed_label_config_has_label_studios_structure(model_dir):
     model = LabelStudioMLBase(project_id="14", label_config=config)
     # label-studio-sdk's parse_config output for this config (reference section 2.2).
     assert model.parsed_label_config == {
-        "sentiment": {"type": "Choices", "to_name": ["text"],
-                      "inputs": [{"type": "Text", "valueType": None, "value": "text"}],
-                      "labels": ["Positive", "NEG"],
-                      "labels_attrs": {"Positive": {"value": "Positive"}, "NEG": {"value": "Negative", "alias": "NEG"}}},
-        "ner": {"type": "Labels", "to_name": ["text"], "inputs": [{"type": "Text", "valueType": None, "value": "text"}],
-                "labels": ["ORG"], "labels_attrs": {"ORG": {"value": "ORG"}}},
+        "sentiment": {
+            "type": "Choices",
+            "to_name": ["text"],
+            "inputs": [{"type": "Text", "valueType": None, "value": "text"}],
+            "labels": ["Positive", "NEG"],
+            "labels_attrs": {"Positive": {"value": "Positive"}, "NEG": {"value": "Negative", "alias": "NEG"}},
+        },
+        "ner": {
+            "type": "Labels",
+            "to_name": ["text"],
+            "inputs": [{"type": "Text", "valueType": None, "value": "text"}],
+            "labels": ["ORG"],
+            "labels_attrs": {"ORG": {"value": "ORG"}},
+        },
     }
     assert model.get_first_tag_occurence("Labels", "Text") == ("ner", "text", "text")
     # A later instance of the same project without a config (e.g. SageMaker's /ping) finds the last one.
@@ -106,8 +114,11 @@ def test_scores_are_the_regressions_probabilities_recomputed_from_the_json(model
     assert b"\x80" not in (model_dir / ARTIFACT_NAME).read_bytes()  # no pickle protocol header anywhere
 
     text = "really love this excellent screen"
-    prediction = TextClassifier(project_id="1", label_config=SENTIMENT_CONFIG).predict(
-        [{"id": 1, "data": {"text": text}}]).predictions[0]
+    prediction = (
+        TextClassifier(project_id="1", label_config=SENTIMENT_CONFIG)
+        .predict([{"id": 1, "data": {"text": text}}])
+        .predictions[0]
+    )
     # By hand from the JSON numbers: tf-idf (sublinear tf, l2 norm) of unigrams and bigrams, then a sigmoid.
     vocabulary, idf = stored["vectorizer"]["vocabulary"], np.array(stored["vectorizer"]["idf"])
     tokens = text.split()
@@ -157,17 +168,28 @@ def test_classifier_trains_from_webhook_events_one_at_a_time(model_dir):
     model = TextClassifier(project_id="14", label_config=SENTIMENT_CONFIG)
     results = []
     for i, (text, label) in enumerate(reviews(8)):
-        event = {"annotation": choices_annotation(label, 200 + i), "task": {"id": i, "data": {"text": text}},
-                 "project": project}
+        event = {
+            "annotation": choices_annotation(label, 200 + i),
+            "task": {"id": i, "data": {"text": text}},
+            "project": project,
+        }
         results.append(model.fit("ANNOTATION_CREATED", event))
     assert results[0]["trained"] is False  # one class so far
     assert results[-1]["trained"] is True and results[-1]["examples"] == 8
     # A skip replacing an answer removes that example; a re-answer replaces it rather than adding one.
-    skipped = {"annotation": {"id": 200, "was_cancelled": True, "result": []},
-               "task": {"id": 0, "data": {"text": "x"}}, "project": project}
+    skipped = {
+        "annotation": {"id": 200, "was_cancelled": True, "result": []},
+        "task": {"id": 0, "data": {"text": "x"}},
+        "project": project,
+    }
     assert model.fit("ANNOTATION_UPDATED", skipped)["examples"] == 7
-    assert model.fit("ANNOTATION_CREATED", {"annotation": choices_annotation("Negative"),
-                                            "task": {"id": 1, "data": {"text": "bad"}}})["examples"] == 7
+    assert (
+        model.fit(
+            "ANNOTATION_CREATED",
+            {"annotation": choices_annotation("Negative"), "task": {"id": 1, "data": {"text": "bad"}}},
+        )["examples"]
+        == 7
+    )
 
 
 def test_classifier_without_a_choices_control_says_so(model_dir):
@@ -177,47 +199,90 @@ def test_classifier_without_a_choices_control_says_so(model_dir):
 
 
 def test_span_tagger_tags_keywords_patterns_and_learns_from_annotations(model_dir):
-    artifacts.write_json(model_dir / RULES_NAME, {"keywords": {"ORG": ["Acme Corp"]},
-                                                  "patterns": {"PRODUCT": [r"\bX-\d+\b"]}})
+    artifacts.write_json(
+        model_dir / RULES_NAME, {"keywords": {"ORG": ["Acme Corp"]}, "patterns": {"PRODUCT": [r"\bX-\d+\b"]}}
+    )
     model = SpanTagger(project_id="5", label_config=NER_CONFIG)
     text = "acme corp ships the X-200; AcmeCorporation does not."
     [prediction] = model.predict([{"id": 1, "data": {"text": text}}]).predictions
-    spans = [(r["value"]["start"], r["value"]["end"], r["value"]["text"], r["value"]["labels"]) for r in prediction.result]
+    spans = [
+        (r["value"]["start"], r["value"]["end"], r["value"]["text"], r["value"]["labels"])
+        for r in prediction.result
+    ]
     assert spans == [(0, 9, "acme corp", ["ORG"]), (20, 25, "X-200", ["PRODUCT"])]
     assert prediction.score is None  # a keyword match is not a probability
     first_version = model.model_version
 
-    learned = model.fit("ANNOTATION_CREATED", {"annotation": {"result": [
-        {"from_name": "ner", "to_name": "text", "type": "labels",
-         "value": {"start": 0, "end": 6, "text": "Globex", "labels": ["ORG"]}}]}})
+    learned = model.fit(
+        "ANNOTATION_CREATED",
+        {
+            "annotation": {
+                "result": [
+                    {
+                        "from_name": "ner",
+                        "to_name": "text",
+                        "type": "labels",
+                        "value": {"start": 0, "end": 6, "text": "Globex", "labels": ["ORG"]},
+                    }
+                ]
+            }
+        },
+    )
     assert learned["trained"] is True and learned["model_version"] != first_version
-    [again] = SpanTagger(project_id="5", label_config=NER_CONFIG).predict(
-        [{"data": {"text": "Globex and globex"}}]).predictions
-    assert [(r["value"]["start"], r["value"]["labels"]) for r in again.result] == [(0, ["ORG"]), (11, ["ORG"])]
+    [again] = (
+        SpanTagger(project_id="5", label_config=NER_CONFIG)
+        .predict([{"data": {"text": "Globex and globex"}}])
+        .predictions
+    )
+    assert [(r["value"]["start"], r["value"]["labels"]) for r in again.result] == [
+        (0, ["ORG"]),
+        (11, ["ORG"]),
+    ]
 
 
 def test_span_tagger_keywords_from_extra_params_are_literal(model_dir):
     model = SpanTagger(project_id="6", label_config=NER_CONFIG)
     model.set_extra_params(json.dumps({"keywords": {"PRODUCT": ["C++ (v2)"]}, "patterns": {"ORG": [".*"]}}))
-    [prediction] = SpanTagger(project_id="6", label_config=NER_CONFIG).predict(
-        [{"data": {"text": "we use C++ (v2) daily"}}]).predictions
+    [prediction] = (
+        SpanTagger(project_id="6", label_config=NER_CONFIG)
+        .predict([{"data": {"text": "we use C++ (v2) daily"}}])
+        .predictions
+    )
     assert [r["value"]["text"] for r in prediction.result] == ["C++ (v2)"]  # patterns only from the model dir
 
 
 def test_span_tagger_answers_interactive_context_with_every_occurrence(model_dir):
     text = "Apple sells apples. Apple Inc. is not an apple pie; Apple!"
-    context = {"annotation_id": None, "draft_id": 0, "user_id": 7, "result": [
-        {"id": "t1", "from_name": "ner", "to_name": "text", "type": "labels", "origin": "manual",
-         "value": {"start": 0, "end": 5, "text": "Apple", "labels": ["ORG"]}}]}
-    [prediction] = SpanTagger(project_id="7", label_config=NER_CONFIG).predict(
-        [{"id": 3, "data": {"text": text}}], context=context).predictions
+    context = {
+        "annotation_id": None,
+        "draft_id": 0,
+        "user_id": 7,
+        "result": [
+            {
+                "id": "t1",
+                "from_name": "ner",
+                "to_name": "text",
+                "type": "labels",
+                "origin": "manual",
+                "value": {"start": 0, "end": 5, "text": "Apple", "labels": ["ORG"]},
+            }
+        ],
+    }
+    [prediction] = (
+        SpanTagger(project_id="7", label_config=NER_CONFIG)
+        .predict([{"id": 3, "data": {"text": text}}], context=context)
+        .predictions
+    )
     starts = [r["value"]["start"] for r in prediction.result]
     assert starts == [0, 20, 41, 52]  # "apples" is another word; "apple pie" is the same word
-    assert all(text[s:s + 5].lower() == "apple" and r["value"]["labels"] == ["ORG"]
-               for s, r in zip(starts, prediction.result, strict=True))
+    assert all(
+        text[s : s + 5].lower() == "apple" and r["value"]["labels"] == ["ORG"]
+        for s, r in zip(starts, prediction.result, strict=True)
+    )
     # An interactive call with nothing usable selected gets no predictions (Label Studio's convention).
-    empty = SpanTagger(project_id="7", label_config=NER_CONFIG).predict([{"data": {"text": text}}],
-                                                                        context={"result": []})
+    empty = SpanTagger(project_id="7", label_config=NER_CONFIG).predict(
+        [{"data": {"text": text}}], context={"result": []}
+    )
     assert empty.predictions == []
 
 

@@ -21,7 +21,7 @@ OUR_IMPORT = "from ml_endpoints.model import LabelStudioMLBase"
 
 # Written the way label-studio-ml 1.0.9's examples are: config read in __init__, training output handed
 # back through `train_output`, `fit(completions, workdir, **kwargs)`.
-MODEL_SOURCE = textwrap.dedent(f'''
+MODEL_SOURCE = textwrap.dedent(f"""
     {LEGACY_IMPORT}
 
 
@@ -56,10 +56,13 @@ MODEL_SOURCE = textwrap.dedent(f'''
                     if annotation["result"][0]["value"]["choices"] == [self.labels[0]]:
                         positive.update(task["data"][self.value].lower().split())
             return {{"positive": sorted(positive)}}
-''')
+""")
 
-TASKS = [{"id": 1, "data": {"text": "good phone"}}, {"id": 2, "data": {"text": "Shiny new case"}},
-         {"id": 3, "data": {"text": "bad battery"}}]
+TASKS = [
+    {"id": 1, "data": {"text": "good phone"}},
+    {"id": 2, "data": {"text": "Shiny new case"}},
+    {"id": 3, "data": {"text": "bad battery"}},
+]
 
 
 def write_models(folder):
@@ -77,7 +80,10 @@ def test_the_same_class_behaves_the_same_under_both_bases(tmp_path, monkeypatch,
     ported = importlib.import_module("ported_keywords").KeywordSentiment
 
     # How each server builds it: label-studio-ml 1.0.9 by keywords, ml_endpoints with the project too.
-    theirs, ours = legacy(label_config=SENTIMENT_CONFIG), ported(project_id="14", label_config=SENTIMENT_CONFIG)
+    theirs, ours = (
+        legacy(label_config=SENTIMENT_CONFIG),
+        ported(project_id="14", label_config=SENTIMENT_CONFIG),
+    )
     # The same structure; the current Label Studio adds `valueType` to each input, the 1.0.9 parser did not.
     for control in ours.parsed_label_config.values():
         assert [source.pop("valueType") for source in control["inputs"]] == [None]
@@ -99,10 +105,16 @@ def test_ported_model_serves_what_label_studio_mls_server_serves(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     from label_studio_ml.api import init_app
 
-    their_server = init_app(importlib.import_module("legacy_keywords").KeywordSentiment,
-                            model_dir=str(tmp_path / "theirs")).test_client()
-    setup = {"project": "14.1795384847", "schema": SENTIMENT_CONFIG, "hostname": "", "access_token": "",
-             "extra_params": None}
+    their_server = init_app(
+        importlib.import_module("legacy_keywords").KeywordSentiment, model_dir=str(tmp_path / "theirs")
+    ).test_client()
+    setup = {
+        "project": "14.1795384847",
+        "schema": SENTIMENT_CONFIG,
+        "hostname": "",
+        "access_token": "",
+        "extra_params": None,
+    }
     assert their_server.post("/setup", json=setup).status_code == 200
     theirs = their_server.post("/predict", json=predict_body(TASKS)).get_json()
 
@@ -110,14 +122,19 @@ def test_ported_model_serves_what_label_studio_mls_server_serves(tmp_path, monke
         assert httpx.get(f"{url}/health").json() == {"status": "UP", "model_class": "KeywordSentiment"}
         first_version = httpx.post(f"{url}/setup", json=setup).json()["model_version"]
         ours = httpx.post(f"{url}/predict", json=predict_body(TASKS)).json()
-        assert [{k: v for k, v in p.items() if k != "model_version"} for p in ours["results"]] == theirs["results"]
+        assert [{k: v for k, v in p.items() if k != "model_version"} for p in ours["results"]] == theirs[
+            "results"
+        ]
         assert all(p["model_version"] == first_version for p in ours["results"])
 
         # A training event reaches the 1.0.9-style fit; its output is the next instance's train_output,
         # and the run is a new model version, as label-studio-ml 1.0.9 does with its training jobs.
-        event = {"action": "ANNOTATION_CREATED", "annotation": choices_annotation("Positive"),
-                 "task": {"id": 2, "data": {"text": "Shiny new case"}},
-                 "project": {"id": 14, "label_config": SENTIMENT_CONFIG}}
+        event = {
+            "action": "ANNOTATION_CREATED",
+            "annotation": choices_annotation("Positive"),
+            "task": {"id": 2, "data": {"text": "Shiny new case"}},
+            "project": {"id": 14, "label_config": SENTIMENT_CONFIG},
+        }
         trained = httpx.post(f"{url}/webhook", json=event)
         assert trained.status_code == 201
         assert trained.json() == {"result": {"positive": ["case", "good", "new", "shiny"]}, "status": "ok"}

@@ -25,8 +25,13 @@ from tests.ml_endpoints.support import (
 )
 
 PROJECT = {"id": 14, "title": "samples", "label_config": SENTIMENT_CONFIG, "model_version": "capture backend"}
-SETUP = {"project": "14.1795384847", "schema": SENTIMENT_CONFIG, "hostname": "http://localhost:18080",
-         "access_token": "redacted", "extra_params": None}
+SETUP = {
+    "project": "14.1795384847",
+    "schema": SENTIMENT_CONFIG,
+    "hostname": "http://localhost:18080",
+    "access_token": "redacted",
+    "extra_params": None,
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +43,13 @@ def classifier(tmp_path_factory):
 
 
 def runtime_client(url: str):
-    return boto3.client("sagemaker-runtime", endpoint_url=url, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 def test_label_studio_contract_from_untrained_to_trained(classifier):
@@ -54,9 +64,15 @@ def test_label_studio_contract_from_untrained_to_trained(classifier):
     created = httpx.post(f"{url}/webhook", json={"action": "TASKS_CREATED", "tasks": [], "project": PROJECT})
     assert (created.status_code, created.json()) == (200, {"status": "Unknown event"})
     for i, (text, label) in enumerate(reviews(60)[:50]):
-        answer = httpx.post(f"{url}/webhook", json={
-            "action": "ANNOTATION_CREATED", "annotation": choices_annotation(label, 300 + i),
-            "task": {"id": i + 1, "data": {"text": text}}, "project": PROJECT})
+        answer = httpx.post(
+            f"{url}/webhook",
+            json={
+                "action": "ANNOTATION_CREATED",
+                "annotation": choices_annotation(label, 300 + i),
+                "task": {"id": i + 1, "data": {"text": text}},
+                "project": PROJECT,
+            },
+        )
         assert answer.status_code == 201 and answer.json()["status"] == "ok"
     started = httpx.post(f"{url}/webhook", json={"action": "START_TRAINING", "project": PROJECT})
     assert started.status_code == 201 and started.json()["result"]["examples"] == 50
@@ -70,26 +86,44 @@ def test_label_studio_contract_from_untrained_to_trained(classifier):
         assert prediction["model_version"] == version and 0.5 <= prediction["score"] <= 1
         [region] = prediction["result"]
         assert (region["from_name"], region["to_name"], region["type"]) == ("sentiment", "text", "choices")
-    right = sum(p["result"][0]["value"]["choices"] == [label] for p, (_, label) in zip(results, reviews(60)[50:],
-                                                                                       strict=True))
+    right = sum(
+        p["result"][0]["value"]["choices"] == [label]
+        for p, (_, label) in zip(results, reviews(60)[50:], strict=True)
+    )
     assert right >= 8
 
 
 def test_sagemaker_contract_answers_what_predict_answers(classifier):
     url, _ = classifier
-    httpx.post(f"{url}/train", json={"annotations": export_tasks(reviews(30)), "project": "14.1795384847",
-                                     "label_config": SENTIMENT_CONFIG, "params": {}}).raise_for_status()
-    body = predict_body([{"id": 1, "data": {"text": "really excellent battery"}},
-                         {"id": 2, "data": {"text": "broken and useless"}}])
+    httpx.post(
+        f"{url}/train",
+        json={
+            "annotations": export_tasks(reviews(30)),
+            "project": "14.1795384847",
+            "label_config": SENTIMENT_CONFIG,
+            "params": {},
+        },
+    ).raise_for_status()
+    body = predict_body(
+        [
+            {"id": 1, "data": {"text": "really excellent battery"}},
+            {"id": 2, "data": {"text": "broken and useless"}},
+        ]
+    )
     expected = httpx.post(f"{url}/predict", json=body).json()
     assert [r["result"][0]["value"]["choices"] for r in expected["results"]] == [["Positive"], ["Negative"]]
     assert httpx.get(f"{url}/ping").status_code == 200
-    invocation = httpx.post(f"{url}/invocations", content=json.dumps(body),
-                            headers={"Content-Type": "application/json"})
+    invocation = httpx.post(
+        f"{url}/invocations", content=json.dumps(body), headers={"Content-Type": "application/json"}
+    )
     assert invocation.json() == expected
 
-    answer = runtime_client(url).invoke_endpoint(EndpointName="labelstack-text", Body=json.dumps(body),
-                                                 ContentType="application/json", Accept="application/json")
+    answer = runtime_client(url).invoke_endpoint(
+        EndpointName="labelstack-text",
+        Body=json.dumps(body),
+        ContentType="application/json",
+        Accept="application/json",
+    )
     assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert answer["ContentType"] == "application/json"
     assert answer["InvokedProductionVariant"] == "AllTraffic"
@@ -99,8 +133,9 @@ def test_sagemaker_contract_answers_what_predict_answers(classifier):
 def test_invoke_endpoint_gets_model_error_for_a_bad_body(classifier):
     url, _ = classifier
     with pytest.raises(ClientError) as raised:
-        runtime_client(url).invoke_endpoint(EndpointName="labelstack-text", Body=json.dumps({"tasks": {}}),
-                                            ContentType="application/json")
+        runtime_client(url).invoke_endpoint(
+            EndpointName="labelstack-text", Body=json.dumps({"tasks": {}}), ContentType="application/json"
+        )
     error = raised.value.response
     assert error["Error"]["Code"] == "ModelError"
     assert error["OriginalStatusCode"] == 400 and "tasks" in error["OriginalMessage"]
@@ -114,10 +149,17 @@ def test_bad_requests_are_4xx_naming_the_field(classifier):
         ("/predict", json.dumps({"tasks": [{"data": []}]}).encode(), "tasks[0].data"),
         ("/predict", json.dumps({"tasks": [], "params": {"context": "x"}}).encode(), "params.context"),
         ("/predict", json.dumps({"tasks": [], "label_config": "<View><Text"}).encode(), "label_config"),
-        ("/setup", json.dumps({"project": "1.2", "schema": SENTIMENT_CONFIG, "extra_params": "{x"}).encode(),
-         "extra_params"),
+        (
+            "/setup",
+            json.dumps({"project": "1.2", "schema": SENTIMENT_CONFIG, "extra_params": "{x"}).encode(),
+            "extra_params",
+        ),
         ("/webhook", json.dumps({"project": PROJECT}).encode(), "action"),
-        ("/webhook", json.dumps({"action": "ANNOTATION_CREATED", "project": {"title": "x"}}).encode(), "project.id"),
+        (
+            "/webhook",
+            json.dumps({"action": "ANNOTATION_CREATED", "project": {"title": "x"}}).encode(),
+            "project.id",
+        ),
         ("/train", json.dumps({"annotations": []}).encode(), "annotations"),
         ("/invocations", json.dumps([1]).encode(), "body"),
     ]
@@ -131,8 +173,15 @@ def test_a_new_artifact_is_served_without_a_restart(classifier, tmp_path):
     url, root = classifier
     (root / "input" / "data" / "training").mkdir(parents=True, exist_ok=True)
     (root / "input" / "data" / "training" / "export.json").write_text(json.dumps(export_tasks(reviews(40))))
-    done = subprocess.run([sys.executable, "-m", "ml_endpoints", "train"], cwd=ROOT, capture_output=True, check=False,
-                          text=True, timeout=120, env={**os.environ, "SM_ROOT": str(root)})
+    done = subprocess.run(
+        [sys.executable, "-m", "ml_endpoints", "train"],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SM_ROOT": str(root)},
+    )
     assert done.returncode == 0, done.stderr
     trained = json.loads((root / "model" / "metrics.json").read_text())["model_version"]
     assert httpx.post(f"{url}/setup", json=SETUP).json() == {"model_version": trained}
@@ -170,8 +219,19 @@ def test_span_tagger_server_answers_interactive_requests(tmp_path):
         batch = httpx.post(f"{url}/predict", json=predict_body([task], NER_CONFIG)).json()["results"]
         assert [r["value"]["start"] for r in batch[0]["result"]] == [0, 26]
         assert batch[0]["score"] is None and batch[0]["model_version"].startswith("span_tagger-")
-        context = {"result": [{"from_name": "ner", "to_name": "text", "type": "labels",
-                               "value": {"start": 11, "end": 14, "text": "Bob", "labels": ["PRODUCT"]}}]}
-        [interactive] = httpx.post(f"{url}/predict", json=predict_body([task], NER_CONFIG, context)).json()["results"]
-        assert [(r["value"]["start"], r["value"]["end"], r["value"]["labels"]) for r in interactive["result"]] == [
-            (11, 14, ["PRODUCT"]), (16, 19, ["PRODUCT"])]
+        context = {
+            "result": [
+                {
+                    "from_name": "ner",
+                    "to_name": "text",
+                    "type": "labels",
+                    "value": {"start": 11, "end": 14, "text": "Bob", "labels": ["PRODUCT"]},
+                }
+            ]
+        }
+        [interactive] = httpx.post(f"{url}/predict", json=predict_body([task], NER_CONFIG, context)).json()[
+            "results"
+        ]
+        assert [
+            (r["value"]["start"], r["value"]["end"], r["value"]["labels"]) for r in interactive["result"]
+        ] == [(11, 14, ["PRODUCT"]), (16, 19, ["PRODUCT"])]

@@ -16,15 +16,23 @@ def layout(root, tasks, hyperparameters=None, channel="training"):
     (root / "input" / "data" / channel).mkdir(parents=True)
     (root / "input" / "config").mkdir(parents=True)
     (root / "input" / "data" / channel / "export.json").write_text(
-        tasks if isinstance(tasks, str) else json.dumps(tasks))
+        tasks if isinstance(tasks, str) else json.dumps(tasks)
+    )
     (root / "input" / "config" / "hyperparameters.json").write_text(json.dumps(hyperparameters or {}))
     return root
 
 
 def run_training(root, *args):
     env = {**os.environ, "SM_ROOT": str(root)}
-    return subprocess.run([sys.executable, "-m", "ml_endpoints", "train", *args], cwd=ROOT, env=env, check=False,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "ml_endpoints", "train", *args],
+        cwd=ROOT,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_training_job_writes_an_artifact_and_reports_held_out_accuracy(tmp_path):
@@ -66,7 +74,13 @@ def test_bad_data_fails_with_a_failure_file_and_no_artifact(tmp_path):
 
 def test_root_can_also_be_given_on_the_command_line(tmp_path):
     root = layout(tmp_path / "ml", export_tasks(reviews(20)), channel="labels")
-    done = subprocess.run([sys.executable, "-m", "ml_endpoints.train", "--root", str(root)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "ml_endpoints.train", "--root", str(root)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert (root / "model" / ARTIFACT_NAME).exists()  # the only channel is used when none is named

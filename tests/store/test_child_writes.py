@@ -23,8 +23,9 @@ def test_failed_annotation_write_undoes_the_task_update(aws):
     # annotation's existence check fails and the task update must be undone.
     annotation_store.put_many([Annotation(id=101, task_id=99, project_id=1, result=[])])
     with pytest.raises(Conflict):
-        annotation_store.insert(Annotation(id=101, task_id=10, project_id=1, result=[]),
-                                counts_toward_labeled=True)
+        annotation_store.insert(
+            Annotation(id=101, task_id=10, project_id=1, result=[]), counts_toward_labeled=True
+        )
     # The same id twice on one task is refused before anything is written.
     with pytest.raises(Conflict):
         annotation_store.insert(first, counts_toward_labeled=True)
@@ -50,5 +51,8 @@ def test_removing_the_last_answer_unlabels_the_task_and_requeues_it(aws):
     assert not task.is_labeled and task.annotators == [7] and task.skipped_by == []
     assert task_store.TaskModel.get(10).queue_project == 1
     project = project_store.get(1)
-    assert (project.finished_task_number, project.skipped_annotations_number,
-            project.num_tasks_with_annotations) == (0, 0, 1)
+    assert (
+        project.finished_task_number,
+        project.skipped_annotations_number,
+        project.num_tasks_with_annotations,
+    ) == (0, 0, 1)

@@ -38,20 +38,31 @@ async def import_tasks(project_id: int, request: Request, user: User = Depends(c
         digest.update(await request.body())
         raw_items = importing.read_payload(await json_body(request, expect=(list, dict)))
     return await run_in_threadpool(
-        importing.import_tasks_once, user, project_id, raw_items,
+        importing.import_tasks_once,
+        user,
+        project_id,
+        raw_items,
         return_task_ids=flag(request.query_params.get("return_task_ids")),
-        idempotency_key=request.headers.get("idempotency-key"), body_digest=digest.hexdigest(),
-        lambda_context=request.scope.get("aws.context"))
+        idempotency_key=request.headers.get("idempotency-key"),
+        body_digest=digest.hexdigest(),
+        lambda_context=request.scope.get("aws.context"),
+    )
 
 
 @router.get("/api/projects/{project_id}/imports/{import_id}")
 def import_status(project_id: int, import_id: int, user: User = Depends(current_user)):
     job = importing.get_import(user, project_id, import_id)
     return {
-        "id": job.id, "project": job.project_id, "status": job.status, "error": job.error,
-        "task_count": job.task_count, "annotation_count": job.annotation_count,
-        "prediction_count": job.prediction_count, "duration": job.duration,
-        "created_at": iso(job.created_at), "finished_at": iso(job.finished_at),
+        "id": job.id,
+        "project": job.project_id,
+        "status": job.status,
+        "error": job.error,
+        "task_count": job.task_count,
+        "annotation_count": job.annotation_count,
+        "prediction_count": job.prediction_count,
+        "duration": job.duration,
+        "created_at": iso(job.created_at),
+        "finished_at": iso(job.finished_at),
         "task_ids": job.task_ids if job.status == "completed" else [],
     }
 
@@ -67,11 +78,20 @@ async def export(project_id: int, request: Request, user: User = Depends(current
     export_type = q.get("exportType") or q.get("export_type") or "JSON"
     ids = [int_param(v, "ids") for v in q.getlist("ids") + q.getlist("ids[]")]
     written, body = await run_in_threadpool(
-        exporting.export, user, project_id, export_type, download_all_tasks=flag(q.get("download_all_tasks")),
-        ids=ids or None, majority=flag(q.get("majority_vote")))
+        exporting.export,
+        user,
+        project_id,
+        export_type,
+        download_all_tasks=flag(q.get("download_all_tasks")),
+        ids=ids or None,
+        majority=flag(q.get("majority_vote")),
+    )
     filename = f"project-{project_id}-export.{written.extension}"
-    return StreamingResponse(iterate_in_threadpool(_chunks(body)), media_type=written.content_type,
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return StreamingResponse(
+        iterate_in_threadpool(_chunks(body)),
+        media_type=written.content_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def _chunks(body, size: int = 256 * 1024):
@@ -83,12 +103,17 @@ def _chunks(body, size: int = 256 * 1024):
 def _snapshot_json(snapshot, users: dict) -> dict:
     creator = users.get(snapshot.created_by)
     return {
-        "title": snapshot.title, "id": snapshot.id,
+        "title": snapshot.title,
+        "id": snapshot.id,
         "created_by": user_brief(creator),
-        "created_at": iso(snapshot.created_at), "finished_at": iso(snapshot.finished_at),
-        "status": snapshot.status, "md5": snapshot.md5, "counters": {"task_number": snapshot.task_number},
-        "converted_formats": [{"export_type": name, "status": status}
-                              for name, status in sorted(snapshot.converted.items())],
+        "created_at": iso(snapshot.created_at),
+        "finished_at": iso(snapshot.finished_at),
+        "status": snapshot.status,
+        "md5": snapshot.md5,
+        "counters": {"task_number": snapshot.task_number},
+        "converted_formats": [
+            {"export_type": name, "status": status} for name, status in sorted(snapshot.converted.items())
+        ],
         **snapshot.options,
     }
 
@@ -120,18 +145,29 @@ def delete_snapshot(project_id: int, snapshot_id: int, user: User = Depends(curr
 
 
 @router.post("/api/projects/{project_id}/exports/{snapshot_id}/convert")
-async def convert_snapshot(project_id: int, snapshot_id: int, request: Request,
-                           user: User = Depends(current_user)):
+async def convert_snapshot(
+    project_id: int, snapshot_id: int, request: Request, user: User = Depends(current_user)
+):
     body = await json_body(request)
-    snapshot = await run_in_threadpool(export_snapshots.convert, user, project_id, snapshot_id,
-                                       body.get("export_type"))
-    return {"id": snapshot.id, "export_type": body.get("export_type"), "converted_formats": [
-        {"export_type": name, "status": status} for name, status in sorted(snapshot.converted.items())]}
+    snapshot = await run_in_threadpool(
+        export_snapshots.convert, user, project_id, snapshot_id, body.get("export_type")
+    )
+    return {
+        "id": snapshot.id,
+        "export_type": body.get("export_type"),
+        "converted_formats": [
+            {"export_type": name, "status": status} for name, status in sorted(snapshot.converted.items())
+        ],
+    }
 
 
 @router.get("/api/projects/{project_id}/exports/{snapshot_id}/download")
-def download_snapshot(project_id: int, snapshot_id: int, request: Request, user: User = Depends(current_user)):
+def download_snapshot(
+    project_id: int, snapshot_id: int, request: Request, user: User = Depends(current_user)
+):
     q = request.query_params
-    url = export_snapshots.download_url(user, project_id, snapshot_id, q.get("exportType") or q.get("export_type"))
+    url = export_snapshots.download_url(
+        user, project_id, snapshot_id, q.get("exportType") or q.get("export_type")
+    )
     # 303: the client fetches the file from S3 directly, however large it is.
     return RedirectResponse(url, status_code=303)

@@ -16,9 +16,17 @@ router = APIRouter()
 @router.get("/api/dm/actions")
 def list_actions(request: Request, user: User = Depends(current_user)):
     access.project_for(user, required_int_param(request.query_params.get("project"), "project"))
-    return [{"id": action, "title": title, "order": order, "experimental": False, "dialog": None,
-             "permission": "tasks.delete" if action.startswith("delete") else "tasks.change"}
-            for order, (action, title) in enumerate(data_manager.ACTIONS.items())]
+    return [
+        {
+            "id": action,
+            "title": title,
+            "order": order,
+            "experimental": False,
+            "dialog": None,
+            "permission": "tasks.delete" if action.startswith("delete") else "tasks.change",
+        }
+        for order, (action, title) in enumerate(data_manager.ACTIONS.items())
+    ]
 
 
 @router.post("/api/dm/actions")

@@ -25,8 +25,11 @@ def next_task(project_id: int, user: User = Depends(current_user)):
 def _review_json(annotation: Annotation) -> dict:
     return {
         # One review per annotation is kept, so the annotation's id identifies it.
-        "id": annotation.id, "annotation": annotation.id, "accepted": annotation.review_status == "accepted",
-        "created_by": annotation.reviewed_by, "created_at": iso(annotation.reviewed_at),
+        "id": annotation.id,
+        "annotation": annotation.id,
+        "accepted": annotation.review_status == "accepted",
+        "created_by": annotation.reviewed_by,
+        "created_at": iso(annotation.reviewed_at),
         "comment": annotation.review_comment,
     }
 

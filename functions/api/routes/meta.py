@@ -25,11 +25,20 @@ def version():
     # `label-studio-sdk` reads `edition`: "Community" makes exports take the one-request sync path.
     return {
         "release": VERSION,
-        "label-studio-os-package": {"version": VERSION, "short_version": VERSION.rsplit(".", 1)[0],
-                                    "latest_version_from_pypi": None, "latest_version_upload_time": None,
-                                    "current_version_is_outdated": False},
-        "label-studio-os-backend": {"message": "labelstack", "commit": "", "date": "", "branch": "",
-                                    "version": VERSION},
+        "label-studio-os-package": {
+            "version": VERSION,
+            "short_version": VERSION.rsplit(".", 1)[0],
+            "latest_version_from_pypi": None,
+            "latest_version_upload_time": None,
+            "current_version_is_outdated": False,
+        },
+        "label-studio-os-backend": {
+            "message": "labelstack",
+            "commit": "",
+            "date": "",
+            "branch": "",
+            "version": VERSION,
+        },
         "edition": "Community",
         "labelstack": {"version": VERSION},
     }
@@ -65,8 +74,14 @@ def list_users(user: User = Depends(current_user)):
 async def create_user(request: Request, user: User = Depends(current_user)):
     body = await json_body(request)
     created = await run_in_threadpool(
-        identity.create_user, user, str(body.get("email") or ""), str(body.get("role") or "annotator"),
-        str(body.get("first_name") or ""), str(body.get("last_name") or ""), str(body.get("username") or ""))
+        identity.create_user,
+        user,
+        str(body.get("email") or ""),
+        str(body.get("role") or "annotator"),
+        str(body.get("first_name") or ""),
+        str(body.get("last_name") or ""),
+        str(body.get("username") or ""),
+    )
     # The new user's API token, shown this once (only its hash is stored).
     token = await run_in_threadpool(identity.reset_legacy_token, created)
     return {**user_json(created), "token": token}

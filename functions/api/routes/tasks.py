@@ -28,7 +28,9 @@ router = APIRouter()
 
 
 def _detail(view: TaskView, *, list_fields: bool = False) -> dict:
-    return task_detail_json(view.task, view.annotations, view.predictions, view.users, list_fields=list_fields)
+    return task_detail_json(
+        view.task, view.annotations, view.predictions, view.users, list_fields=list_fields
+    )
 
 
 @router.get("/api/tasks")
@@ -40,7 +42,9 @@ def list_tasks(request: Request, user: User = Depends(current_user)):
     with_children = q.get("fields") == "all"
     query = parse_task_query(q.get("query"))
     if query.is_default:
-        project, tasks = task_service.list_tasks(user, project_id, page, page_size, with_children=with_children)
+        project, tasks = task_service.list_tasks(
+            user, project_id, page, page_size, with_children=with_children
+        )
         total = project.task_number
     else:
         project, total, tasks = data_manager.filtered_page(user, project_id, query, page, page_size)
@@ -50,7 +54,8 @@ def list_tasks(request: Request, user: User = Depends(current_user)):
         "total_annotations": project.total_annotations_number,
         "total_predictions": project.total_predictions_number,
         "total": total,
-        "tasks": [_detail(t, list_fields=True) for t in tasks] if with_children
+        "tasks": [_detail(t, list_fields=True) for t in tasks]
+        if with_children
         else [task_list_item_json(t) for t in tasks],
     }
 
@@ -75,10 +80,14 @@ def get_task(task_id: int, user: User = Depends(current_user)):
 @router.patch("/api/tasks/{task_id}")
 async def update_task(task_id: int, request: Request, user: User = Depends(current_user)):
     body = await json_body(request)
-    view = await run_in_threadpool(task_service.update_task, user, task_id, body.get("data"), body.get("meta"))
-    return {**task_json(view.task), "annotations": [annotation_json(a, view.users.get(a.completed_by))
-                                                    for a in view.annotations],
-            "predictions": [prediction_json(p) for p in view.predictions]}
+    view = await run_in_threadpool(
+        task_service.update_task, user, task_id, body.get("data"), body.get("meta")
+    )
+    return {
+        **task_json(view.task),
+        "annotations": [annotation_json(a, view.users.get(a.completed_by)) for a in view.annotations],
+        "predictions": [prediction_json(p) for p in view.predictions],
+    }
 
 
 @router.delete("/api/tasks/{task_id}", status_code=204)

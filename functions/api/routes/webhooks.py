@@ -58,5 +58,7 @@ def delete_webhook(webhook_id: int, user: User = Depends(current_user)):
 @router.get("/api/webhooks/{webhook_id}/deliveries")
 def deliveries(webhook_id: int, request: Request, user: User = Depends(current_user)):
     limit = int_param(request.query_params.get("limit"), "limit", 100)
-    return [{**d, "created_at": iso(d["created_at"]), "updated_at": iso(d["updated_at"])}
-            for d in webhooks.delivery_log(user, webhook_id, limit)]
+    return [
+        {**d, "created_at": iso(d["created_at"]), "updated_at": iso(d["updated_at"])}
+        for d in webhooks.delivery_log(user, webhook_id, limit)
+    ]

@@ -23,7 +23,14 @@ from functions.domain.export_formats.tabular import write_csv, write_json, write
 from functions.domain.export_formats.yolo import write_yolo
 from functions.domain.label_config import LabelConfig
 
-__all__ = ["FORMATS", "WRITABLE_FORMATS", "ExportFile", "export_file_for", "formats_for_config", "write_export"]
+__all__ = [
+    "FORMATS",
+    "WRITABLE_FORMATS",
+    "ExportFile",
+    "export_file_for",
+    "formats_for_config",
+    "write_export",
+]
 
 
 @dataclass(frozen=True)
@@ -40,26 +47,38 @@ class ExportFile:
 _JSON = ExportFile("application/.json", "json")
 _CSV = ExportFile("application/.csv", "csv")
 _ZIP = ExportFile("application/zip", "zip")
-_FILES = {"JSON": _JSON, "JSON_MIN": _JSON, "CSV": _CSV, "TSV": _CSV,
-          "CONLL2003": ExportFile("application/.conll", "conll"), "COCO": _ZIP, "YOLO": _ZIP, "YOLO_OBB": _ZIP}
+_FILES = {
+    "JSON": _JSON,
+    "JSON_MIN": _JSON,
+    "CSV": _CSV,
+    "TSV": _CSV,
+    "CONLL2003": ExportFile("application/.conll", "conll"),
+    "COCO": _ZIP,
+    "YOLO": _ZIP,
+    "YOLO_OBB": _ZIP,
+}
 
 WRITABLE_FORMATS: tuple[str, ...] = tuple(_FILES)
 
 
-def write_export(export_type: str, tasks: Callable[[], Iterable[dict]], config: LabelConfig,
-                 out: BinaryIO) -> ExportFile:
+def write_export(
+    export_type: str, tasks: Callable[[], Iterable[dict]], config: LabelConfig, out: BinaryIO
+) -> ExportFile:
     """Write the `export_type` export of `tasks` to `out`. ValueError (before anything is written) for an
     unknown type, one this server does not produce, or one the project's labeling config does not support."""
     name = export_type.upper() if isinstance(export_type, str) else ""
     if name not in FORMAT_NAMES:
         raise ValueError(f"Unknown export type {export_type!r}; expected one of {', '.join(FORMAT_NAMES)}")
     if name not in _FILES:
-        raise ValueError(f"Export type {name} is not available on this server; available: "
-                         f"{', '.join(WRITABLE_FORMATS)}")
+        raise ValueError(
+            f"Export type {name} is not available on this server; available: {', '.join(WRITABLE_FORMATS)}"
+        )
     parsed = config.parsed
     if name not in _supported_formats(parsed):
-        raise ValueError(f"Export type {name} does not fit this project's labeling config "
-                         "(see GET /api/projects/{id}/export/formats)")
+        raise ValueError(
+            f"Export type {name} does not fit this project's labeling config "
+            "(see GET /api/projects/{id}/export/formats)"
+        )
 
     if name == "JSON":
         write_json(tasks, out)
@@ -71,7 +90,9 @@ def write_export(export_type: str, tasks: Callable[[], Iterable[dict]], config: 
         # These are enabled only for configs with a single data key (see catalogue.supported_formats).
         keys = data_keys(parsed)
         if not keys:
-            raise ValueError(f"Export type {name} needs an object tag reading task data in the labeling config")
+            raise ValueError(
+                f"Export type {name} needs an object tag reading task data in the labeling config"
+            )
         data_key = keys[0]
         if name == "CONLL2003":
             write_conll(tasks, parsed, data_key, out)

@@ -19,28 +19,28 @@ FORMATS: tuple[dict, ...] = (
     {
         "title": "JSON",
         "description": "List of items in raw JSON format stored in one JSON file. Use to export both the data "
-                       "and the annotations for a dataset. It's Label Studio Common Format",
+        "and the annotations for a dataset. It's Label Studio Common Format",
         "link": "https://labelstud.io/guide/export.html#JSON",
         "name": "JSON",
     },
     {
         "title": "JSON-MIN",
         "description": 'List of items where only "from_name", "to_name" values from the raw JSON format are '
-                       "exported. Use to export only the annotations for a dataset.",
+        "exported. Use to export only the annotations for a dataset.",
         "link": "https://labelstud.io/guide/export.html#JSON-MIN",
         "name": "JSON_MIN",
     },
     {
         "title": "CSV",
         "description": "Results are stored as comma-separated values with the column names specified by the "
-                       'values of the "from_name" and "to_name" fields.',
+        'values of the "from_name" and "to_name" fields.',
         "link": "https://labelstud.io/guide/export.html#CSV",
         "name": "CSV",
     },
     {
         "title": "TSV",
         "description": "Results are stored in tab-separated tabular file with column names specified by "
-                       '"from_name" "to_name" values',
+        '"from_name" "to_name" values',
         "link": "https://labelstud.io/guide/export.html#TSV",
         "name": "TSV",
     },
@@ -54,7 +54,7 @@ FORMATS: tuple[dict, ...] = (
     {
         "title": "COCO",
         "description": "Popular machine learning format used by the COCO dataset for object detection and image "
-                       "segmentation tasks with polygons and rectangles.",
+        "segmentation tasks with polygons and rectangles.",
         "link": "https://labelstud.io/guide/export.html#COCO",
         "tags": _IMAGE_TAGS,
         "name": "COCO",
@@ -76,7 +76,7 @@ FORMATS: tuple[dict, ...] = (
     {
         "title": "YOLO",
         "description": "Popular TXT format is created for each image file. Each txt file contains annotations for "
-                       "the corresponding image file, that is object class, object coordinates, height & width.",
+        "the corresponding image file, that is object class, object coordinates, height & width.",
         "link": "https://labelstud.io/guide/export.html#YOLO",
         "tags": _IMAGE_TAGS,
         "name": "YOLO",
@@ -91,9 +91,9 @@ FORMATS: tuple[dict, ...] = (
     {
         "title": "YOLOv8 OBB",
         "description": "Popular TXT format is created for each image file. Each txt file contains annotations for "
-                       "the corresponding image file. The YOLO OBB format designates bounding boxes by their "
-                       "four corner points with coordinates normalized between 0 and 1, so it is possible to "
-                       "export rotated objects.",
+        "the corresponding image file. The YOLO OBB format designates bounding boxes by their "
+        "four corner points with coordinates normalized between 0 and 1, so it is possible to "
+        "export rotated objects.",
         "link": "https://labelstud.io/guide/export.html#YOLO",
         "tags": ["image segmentation", "object detection"],
         "name": "YOLO_OBB",
@@ -122,7 +122,7 @@ FORMATS: tuple[dict, ...] = (
     {
         "title": "ASR Manifest",
         "description": "Export audio transcription labels for automatic speech recognition as the JSON manifest "
-                       "format expected by NVIDIA NeMo models.",
+        "format expected by NVIDIA NeMo models.",
         "link": "https://labelstud.io/guide/export.html#ASR-MANIFEST",
         "tags": ["speech recognition"],
         "name": "ASR_MANIFEST",
@@ -130,7 +130,7 @@ FORMATS: tuple[dict, ...] = (
     {
         "title": "Brush labels to COCO",
         "description": "Export your brush labels as COCO format for segmentation tasks. Converts RLE encoded "
-                       "masks to COCO polygons.",
+        "masks to COCO polygons.",
         "link": "https://labelstud.io/guide/export.html#COCO",
         "tags": ["image segmentation", "brush annotations"],
         "name": "BRUSH_TO_COCO",
@@ -138,7 +138,7 @@ FORMATS: tuple[dict, ...] = (
     {
         "title": "DocLang (.dclx)",
         "description": "Package annotations from the Doclang Interface as DocLang OPC archives (document.xml + "
-                       "page image) for downstream Docling model training.",
+        "page image) for downstream Docling model training.",
         "link": "https://github.com/doclang-project/doclang/blob/main/spec.md#doclang-archive-format",
         "tags": ["document", "doclang"],
         "name": "DOCLANG",
@@ -174,8 +174,9 @@ def data_keys(parsed: dict) -> list[str]:
 
 def supported_formats(parsed: dict) -> set[str]:
     """`Converter._get_supported_formats` for a `parsed_label_config`."""
-    supports_doclang = any(info.get("type") in {"TextArea", "ReactCode", "CustomInterface"}
-                           for info in parsed.values())
+    supports_doclang = any(
+        info.get("type") in {"TextArea", "ReactCode", "CustomInterface"} for info in parsed.values()
+    )
     if len(data_keys(parsed)) > 1:
         formats = {"JSON", "JSON_MIN", "CSV", "TSV"}
         return formats | {"DOCLANG"} if supports_doclang else formats
@@ -200,21 +201,36 @@ def supported_formats(parsed: dict) -> set[str]:
         formats -= {"COCO", "COCO_WITH_IMAGES", "YOLO", "YOLO_WITH_IMAGES"}
     if not ("Text" in inputs and "Labels" in outputs):
         formats.discard("CONLL2003")
-    if multi_image or not ("Image" in inputs and ("RectangleLabels" in outputs
-                                                 or "Rectangle" in outputs and "Labels" in outputs)):
+    if multi_image or not (
+        "Image" in inputs and ("RectangleLabels" in outputs or ("Rectangle" in outputs and "Labels" in outputs))
+    ):
         formats.discard("VOC")
     # Python precedence as in the SDK: `not (A and B or C and D or ...)`, so a `<Rectangle>` + `<Labels>`
     # config qualifies even without an `<Image>`.
     if multi_image or not (
-        "Image" in inputs and ("RectangleLabels" in outputs or "PolygonLabels" in outputs
-                               or "KeyPointLabels" in outputs)
-        or "Rectangle" in outputs and "Labels" in outputs
-        or "PolygonLabels" in outputs and "Labels" in outputs
-        or "KeyPointLabels" in outputs and "Labels" in outputs
+        ("Image" in inputs
+        and ("RectangleLabels" in outputs or "PolygonLabels" in outputs or "KeyPointLabels" in outputs))
+        or ("Rectangle" in outputs
+        and "Labels" in outputs)
+        or ("PolygonLabels" in outputs
+        and "Labels" in outputs)
+        or ("KeyPointLabels" in outputs
+        and "Labels" in outputs)
     ):
-        formats -= {"COCO", "COCO_WITH_IMAGES", "YOLO", "YOLO_WITH_IMAGES", "YOLO_OBB", "YOLO_OBB_WITH_IMAGES"}
-    if not ("Image" in inputs and ("BrushLabels" in outputs or "brushlabels" in outputs
-                                   or "Brush" in outputs and "Labels" in outputs)):
+        formats -= {
+            "COCO",
+            "COCO_WITH_IMAGES",
+            "YOLO",
+            "YOLO_WITH_IMAGES",
+            "YOLO_OBB",
+            "YOLO_OBB_WITH_IMAGES",
+        }
+    if not (
+        "Image" in inputs
+        and (
+            "BrushLabels" in outputs or "brushlabels" in outputs or ("Brush" in outputs and "Labels" in outputs)
+        )
+    ):
         formats -= {"BRUSH_TO_NUMPY", "BRUSH_TO_PNG", "BRUSH_TO_COCO"}
     if not (("Audio" in inputs or "AudioPlus" in inputs) and "TextArea" in outputs):
         formats.discard("ASR_MANIFEST")

@@ -45,7 +45,6 @@ class Categories:
         return self._ids.get(name, default)
 
 
-
 def config_categories(parsed: dict) -> Categories:
     """The SDK's `_get_labels`: the labels of *every* control (Choices included); a label's `category`
     attribute fixes its id, the rest are numbered in sorted order through the ids left free."""
@@ -89,8 +88,19 @@ def coco_categories(parsed: dict) -> Categories:
     merged_id = max(numeric) + 1 if numeric else 0
     # "default" itself is not a label name: a result labeled "default" gets a category of its own.
     ids = {c["name"]: c["id"] for c in kept} | dict.fromkeys(keypoints, merged_id)
-    return Categories(kept + [{"id": merged_id, "name": "default", "supercategory": "default",
-                               "keypoints": keypoints, "skeleton": []}], ids)
+    return Categories(
+        kept
+        + [
+            {
+                "id": merged_id,
+                "name": "default",
+                "supercategory": "default",
+                "keypoints": keypoints,
+                "skeleton": [],
+            }
+        ],
+        ids,
+    )
 
 
 def keypoint_order(parsed: dict) -> list[str]:
@@ -116,8 +126,11 @@ def cached_image_path(url: str) -> str:
     `download_resources=False`): `images/<md5(url)[:8]>__<file name>` for a URL it could fetch itself.
     Uploaded files, Local Storage files, storage-proxy URLs and cloud URIs need a Label Studio host to
     resolve, which the SDK is not given, so for those it keeps the URL as is."""
-    if url.startswith(("upload", "/upload", "/data/upload")) or url.startswith(_CLOUD_PREFIXES) or (
-            url.startswith("/data/") and "?d=" in url):
+    if (
+        url.startswith(("upload", "/upload", "/data/upload"))
+        or url.startswith(_CLOUD_PREFIXES)
+        or (url.startswith("/data/") and "?d=" in url)
+    ):
         return url
     try:
         path = urlparse(url).path
@@ -138,15 +151,24 @@ def write_coco(tasks: Callable[[], Iterable[dict]], parsed: dict, data_key: str,
         with archive.open("result.json", "w", force_zip64=True) as entry:
             sink = TextSink(entry)
             sink.write('{\n  "images": ')
-            _write_list(sink, (v for kind, v in _walk(tasks(), parsed, data_key, categories) if kind == "image"))
+            _write_list(
+                sink, (v for kind, v in _walk(tasks(), parsed, data_key, categories) if kind == "image")
+            )
             sink.write(',\n  "categories": ')
             sink.write(jsontext.dumps(categories.list, indent=2, ensure_ascii=True, level=1))
             sink.write(',\n  "annotations": ')
-            _write_list(sink, (v for kind, v in _walk(tasks(), parsed, data_key, categories)
-                               if kind == "annotation"))
+            _write_list(
+                sink, (v for kind, v in _walk(tasks(), parsed, data_key, categories) if kind == "annotation")
+            )
             now = datetime.now()
-            info = {"year": now.year, "version": "1.0", "description": "", "contributor": "Label Studio",
-                    "url": "", "date_created": str(now)}
+            info = {
+                "year": now.year,
+                "version": "1.0",
+                "description": "",
+                "contributor": "Label Studio",
+                "url": "",
+                "date_created": str(now),
+            }
             sink.write(',\n  "info": ' + jsontext.dumps(info, indent=2, ensure_ascii=True, level=1) + "\n}")
             sink.flush()
 
@@ -154,7 +176,9 @@ def write_coco(tasks: Callable[[], Iterable[dict]], parsed: dict, data_key: str,
 def _write_list(sink: TextSink, values: Iterator[dict]) -> None:
     empty = True
     for value in values:
-        sink.write(("[\n    " if empty else ",\n    ") + jsontext.dumps(value, indent=2, ensure_ascii=True, level=2))
+        sink.write(
+            ("[\n    " if empty else ",\n    ") + jsontext.dumps(value, indent=2, ensure_ascii=True, level=2)
+        )
         empty = False
     sink.write("[]" if empty else "\n  ]")
 
@@ -173,7 +197,9 @@ def _walk(tasks: Iterable[dict], parsed: dict, data_key: str, categories: Catego
             continue
         keypoint_labels = []
         for label in itertools.chain.from_iterable(item.output.values()):
-            category_name = next((label[k][0] for k in _CATEGORY_KEYS if k in label and len(label[k]) > 0), None)
+            category_name = next(
+                (label[k][0] for k in _CATEGORY_KEYS if k in label and len(label[k]) > 0), None
+            )
             if category_name is None:
                 continue
             if not height or not width:
@@ -195,27 +221,48 @@ def _walk(tasks: Iterable[dict], parsed: dict, data_key: str, categories: Catego
                 y = y * region_height / 100
                 w = w * region_width / 100
                 h = h * region_height / 100
-                yield "annotation", {"id": annotation_count, "image_id": image_id, "category_id": category_id,
-                                     "segmentation": [], "bbox": [x, y, w, h], "ignore": 0, "iscrowd": 0,
-                                     "area": w * h}
+                yield (
+                    "annotation",
+                    {
+                        "id": annotation_count,
+                        "image_id": image_id,
+                        "category_id": category_id,
+                        "segmentation": [],
+                        "bbox": [x, y, w, h],
+                        "ignore": 0,
+                        "iscrowd": 0,
+                        "area": w * h,
+                    },
+                )
                 annotation_count += 1
             elif "polygonlabels" in label:
                 points = [(px / 100 * width, py / 100 * height) for px, py in label.get("points") or ()]
                 if not points:
                     continue  # the SDK fails the export on an empty polygon
                 xs, ys = zip(*points)
-                yield "annotation", {"id": annotation_count, "image_id": image_id, "category_id": category_id,
-                                     "segmentation": [[coord for point in points for coord in point]],
-                                     "bbox": [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)],
-                                     "ignore": 0, "iscrowd": 0, "area": polygon_area(xs, ys)}
+                yield (
+                    "annotation",
+                    {
+                        "id": annotation_count,
+                        "image_id": image_id,
+                        "category_id": category_id,
+                        "segmentation": [[coord for point in points for coord in point]],
+                        "bbox": [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)],
+                        "ignore": 0,
+                        "iscrowd": 0,
+                        "area": polygon_area(xs, ys),
+                    },
+                )
                 annotation_count += 1
             elif "keypointlabels" in label:
                 keypoint_labels.append(label)
         if keypoint_labels:
             if kp_order is None:
                 kp_order = keypoint_order(parsed)
-            yield "annotation", _keypoints_annotation(keypoint_labels, kp_order, annotation_count, image_id,
-                                                      categories)
+            yield (
+                "annotation",
+                _keypoints_annotation(keypoint_labels, kp_order, annotation_count, image_id, categories),
+            )
             annotation_count += 1
 
 
@@ -262,8 +309,9 @@ def polygon_area(xs: tuple, ys: tuple) -> float:
     return float(0.5 * abs(left - right))
 
 
-def _keypoints_annotation(labels: list[dict], kp_order: list[str], annotation_id: int, image_id: int,
-                          categories: Categories) -> dict:
+def _keypoints_annotation(
+    labels: list[dict], kp_order: list[str], annotation_id: int, image_id: int, categories: Categories
+) -> dict:
     """`process_keypoints_for_coco`: one annotation per item holding all its keypoints."""
     if not kp_order:
         raise ValueError(
@@ -272,7 +320,8 @@ def _keypoints_annotation(labels: list[dict], kp_order: list[str], annotation_id
             '<KeyPointLabels name="keypoints" toName="image">\n'
             '  <Label value="eye" model_index="0"/>\n'
             '  <Label value="nose" model_index="1"/>\n'
-            "</KeyPointLabels>")
+            "</KeyPointLabels>"
+        )
     keypoints = [0] * (len(kp_order) * 3)
     for kp in labels:
         width, height = kp["original_width"], kp["original_height"]
@@ -292,5 +341,12 @@ def _keypoints_annotation(labels: list[dict], kp_order: list[str], annotation_id
         bbox = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
     else:
         bbox = [0, 0, 0, 0]
-    return {"id": annotation_id, "image_id": image_id, "category_id": categories.get(kp_order[0], 0),
-            "keypoints": keypoints, "num_keypoints": len(visible), "bbox": bbox, "iscrowd": 0}
+    return {
+        "id": annotation_id,
+        "image_id": image_id,
+        "category_id": categories.get(kp_order[0], 0),
+        "keypoints": keypoints,
+        "num_keypoints": len(visible),
+        "bbox": bbox,
+        "iscrowd": 0,
+    }

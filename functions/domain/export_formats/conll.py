@@ -37,11 +37,21 @@ _ENDING_QUOTES = [
     (re.compile(r"([^' ])('[sS]|'[mM]|'[dD]|') "), r"\1 \2 "),
     (re.compile(r"([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) "), r"\1 \2 "),
 ]
-_CONTRACTIONS = [re.compile(p) for p in (
-    r"(?i)\b(can)(not)\b", r"(?i)\b(d)('ye)\b", r"(?i)\b(gim)(me)\b", r"(?i)\b(gon)(na)\b",
-    r"(?i)\b(got)(ta)\b", r"(?i)\b(lem)(me)\b", r"(?i)\b(more)('n)\b", r"(?i)\b(wan)(na)(?=\s)",
-    r"(?i) ('t)(is)\b", r"(?i) ('t)(was)\b",
-)]
+_CONTRACTIONS = [
+    re.compile(p)
+    for p in (
+        r"(?i)\b(can)(not)\b",
+        r"(?i)\b(d)('ye)\b",
+        r"(?i)\b(gim)(me)\b",
+        r"(?i)\b(gon)(na)\b",
+        r"(?i)\b(got)(ta)\b",
+        r"(?i)\b(lem)(me)\b",
+        r"(?i)\b(more)('n)\b",
+        r"(?i)\b(wan)(na)(?=\s)",
+        r"(?i) ('t)(is)\b",
+        r"(?i) ('t)(was)\b",
+    )
+]
 _QUOTES = re.compile(r"``|'{2}|\"")
 
 
@@ -49,7 +59,9 @@ def write_conll(tasks: Callable[[], Iterable[dict]], parsed: dict, data_key: str
     sink = TextSink(out)
     sink.write("-DOCSTART- -X- O\n")
     for item in iter_items(tasks(), parsed):
-        spans = next((values for values in item.output.values() if values[0]["type"].lower() == "labels"), None)
+        spans = next(
+            (values for values in item.output.values() if values[0]["type"].lower() == "labels"), None
+        )
         text = item.data.get(data_key)
         if not isinstance(text, str):
             text = "" if text is None else str(text)  # the SDK fails the export on these

@@ -78,7 +78,9 @@ def iter_items(tasks: Iterable[dict], parsed: dict, *, region_ids: bool = False)
         yield from task_items(task, parsed, matcher, region_ids=region_ids)
 
 
-def task_items(task: dict, parsed: dict, matcher: ControlMatcher, *, region_ids: bool = False) -> Iterator[Item]:
+def task_items(
+    task: dict, parsed: dict, matcher: ControlMatcher, *, region_ids: bool = False
+) -> Iterator[Item]:
     if "annotations" in task:
         annotations = task["annotations"] or []
     elif "completions" in task:

@@ -80,8 +80,9 @@ def write_csv(tasks: TaskSource, parsed: dict, out: BinaryIO, *, delimiter: str 
 
     sink = TextSink(out)
     # The SDK writes to a text file opened without newline="", which on Linux leaves csv's "\r\n" as is.
-    writer = csv.DictWriter(sink, fieldnames=sorted(columns), quoting=csv.QUOTE_NONNUMERIC,
-                            delimiter=delimiter)
+    writer = csv.DictWriter(
+        sink, fieldnames=sorted(columns), quoting=csv.QUOTE_NONNUMERIC, delimiter=delimiter
+    )
     writer.writeheader()
     for item in iter_items(tasks(), parsed):
         writer.writerow(csv_record(item, colliding))

@@ -35,8 +35,9 @@ from functions.domain.export_formats.items import ControlMatcher, Item, task_ite
 _MAX_NAME = 255 - 4  # the SDK trims long names (URLs) to fit "<name>.txt" in 255 bytes
 
 
-def write_yolo(tasks: Callable[[], Iterable[dict]], parsed: dict, data_key: str, out: BinaryIO, *,
-               obb: bool = False) -> None:
+def write_yolo(
+    tasks: Callable[[], Iterable[dict]], parsed: dict, data_key: str, out: BinaryIO, *, obb: bool = False
+) -> None:
     """Two passes: the first finds which task each label file's final content comes from (a later task
     showing the same image overwrites it), the second writes each file once, from that task. The map
     holds one entry per label file, as the zip's own directory does."""
@@ -83,8 +84,10 @@ def write_yolo(tasks: Callable[[], Iterable[dict]], parsed: dict, data_key: str,
                 if owners.get(name) == index:
                     archive.writestr(f"labels/{name}.txt", content)
         archive.writestr("classes.txt", "".join(c["name"] + "\n" for c in categories.list))
-        notes = {"categories": categories.list,
-                 "info": {"year": datetime.now().year, "version": "1.0", "contributor": "Label Studio"}}
+        notes = {
+            "categories": categories.list,
+            "info": {"year": datetime.now().year, "version": "1.0", "contributor": "Label Studio"},
+        }
         archive.writestr("notes.json", jsontext.dumps(notes, indent=2, ensure_ascii=True))
 
 
@@ -111,8 +114,12 @@ def _label_lines(labels: list[dict], categories: Categories, obb: bool) -> str:
     """`process_and_save_yolo_annotations`: a line per (region, label), multi-label regions repeated."""
     lines = []
     for label in labels:
-        names = [name for key in ("rectanglelabels", "polygonlabels", "labels")
-                 if key in label and len(label[key]) > 0 for name in label[key]]
+        names = [
+            name
+            for key in ("rectanglelabels", "polygonlabels", "labels")
+            if key in label and len(label[key]) > 0
+            for name in label[key]
+        ]
         for name in names:
             category_id = categories.id_for(name)
             if "rectanglelabels" in label or "rectangle" in label or "labels" in label:
@@ -145,8 +152,9 @@ def _box(label: dict) -> list[float] | None:
 def _obb_corners(label: dict) -> list[float] | None:
     """`convert_annotation_to_yolo_obb`: the four corners of the rotated box, relative. Needs the image
     size and an explicit `rotation`."""
-    if not all(k in label for k in ("original_width", "original_height", "x", "y", "width", "height",
-                                    "rotation")):
+    if not all(
+        k in label for k in ("original_width", "original_height", "x", "y", "width", "height", "rotation")
+    ):
         return None
     width, height = label["original_width"], label["original_height"]
     x = label["x"] / 100 * width
@@ -155,8 +163,12 @@ def _obb_corners(label: dict) -> list[float] | None:
     h = label["height"] / 100 * height
     rotation = math.radians(label.get("rotation", 0))
     cos, sin = math.cos(rotation), math.sin(rotation)
-    corners = [(x, y), (x + w * cos, y + w * sin), (x + w * cos - h * sin, y + w * sin + h * cos),
-               (x - h * sin, y + h * cos)]
+    corners = [
+        (x, y),
+        (x + w * cos, y + w * sin),
+        (x + w * cos - h * sin, y + w * sin + h * cos),
+        (x - h * sin, y + h * cos),
+    ]
     return [coord for cx, cy in corners for coord in (cx / width, cy / height)]
 
 
@@ -173,8 +185,10 @@ def _keypoint_lines(labels: list[dict], categories: Categories, kp_order: list[s
             continue
         x, y = label["x"] / 100.0, label["y"] / 100.0
         width, height = label["width"] / 100.0, label["height"] / 100.0
-        rectangles[label["id"]] = {"base": [class_ids[names[0]], x + width / 2.0, y + height / 2.0, width, height],
-                                   "keypoints": {}}
+        rectangles[label["id"]] = {
+            "base": [class_ids[names[0]], x + width / 2.0, y + height / 2.0, width, height],
+            "keypoints": {},
+        }
     for label in labels:
         if label["type"].lower() != "keypointlabels":
             continue
