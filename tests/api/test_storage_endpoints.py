@@ -4,6 +4,7 @@ SSRF guard resolves with), so the name can move to a refused address after the s
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
@@ -11,7 +12,8 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from functions.store.aws_clients import client
 from tests.api.test_projects import create_project
-from tests.api.test_storages import bucket, put, sync, tasks_of
+from tests.api.test_storages import CHOICE, bucket, objects, put, sync, tasks_of, wait_synced
+from tests.api.test_tasks import import_
 
 ENDPOINT_HOST = "objectstore"  # no dot: the emulator then serves path-style buckets
 KEYS = {"aws_access_key_id": "storage-key", "aws_secret_access_key": "storage-secret"}
@@ -126,3 +128,27 @@ def test_external_id_is_generated_for_each_storage_and_a_supplied_one_ignored(ap
     assert api.post("/api/storages/s3/validate", json={"id": made[0]["id"]}).status_code == 200
     assert sync(api, path)["last_sync_count"] == 1
     assert sent and all(p["ExternalId"] == first and p["RoleArn"] == ROLE for p in sent)
+
+
+def test_task_files_and_annotation_objects_go_through_the_pinned_endpoint(api, endpoint):
+    url, dns = endpoint
+    pid = create_project(api)["id"]
+    b = bucket("remote-tasks")
+    put(b, "tasks/batch.jsonl", "\n".join(json.dumps({"text": t}) for t in ("one", "two")))
+    storage = api.post(
+        "/api/storages/s3", json={"project": pid, "bucket": b, "prefix": "tasks", "s3_endpoint": url, **KEYS}
+    ).json()
+    assert sync(api, f"/api/storages/s3/{storage['id']}")["last_sync_count"] == 2
+    assert sorted(t["data"]["text"] for t in tasks_of(api, pid)) == ["one", "two"]
+
+    import_(api, pid, [{"data": {"text": "three"}, "annotations": [{"result": CHOICE}]}])
+    out = bucket("remote-annotations")
+    target = api.post(
+        "/api/storages/export/s3",
+        json={"project": pid, "bucket": out, "prefix": "out", "s3_endpoint": url, **KEYS},
+    ).json()
+    done = wait_synced(api, f"/api/storages/export/s3/{target['id']}")
+    assert done["status"] == "completed" and done["last_sync_count"] == 1, done
+    [written] = objects(out).values()
+    assert written["result"] == CHOICE and written["task"]["data"] == {"text": "three"}
+    assert dns["lookups"] >= 4  # create and sync of each storage: the endpoint looked up at every use
