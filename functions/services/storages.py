@@ -10,6 +10,10 @@ arrive later can also come through S3 object-created events (`sync_objects`).
 Target storages get one object per annotation, written by the annotations stream
 (functions/events/target_storage.py) and, for everything already there, by a target sync.
 Managers and admins change storages; members may read them.
+
+A custom `s3_endpoint` is a URL the server calls: it is checked by the SSRF guard at every use (not only
+when the storage is saved) and the connection goes to the address checked (functions/store/s3_buckets.py).
+A storage's `external_id` (for `role_arn`) is generated here when it is created; a supplied one is ignored.
 """
 
 from __future__ import annotations
@@ -17,10 +21,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.domain.errors import NotFound, ValidationFailed
 from functions.domain.ls_json import annotation_json, task_json
@@ -48,21 +51,10 @@ from functions.store import projects as project_store
 from functions.store import storages as storage_store
 from functions.store import tasks as task_store
 from functions.store import users as user_store
-from functions.store.models import AnnotationModel
+from functions.store.s3_buckets import BucketUnavailable, StorageBucket
 
 logger = logging.getLogger(__name__)
 _TARGET_THREADS = 8  # Label Studio's export sync uses 8 threads too
-
-
-class StorageUnavailable(Exception):
-    """S3 refused or failed a storage's request; the message never carries credentials."""
-
-
-def _s3_error(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip(": ")
-    return type(exc).__name__ + (f": {exc}" if str(exc) else "")
 
 
 # --- create, read, change -------------------------------------------------------------------------------
@@ -84,18 +76,22 @@ def _project_id(fields: dict) -> int:
     return value
 
 
-def _check_endpoint(storage: Storage) -> None:
-    """A custom S3 endpoint is a URL the server calls: the same SSRF guard as ML backends."""
+def _endpoint_address(storage: Storage) -> str | None:
+    """The address of the storage's custom S3 endpoint, resolved now and checked by the same SSRF guard as
+    ML backends (every address the name resolves to must pass); None for AWS's own endpoint."""
     if not storage.s3_endpoint:
-        return
+        return None
     try:
-        guarded_http.resolve(
-            parse_target(storage.s3_endpoint), parse_allow_list(get_settings().allowed_hosts)
-        )
-    except BlockedURL as exc:
+        target = parse_target(storage.s3_endpoint)
+        return guarded_http.resolve(target, parse_allow_list(get_settings().allowed_hosts))
+    except (BlockedURL, guarded_http.Unreachable) as exc:
         raise ValidationFailed.field("s3_endpoint", str(exc)) from None
-    except guarded_http.Unreachable as exc:
-        raise ValidationFailed.field("s3_endpoint", str(exc)) from None
+
+
+def _bucket(storage: Storage) -> StorageBucket:
+    """The storage's bucket, connected for this use: its endpoint checked again, the connection pinned to
+    the checked address (a name that resolved to an allowed address at create may not any more)."""
+    return StorageBucket(storage, _endpoint_address(storage))
 
 
 def _check_own_buckets(storage: Storage) -> None:
@@ -114,21 +110,18 @@ def check_access(storage: Storage) -> None:
     bucket must exist (HeadBucket). Raises ValidationFailed naming `bucket`."""
     check_complete(storage)
     _check_own_buckets(storage)
-    _check_endpoint(storage)
+    bucket = _bucket(storage)
     try:
-        s3 = storage_store.s3_for(storage)
         if storage.prefix:
-            found = s3.list_objects_v2(Bucket=storage.bucket, Prefix=list_prefix(storage), MaxKeys=1)
-            if storage.kind == SOURCE and not found.get("KeyCount"):
+            found = bucket.has_objects(list_prefix(storage))
+            if storage.kind == SOURCE and not found:
                 raise ValidationFailed.field(
                     "prefix", f"No objects found in s3://{storage.bucket}/{list_prefix(storage)}."
                 )
         else:
-            s3.head_bucket(Bucket=storage.bucket)
-    except (ClientError, BotoCoreError) as exc:
-        raise ValidationFailed.field(
-            "bucket", f"Cannot reach s3://{storage.bucket}: {_s3_error(exc)}"
-        ) from None
+            bucket.check_exists()
+    except BucketUnavailable as exc:
+        raise ValidationFailed.field("bucket", f"Cannot reach s3://{storage.bucket}: {exc}") from None
 
 
 def _apply(storage: Storage, fields: dict) -> None:
@@ -141,18 +134,33 @@ def validate(user: User, kind: str, fields: dict) -> None:
     storage's saved settings (so secrets need not be sent again)."""
     if fields.get("id") is not None:
         storage, _ = storage_for(user, int(fields["id"]), kind, manage=True)
-    else:
-        access.project_for(user, _project_id(fields), manage=True)
-        storage = Storage(id=0, project_id=_project_id(fields), kind=kind, created_by=user.id)
+        _apply(storage, fields)
+        check_access(storage)
+        return
+    access.project_for(user, _project_id(fields), manage=True)
+    storage = Storage(id=0, project_id=_project_id(fields), kind=kind, created_by=user.id)
     _apply(storage, fields)
-    check_access(storage)
+    _check_new(storage)
+
+
+def _check_new(storage: Storage) -> None:
+    """The checks of a storage not saved yet. A role's trust policy can require the storage's
+    external_id only once the storage exists (and shows it), so a role is tried later: by `validate`
+    with the storage's id, and by each sync."""
+    if not storage.role_arn:
+        check_access(storage)
+        return
+    check_complete(storage)
+    _check_own_buckets(storage)
+    _endpoint_address(storage)
 
 
 def create(user: User, kind: str, fields: dict) -> Storage:
     project = access.project_for(user, _project_id(fields), manage=True)
     storage = Storage(id=0, project_id=project.id, kind=kind, created_by=user.id)
     _apply(storage, fields)
-    check_access(storage)
+    _check_new(storage)
+    storage.external_id = secrets.token_hex(16)
     storage.id = storage_store.new_id()
     storage_store.create(storage)
     if kind == TARGET:
@@ -216,11 +224,7 @@ def run_sync(storage_id: int, kind: str) -> dict:
             "failed",
             counts,
             started,
-            short_traceback(
-                _s3_error(exc)
-                if isinstance(exc, (ClientError, BotoCoreError))
-                else f"{type(exc).__name__}: {exc}"
-            ),
+            short_traceback(_failure(exc)),
         )
         return counts
     errors = counts.pop("errors", [])
@@ -232,6 +236,14 @@ def run_sync(storage_id: int, kind: str) -> dict:
         short_traceback("\n".join(errors)) if errors else None,
     )
     return counts
+
+
+def _failure(exc: Exception) -> str:
+    if isinstance(exc, BucketUnavailable):
+        return str(exc)
+    if isinstance(exc, ValidationFailed):
+        return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in exc.errors.items())
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _finish(storage: Storage, status: str, counts: dict, started: float, traceback: str | None) -> None:
@@ -247,18 +259,13 @@ def _finish(storage: Storage, status: str, counts: dict, started: float, traceba
 
 
 def _sync_source(storage: Storage) -> dict:
-    s3 = storage_store.s3_for(storage)
+    bucket = _bucket(storage)
     project = project_store.get(storage.project_id)
     owner = user_store.get(storage.created_by)
     counts = {"created": 0, "tasks_existed": 0, "objects": 0, "errors": []}
-    listing = {"Bucket": storage.bucket, "Prefix": list_prefix(storage)}
-    if not storage.recursive_scan:
-        listing["Delimiter"] = "/"
-    for page in s3.get_paginator("list_objects_v2").paginate(**listing, PaginationConfig={"PageSize": 1000}):
-        objects = {
-            o["Key"]: o.get("Size", 0) for o in page.get("Contents", []) if wants_key(storage, o["Key"])
-        }
-        page_counts = import_objects(storage, project, owner, s3, objects)
+    for page in bucket.pages(list_prefix(storage), recursive=storage.recursive_scan):
+        objects = {key: size for key, size in page.items() if wants_key(storage, key)}
+        page_counts = import_objects(storage, project, owner, bucket, objects)
         counts["created"] += page_counts["created"]
         counts["tasks_existed"] += page_counts["existed"]
         counts["objects"] += len(objects)
@@ -266,7 +273,9 @@ def _sync_source(storage: Storage) -> dict:
     return counts
 
 
-def import_objects(storage: Storage, project: Project, owner: User, s3, objects: dict[str, int]) -> dict:
+def import_objects(
+    storage: Storage, project: Project, owner: User, bucket: StorageBucket, objects: dict[str, int]
+) -> dict:
     """Import the objects (key -> size) the storage has not imported yet; returns created/existed/errors."""
     keys = list(objects)
     existing = storage_store.linked_keys(storage.id, keys)
@@ -275,8 +284,8 @@ def import_objects(storage: Storage, project: Project, owner: User, s3, objects:
     items_of: dict[str, list] = {}
     for key in won:
         try:
-            items_of[key] = _items(storage, s3, key, objects[key])
-        except (ValidationFailed, StorageUnavailable) as exc:
+            items_of[key] = _items(storage, bucket, key, objects[key])
+        except (ValidationFailed, BucketUnavailable) as exc:
             detail = exc.errors if isinstance(exc, ValidationFailed) else str(exc)
             errors.append(f"{key}: {detail}")
     failed = [k for k in won if k not in items_of]
@@ -315,7 +324,7 @@ def _import_batch(
     return result.job.task_count
 
 
-def _items(storage: Storage, s3, key: str, size: int) -> list:
+def _items(storage: Storage, bucket: StorageBucket, key: str, size: int) -> list:
     if storage.use_blob_urls:
         return [{"data": {DATA_UNDEFINED_NAME: blob_url(storage.bucket, key)}}]
     limit = get_settings().max_request_bytes
@@ -327,10 +336,7 @@ def _items(storage: Storage, s3, key: str, size: int) -> list:
             "use_blob_urls is off, so objects must be JSON or JSONL task files "
             "(or turn use_blob_urls on to make each object a task)",
         )
-    try:
-        body = s3.get_object(Bucket=storage.bucket, Key=key)["Body"].read(limit + 1)
-    except (ClientError, BotoCoreError) as exc:
-        raise StorageUnavailable(_s3_error(exc)) from None
+    body = bucket.read(key, limit)
     if len(body) > limit:
         raise ValidationFailed.field("file", f"larger than {limit} bytes")
     items = read_import_file(key, body)
@@ -349,12 +355,11 @@ def sync_objects(bucket: str, keys: list[str]) -> int:
         wanted = [k for k in keys if wants_key(storage, k)]
         if not wanted:
             continue
-        s3 = storage_store.s3_for(storage)
         counts = import_objects(
             storage,
             project_store.get(storage.project_id),
             user_store.get(storage.created_by),
-            s3,
+            _bucket(storage),
             dict.fromkeys(wanted, 0),
         )
         created += counts["created"]
@@ -381,20 +386,11 @@ def annotation_object(annotation, task, user) -> dict:
     return body
 
 
-def _put(storage: Storage, s3, annotation, task, users) -> None:
+def _put(storage: Storage, bucket: StorageBucket, annotation, task, users) -> None:
     body = json.dumps(
         annotation_object(annotation, task, users.get(annotation.completed_by)), ensure_ascii=False
     ).encode()
-    extra = {}
-    if storage.aws_sse_kms_key_id:
-        extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": storage.aws_sse_kms_key_id}
-    s3.put_object(
-        Bucket=storage.bucket,
-        Key=target_key(storage, annotation.id),
-        Body=body,
-        ContentType="application/json",
-        **extra,
-    )
+    bucket.put_json(target_key(storage, annotation.id), body, storage.aws_sse_kms_key_id)
 
 
 def write_annotation(project_id: int, annotation_id: int) -> int:
@@ -410,7 +406,7 @@ def write_annotation(project_id: int, annotation_id: int) -> int:
     task = task_store.get(annotation.task_id)
     users = user_store.batch_get([annotation.completed_by] if annotation.completed_by is not None else [])
     for storage in targets:
-        _put(storage, storage_store.s3_for(storage), annotation, task, users)
+        _put(storage, _bucket(storage), annotation, task, users)
     return len(targets)
 
 
@@ -419,15 +415,13 @@ def remove_annotation(project_id: int, annotation_id: int) -> int:
     removed = 0
     for storage in storage_store.list_for_project(project_id, TARGET):
         if storage.can_delete_objects:
-            storage_store.s3_for(storage).delete_object(
-                Bucket=storage.bucket, Key=target_key(storage, annotation_id)
-            )
+            _bucket(storage).delete(target_key(storage, annotation_id))
             removed += 1
     return removed
 
 
 def _sync_target(storage: Storage) -> dict:
-    s3 = storage_store.s3_for(storage)
+    bucket = _bucket(storage)
     chunk: list[int] = []
     written = 0
 
@@ -436,7 +430,7 @@ def _sync_target(storage: Storage) -> dict:
         tasks = {t.id: t for t in task_store.batch_get(sorted({a.task_id for a in annotations}))}
         users = user_store.batch_get({a.completed_by for a in annotations if a.completed_by is not None})
         work = [
-            pool.submit(_put, storage, s3, a, tasks[a.task_id], users)
+            pool.submit(_put, storage, bucket, a, tasks[a.task_id], users)
             for a in annotations
             if a.task_id in tasks
         ]
@@ -445,8 +439,8 @@ def _sync_target(storage: Storage) -> dict:
         return len(work)
 
     with ThreadPoolExecutor(max_workers=_TARGET_THREADS) as pool:
-        for key in AnnotationModel.project_index.query(storage.project_id, page_size=1000):
-            chunk.append(int(key.id))
+        for annotation_id in annotation_store.ids_of_project(storage.project_id):
+            chunk.append(annotation_id)
             if len(chunk) == 100:
                 written += flush(chunk, pool)
                 chunk = []

@@ -2,9 +2,12 @@
 `get_local_path` for `s3://` URIs, ls-protocol.md 2.3), and the task data served with those links.
 
 The URI arrives URL-safe base64 encoded. It is presigned only if the caller may see the task, the URI is
-one of the task's own data values (so a member cannot presign any object of a bucket), and its bucket is
-the files bucket or the bucket of one of the project's source storages that presigns (with that storage's
-credentials and `presign_ttl`). The answer is a 303 to the presigned S3 URL, as Label Studio's.
+one of the task's own data values, and the object is media of the task's own project: in the files
+bucket, only under the project's uploads prefix (`uploads/<project id>/`); elsewhere, in the bucket and
+under the prefix of one of the project's source storages that presigns (with that storage's credentials
+and `presign_ttl`). Task data is written by managers, so being in it proves nothing about the object:
+everything else of the files bucket (exports, offloaded task data and results, imports, training sets)
+and other projects' storages are refused. The answer is a 303 to the presigned S3 URL, as Label Studio's.
 
 Served to a browser (`GET /api/tasks/{id}`, `/next`), such URIs in the task data are replaced by that
 path, as Label Studio does, so the annotator's browser loads the media without credentials of its own.
@@ -16,15 +19,16 @@ import base64
 import binascii
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 from functions.domain.errors import PermissionDenied, ValidationFailed
 from functions.domain.records import Task, User
-from functions.domain.storage import SOURCE
+from functions.domain.storage import SOURCE, list_prefix
 from functions.services import access
 from functions.settings import get_settings
+from functions.store import blobs, s3_buckets
 from functions.store import storages as storage_store
-from functions.store.aws_clients import client
 
 PRESIGN_SECONDS = 3600
 
@@ -53,31 +57,42 @@ def _strings(value) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _presigning_storages(project_id: int) -> dict[str, object]:
-    """Bucket -> the source storage that presigns its objects (None: the files bucket, our own)."""
-    found: dict[str, object] = {get_settings().files_bucket: None}
-    for storage in storage_store.list_for_project(project_id, SOURCE):
-        if storage.presign:
-            found.setdefault(storage.bucket, storage)
-    return found
+def _signers(project_id: int) -> Callable[[str], Callable[[], str] | None]:
+    """uri -> what presigns it, or None if it is not media of the project."""
+    files_bucket = get_settings().files_bucket
+    uploads = blobs.uploads_prefix(project_id)
+    storages = [s for s in storage_store.list_for_project(project_id, SOURCE) if s.presign]
+
+    def signer(uri: str) -> Callable[[], str] | None:
+        if not uri.startswith("s3://"):
+            return None
+        bucket, _, key = uri[5:].partition("/")
+        if not key or any(part in (".", "..") for part in key.split("/")):
+            return None  # a browser would resolve the dots into another key than the one checked
+        if bucket == files_bucket:
+            if key.startswith(uploads) and key != uploads:
+                return partial(blobs.presigned_view, key, PRESIGN_SECONDS)
+            return None
+        for storage in storages:
+            if storage.bucket == bucket and key.startswith(list_prefix(storage)):
+                return partial(s3_buckets.presigned_get, storage, key, storage.presign_ttl * 60)
+        return None
+
+    return signer
 
 
 def presigned_url(user: User, task_id: int, fileuri: str | None) -> str:
     task, project = access.task_for(user, task_id)
     uri = decode_fileuri(fileuri)
-    bucket, _, key = uri[5:].partition("/")
     if uri not in set(_strings(task.data)):
         raise PermissionDenied("This file is not part of the task's data.")
-    storages = _presigning_storages(project.id)
-    if bucket not in storages:
-        raise PermissionDenied(f"Bucket {bucket} is not a storage of this project.")
-    storage = storages[bucket]
-    s3, seconds = (
-        (client("s3"), PRESIGN_SECONDS)
-        if storage is None
-        else (storage_store.s3_for(storage), storage.presign_ttl * 60)
-    )
-    return s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds)
+    sign = _signers(project.id)(uri)
+    if sign is None:
+        raise PermissionDenied(f"{uri} is not media of this project's uploads or source storages.")
+    try:
+        return sign()
+    except s3_buckets.BucketUnavailable as exc:
+        raise PermissionDenied(f"The storage cannot presign this file: {exc}") from None
 
 
 def for_browser(task: Task) -> Task:
@@ -85,10 +100,10 @@ def for_browser(task: Task) -> Task:
     unchanged). Costs nothing for a task without such a URI."""
     if "s3://" not in json.dumps(task.data):
         return task
-    buckets = _presigning_storages(task.project_id)
+    signer = _signers(task.project_id)
 
     def link(value):
-        if isinstance(value, str) and value.startswith("s3://") and value[5:].partition("/")[0] in buckets:
+        if isinstance(value, str) and signer(value) is not None:
             encoded = base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
             return f"/tasks/{task.id}/presign/?fileuri={encoded}"
         if isinstance(value, dict):

@@ -59,6 +59,19 @@ def iter_lines(key: str):
     yield from body.iter_lines()
 
 
+def uploads_prefix(project_id: int) -> str:
+    """Where a project's own media lives in the files bucket: the only part of it a task may link to
+    (the rest — exports, offloaded task data and results, imports, training sets — is internal)."""
+    return f"uploads/{project_id}/"
+
+
+def presigned_view(key: str, seconds: int = 3600) -> str:
+    """A URL that reads the files bucket's object `key` for `seconds` (no download disposition)."""
+    return client("s3").generate_presigned_url(
+        "get_object", ExpiresIn=seconds, Params={"Bucket": get_settings().files_bucket, "Key": key}
+    )
+
+
 def presigned_get(key: str, filename: str, seconds: int = 3600) -> str:
     return client("s3").generate_presigned_url(
         "get_object",

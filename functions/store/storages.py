@@ -1,5 +1,5 @@
-"""Cloud storages and the objects source storages imported (their links), and S3 clients acting as a
-storage's credentials.
+"""Cloud storages and the objects source storages imported (their links). Their buckets themselves are
+reached through functions/store/s3_buckets.py.
 
 Links make a sync idempotent: a sync claims each new object's key with a conditional write *before* it
 imports the object's tasks, so two syncs (or a sync and an object-created event) never import an object
@@ -13,16 +13,12 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import boto3
-from botocore.config import Config
 from pynamodb.exceptions import PutError
 
 from functions.domain.errors import NotFound
 from functions.domain.records import utcnow
-from functions.domain.storage import SOURCE, Storage, editable
-from functions.settings import get_settings
+from functions.domain.storage import PLATFORM_FIELDS, SOURCE, Storage, editable
 from functions.store import ids
-from functions.store.aws_clients import client
 from functions.store.errors import conflict_on_condition
 from functions.store.models import StorageLinkModel, StorageModel
 
@@ -37,15 +33,19 @@ _CLAIM_WORKERS = 8
 STALE_SYNC = timedelta(minutes=20)
 
 
+def _stored_fields(kind: str) -> tuple[str, ...]:
+    return editable(kind) + PLATFORM_FIELDS
+
+
 def _settings_json(storage: Storage) -> str:
     data = dataclasses.asdict(storage)
-    return json.dumps({k: data[k] for k in editable(storage.kind)}, separators=(",", ":"))
+    return json.dumps({k: data[k] for k in _stored_fields(storage.kind)}, separators=(",", ":"))
 
 
 def _to_storage(item: StorageModel) -> Storage:
     fields = json.loads(item.fields)
     kind = item.kind
-    known = set(editable(kind))
+    known = set(_stored_fields(kind))
     return Storage(
         id=int(item.id),
         project_id=int(item.project_id),
@@ -238,43 +238,3 @@ def release(storage_id: int, keys: list[str]) -> None:
     with StorageLinkModel.batch_write() as batch:
         for key in keys:
             batch.delete(StorageLinkModel(storage_id, key))
-
-
-# --- S3 as the storage ---------------------------------------------------------------------------------
-
-
-def s3_for(storage: Storage):
-    """An S3 client acting as the storage: its keys, a role it assumes, or (no keys) this deployment's own
-    credentials, which only reach the buckets the deployment was granted."""
-    settings = get_settings()
-    endpoint = storage.s3_endpoint or settings.aws_endpoint_url
-    region = storage.region_name or settings.region
-    config = Config(
-        retries={"mode": "standard", "max_attempts": 3},
-        s3={"addressing_style": "path"},
-        connect_timeout=5,
-        read_timeout=30,
-    )
-    credentials: dict = {}
-    if storage.role_arn:
-        assumed = client("sts").assume_role(
-            RoleArn=storage.role_arn,
-            RoleSessionName=f"labelstack-storage-{storage.id}",
-            **({"ExternalId": storage.external_id} if storage.external_id else {}),
-        )["Credentials"]
-        credentials = {
-            "aws_access_key_id": assumed["AccessKeyId"],
-            "aws_secret_access_key": assumed["SecretAccessKey"],
-            "aws_session_token": assumed["SessionToken"],
-        }
-    elif storage.aws_access_key_id:
-        credentials = {
-            "aws_access_key_id": storage.aws_access_key_id,
-            "aws_secret_access_key": storage.aws_secret_access_key,
-            "aws_session_token": storage.aws_session_token,
-        }
-    elif not storage.s3_endpoint and region == settings.region:
-        return client("s3")
-    return boto3.session.Session().client(
-        "s3", region_name=region, endpoint_url=endpoint, config=config, **credentials
-    )

@@ -374,19 +374,19 @@ def test_presign_redirects_to_s3_for_the_tasks_own_files(api, aws):
     from functions.settings import get_settings
 
     bucket = get_settings().files_bucket
-    boto3.client("s3").put_object(Bucket=bucket, Key="media/cat.txt", Body=b"meow")
     pid = create_project(api)["id"]
-    ids = import_(api, pid, [{"data": {"text": f"s3://{bucket}/media/cat.txt"}}])["task_ids"]
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"uploads/{pid}/cat.txt", Body=b"meow")
+    ids = import_(api, pid, [{"data": {"text": f"s3://{bucket}/uploads/{pid}/cat.txt"}}])["task_ids"]
 
     def fileuri(uri):
         return base64.urlsafe_b64encode(uri.encode()).decode().rstrip("=")
 
     for path in (f"/api/tasks/{ids[0]}/presign/", f"/tasks/{ids[0]}/presign/"):
         response = api.get(
-            path, params={"fileuri": fileuri(f"s3://{bucket}/media/cat.txt")}, follow_redirects=False
+            path, params={"fileuri": fileuri(f"s3://{bucket}/uploads/{pid}/cat.txt")}, follow_redirects=False
         )
         assert response.status_code == 303, response.text
-        assert "media/cat.txt" in response.headers["location"]
+        assert f"uploads/{pid}/cat.txt" in response.headers["location"]
         assert requests.get(response.headers["location"]).content == b"meow"
     other = api.get(f"/api/tasks/{ids[0]}/presign", params={"fileuri": fileuri(f"s3://{bucket}/exports/x")})
     assert other.status_code == 403
