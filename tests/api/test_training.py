@@ -7,6 +7,7 @@ start another."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -358,7 +359,7 @@ def test_two_projects_on_the_builtin_http_server_learn_separately(api, allow_loc
             project = create_project(api, label_config=SENTIMENT_CONFIG)
             tasks = import_(api, project["id"], [{"data": {"text": t}} for t, _ in held_out])["task_ids"]
             ml = api.post("/api/ml", json={"project": project["id"], "url": url, "title": "builtin"})
-            assert ml.status_code == 201 and ml.json()["read_only"] is False, ml.text
+            assert ml.status_code == 201, ml.text
             projects[name] = (project, tasks, ml.json())
         project, tasks, ml = projects["trained"]
         for i, (text, label) in enumerate(labeled):
@@ -389,3 +390,29 @@ def test_two_projects_on_the_builtin_http_server_learn_separately(api, allow_loc
         assert retrieve(api, other["id"])["processed_items"] == 0  # untrained: it abstains
         assert all(predictions_of(api, task_id) == [] for task_id in other_tasks)
         assert api.get(f"/api/ml/{other_ml['id']}").json()["model_version"] == "text_classifier-untrained"
+
+
+def test_in_aws_a_run_is_an_execution_of_the_training_state_machine(api, allow_local, backend, monkeypatch):  # noqa: F811
+    from functions.store.aws_clients import client
+    from infra.local_stack import apply_settings
+
+    machine = client("stepfunctions").create_state_machine(
+        name="labelstack-training",
+        definition=json.dumps({"StartAt": "Prepare", "States": {"Prepare": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/training",
+    )["stateMachineArn"]
+    monkeypatch.setenv("LABELSTACK_TRAINING_STATE_MACHINE_ARN", machine)
+    apply_settings({})
+    try:
+        pid = create_project(api)["id"]
+        ml = api.post("/api/ml", json={"project": pid, "url": backend.url, "title": "kw"}).json()
+        assert api.post(f"/api/ml/{ml['id']}/train").status_code == 200
+    finally:
+        monkeypatch.delenv("LABELSTACK_TRAINING_STATE_MACHINE_ARN")
+        apply_settings({})
+    [run] = api.get(f"/api/ml/{ml['id']}/trainings").json()
+    [execution] = client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]
+    assert run["execution"] == execution["executionArn"]
+    assert execution["name"] == f"labelstack-ml{ml['id']}-run{run['id']}"
+    described = client("stepfunctions").describe_execution(executionArn=execution["executionArn"])
+    assert json.loads(described["input"]) == {"training_id": run["id"]}
