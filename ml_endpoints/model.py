@@ -13,6 +13,12 @@ are served:
 As in Label Studio a new instance serves each request, so anything that must outlive a request goes to
 `set()` or to a file in `model_dir`. Built-in models load their artifact through `ml_endpoints.artifacts`,
 which keeps it in memory until the file changes.
+
+State is kept per project, so one server can back many projects without one's training changing what
+another is served: `get`/`set` are keyed by project id (as in Label Studio's SDK), and the server gives
+each project's Label Studio requests their own `model_dir` (`$MODEL_DIR/projects/<id>`, see
+`project_model_dir`). SageMaker's routes get `$MODEL_DIR` itself: an endpoint serves the one model
+deployed to it.
 """
 
 from __future__ import annotations
@@ -34,8 +40,14 @@ INITIAL_MODEL_VERSION = "0.0.1"
 
 
 def model_dir() -> Path:
-    """Where models keep artifacts and state: `MODEL_DIR`, as in Label Studio's SDK."""
+    """Where models keep artifacts and state: `MODEL_DIR`, as in Label Studio's SDK. It also holds what
+    an endpoint serves, and operator-owned files (rules, settings) every project shares."""
     return Path(os.environ.get("MODEL_DIR") or ".")
+
+
+def project_model_dir(project_id: str) -> Path:
+    """One project's artifacts: what it trained through Label Studio's protocol."""
+    return model_dir() / "projects" / project_id
 
 
 @functools.lru_cache(maxsize=8)
@@ -89,9 +101,11 @@ class LabelStudioMLBase:
         **kwargs,
     ):
         self.project_id = "" if project_id is None else str(project_id)
-        self.model_dir = str(model_dir())
-        # A SageMaker endpoint's model dir may be read-only; ML_CACHE_DIR puts the state elsewhere.
-        self._cache = _cache(Path(os.environ.get("ML_CACHE_DIR") or self.model_dir).resolve())
+        # The server passes the project's own folder (or the endpoint's); built directly, `MODEL_DIR`.
+        self.model_dir = str(kwargs.pop("model_dir", None) or model_dir())
+        # One state file for every project, keyed by project id, where Label Studio's SDK keeps it. A
+        # SageMaker endpoint's model dir may be read-only; ML_CACHE_DIR puts the state elsewhere.
+        self._cache = _cache(Path(os.environ.get("ML_CACHE_DIR") or model_dir()).resolve())
         self.hostname = kwargs.get("hostname", "")
         self.access_token = kwargs.get("access_token", "")
         self.use_label_config(label_config)

@@ -6,8 +6,11 @@ SageMaker routes take the `/predict` body unchanged. Answers are what Label Stud
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
+
+_PROJECT_ID = re.compile(r"[0-9]{1,20}")
 
 
 class BadRequest(ValueError):
@@ -46,9 +49,11 @@ def project_id_of(project: Any, field: str = "project") -> str | None:
     """`"14.1795384847"` (Label Studio's project UID: id, dot, creation time) or `14` -> `"14"`."""
     if project is None or project == "":
         return None
-    if isinstance(project, bool) or not isinstance(project, str | int):
+    ident = str(project).split(".", 1)[0] if isinstance(project, str | int) else ""
+    # The id names the project's folder on the server: digits only, never a path.
+    if isinstance(project, bool) or not _PROJECT_ID.fullmatch(ident):
         raise BadRequest(field, "must be a project id or Label Studio's '<id>.<timestamp>' string")
-    return str(project).split(".", 1)[0]
+    return ident
 
 
 def _object(body: Any) -> dict:

@@ -9,6 +9,9 @@
 
 A new model instance serves each request, as in Label Studio's SDK (models keep state in `get`/`set`
 and their model dir); built-in models keep their loaded artifact in memory until the file changes.
+Label Studio's routes are per project (each request names it): a `LabelStudioMLBase` model gets the
+project's own model dir, so training from one project never changes what another is served. SageMaker's
+routes serve the endpoint's model, the artifact in `MODEL_DIR` itself, whichever project asks.
 Basic auth (`BASIC_AUTH_USER`/`BASIC_AUTH_PASS`, as Label Studio's SDK) guards every route but `/ping`;
 InvokeEndpoint cannot send it, so leave it unset where a `sagemaker`-kind backend calls this server.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 import os
@@ -30,7 +34,7 @@ from fastapi.responses import JSONResponse
 
 from functions.domain.errors import ValidationFailed
 from ml_endpoints import protocol
-from ml_endpoints.model import LabelStudioMLBase
+from ml_endpoints.model import LabelStudioMLBase, project_model_dir
 from ml_endpoints.protocol import BadRequest
 
 logger = logging.getLogger(__name__)
@@ -59,6 +63,8 @@ def create_app(
     limit = max_request_bytes or int(os.environ.get("ML_MAX_REQUEST_BYTES") or DEFAULT_MAX_REQUEST_BYTES)
     model_class = getattr(model, "__name__", type(model).__name__)
     train_events = tuple(getattr(model, "TRAIN_EVENTS", LabelStudioMLBase.TRAIN_EVENTS))
+    # Other callables get the project id and keep projects apart themselves.
+    gets_model_dir = isinstance(model, type) and issubclass(model, LabelStudioMLBase)
     app = FastAPI(
         title=f"labelstack model server: {model_class}", docs_url=None, redoc_url=None, openapi_url=None
     )
@@ -93,16 +99,27 @@ def create_app(
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BadRequest("body", f"is not valid JSON: {exc}") from None
 
-    def build(project_id: str | None, label_config: str | None, field: str = "label_config"):
+    def build(
+        project_id: str | None,
+        label_config: str | None,
+        field: str = "label_config",
+        *,
+        endpoint: bool = False,
+    ):
+        """A model instance for one request: the project's own model, or with `endpoint` (SageMaker's
+        routes), the endpoint's model. A request without a project uses `MODEL_DIR` itself."""
+        place = {}
+        if gets_model_dir and project_id and not endpoint:
+            place["model_dir"] = str(project_model_dir(project_id))
         try:
-            return model(project_id=project_id, label_config=label_config)
+            return model(project_id=project_id, label_config=label_config, **place)
         except ValidationFailed as exc:
             messages = next(iter(exc.errors.values()), [exc.detail])
             raise BadRequest(field, "; ".join(messages)) from None
 
-    def predict(body: Any) -> dict:
+    def predict(body: Any, *, endpoint: bool = False) -> dict:
         request = protocol.parse_predict(body)
-        instance = build(request.project_id, request.label_config)
+        instance = build(request.project_id, request.label_config, endpoint=endpoint)
         output = instance.predict(request.tasks, context=request.context, **request.params)
         return protocol.predict_response(output, instance.model_version)
 
@@ -123,8 +140,8 @@ def create_app(
             return instance.train_on(event.event, event.data, tasks=event.tasks)
         return instance.fit(event.event, event.data)
 
-    async def run(request: Request, work: Callable[[Any], Any]):
-        return await run_in_threadpool(work, await body_of(request))
+    async def run(request: Request, work: Callable[..., Any], **options):
+        return await run_in_threadpool(functools.partial(work, **options), await body_of(request))
 
     @app.exception_handler(BadRequest)
     async def bad_request(request: Request, exc: BadRequest):
@@ -183,13 +200,13 @@ def create_app(
 
     @app.post("/invocations")
     async def invocations(request: Request):
-        return await run(request, predict)
+        return await run(request, predict, endpoint=True)
 
     @app.post("/endpoints/{endpoint_name}/invocations")
     async def runtime_invoke_endpoint(endpoint_name: str, request: Request):
         variant = {"x-Amzn-Invoked-Production-Variant": "AllTraffic"}
         try:
-            return JSONResponse(await run(request, predict), headers=variant)
+            return JSONResponse(await run(request, predict, endpoint=True), headers=variant)
         except (BadRequest, _TooLarge) as exc:
             return _model_error(endpoint_name, 400 if isinstance(exc, BadRequest) else 413, str(exc))
         except Exception as exc:

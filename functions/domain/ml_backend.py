@@ -3,7 +3,11 @@
 Two kinds. `http` is Label Studio's own: a URL speaking the ML-backend protocol (`/health`, `/setup`,
 `/predict`, `/webhook`). `sagemaker` is a SageMaker endpoint that takes the same `/predict` JSON through
 InvokeEndpoint. The JSON keeps Label Studio's fields (`ls-samples/ml_backend.json`) and adds `kind`,
-`endpoint_name`, `region` and `target_variant`.
+`endpoint_name`, `region`, `target_variant` and `read_only`.
+
+A SageMaker endpoint serves one model, so it belongs to one project: the first to register it (per
+region). Training replaces that model, so another project's backend on the same endpoint is read-only:
+it predicts with the owner's model and is never trained.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ class MLBackend:
     # The error is a failed training run's: it stays until the next status a run or an edit writes
     # (connection checks do not clear it).
     training_failed: bool = False
+    # Another project owns this backend's SageMaker endpoint: prediction only (set when connected).
+    read_only: bool = False
 
 
 EDITABLE = (
@@ -104,6 +110,7 @@ def backend_json(backend: MLBackend, iso) -> dict:
         "auto_update": backend.auto_update,
         "project": backend.project_id,
         "kind": backend.kind,
+        "read_only": backend.read_only,
     }
     if backend.kind == "sagemaker":
         body.update(
@@ -186,6 +193,25 @@ def check_complete(backend: MLBackend, endpoint_prefix: str = "") -> None:
         raise ValidationFailed.field("region", "An AWS region such as us-east-1 is required.")
     if backend.target_variant and not _VARIANT.fullmatch(backend.target_variant):
         raise ValidationFailed.field("target_variant", "Not a valid production variant name.")
+
+
+def owns_endpoint(backend: MLBackend, owner_project_id: int | None) -> bool:
+    """Whether the backend may train: `http` backends always (a model server keeps each project's model
+    apart), `sagemaker` ones only while their project owns the endpoint."""
+    return backend.kind != "sagemaker" or owner_project_id == backend.project_id
+
+
+def read_only_reason(backend: MLBackend, owner_project_id: int | None) -> str:
+    where = f"SageMaker endpoint {backend.endpoint_name} in {backend.region}"
+    if owner_project_id is None:
+        return (
+            f"ML backend {backend.id} is read-only: it was registered while another project owned {where}. "
+            "That project has released it; register the backend again to own the endpoint and train it."
+        )
+    return (
+        f"ML backend {backend.id} is read-only: {where} belongs to project {owner_project_id}, and only "
+        "the project that owns an endpoint may train it. This backend can still predict."
+    )
 
 
 def describe_target(backend: MLBackend) -> str:

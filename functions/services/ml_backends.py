@@ -6,6 +6,10 @@ DescribeEndpoint and a test invocation for `sagemaker`); a backend that fails is
 answer is a 400 with Label Studio's message under the field to fix. Reading a backend refreshes its state
 (CO, or DI when it is down, ER with the reason when it answers nonsense), as Label Studio does.
 Managers and admins change backends; every member may read them and use interactive pre-annotation.
+
+A `sagemaker` backend claims its endpoint for its project when it is connected (functions/store/
+ml_endpoints.py): the first project owns it, any other gets a read-only backend (prediction only). The
+project's last backend on the endpoint releases it when it is deleted or moved to another endpoint.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from functions.services.projects import config_of
 from functions.settings import get_settings
 from functions.store import annotations as annotation_store
 from functions.store import ml_backends as backend_store
+from functions.store import ml_endpoints as endpoint_store
 from functions.store import predictions as prediction_store
 from functions.store import tasks as task_store
 
@@ -136,7 +141,50 @@ def create(user: User, fields: dict) -> MLBackend:
         setattr(backend, name, value)
     _connect(backend, project)
     backend.id = backend_store.new_id()
-    return backend_store.create(backend)
+    _claim_endpoint(backend)
+    try:
+        return backend_store.create(backend)
+    except Exception:
+        _release_endpoint(backend)
+        raise
+
+
+def _claim_endpoint(backend: MLBackend) -> None:
+    """Own the backend's SageMaker endpoint for its project, or make the backend read-only."""
+    if backend.kind == "sagemaker":
+        owned = endpoint_store.claim(backend.region, backend.endpoint_name, backend.project_id, backend.id)
+        backend.read_only = not owned
+
+
+def _release_endpoint(backend: MLBackend) -> None:
+    """Free the endpoint if this was the last of its project's backends on it (and the project owns it)."""
+    if backend.kind != "sagemaker" or backend.read_only:
+        return
+    others = [
+        b
+        for b in backend_store.list_for_project(backend.project_id)
+        if b.id != backend.id and _same_endpoint(b, backend)
+    ]
+    if not others:
+        endpoint_store.release(backend.region, backend.endpoint_name, backend.project_id)
+
+
+def _same_endpoint(one: MLBackend, other: MLBackend) -> bool:
+    return (one.kind, one.region, one.endpoint_name) == (other.kind, other.region, other.endpoint_name)
+
+
+def endpoint_owner(backend: MLBackend) -> int | None:
+    """The project that owns the backend's SageMaker endpoint now (None for `http` or when unowned)."""
+    if backend.kind != "sagemaker":
+        return None
+    found = endpoint_store.owner(backend.region, backend.endpoint_name)
+    return found.project_id if found else None
+
+
+def remove(backend: MLBackend) -> None:
+    """Delete the backend and release its endpoint if it was its project's last backend there."""
+    backend_store.delete(backend.id)
+    _release_endpoint(backend)
 
 
 def list_for(user: User, project_id: int) -> list[MLBackend]:
@@ -184,12 +232,21 @@ def update(user: User, backend_id: int, fields: dict) -> MLBackend:
     edited = dataclasses.replace(backend, **changes)
     if any(getattr(edited, name) != getattr(backend, name) for name in _CONNECTION_FIELDS):
         _connect(edited, project)
-    return backend_store.save(edited)
+    if _same_endpoint(edited, backend):
+        return backend_store.save(edited)
+    _claim_endpoint(edited)
+    try:
+        saved = backend_store.save(edited)
+    except Exception:
+        _release_endpoint(edited)
+        raise
+    _release_endpoint(backend)
+    return saved
 
 
 def delete(user: User, backend_id: int) -> None:
     backend, _ = backend_for(user, backend_id, manage=True)
-    backend_store.delete(backend.id)
+    remove(backend)
 
 
 def backend_tasks(tasks: list[Task], predictions: list[Prediction] | None = None) -> list[dict]:

@@ -15,6 +15,10 @@ with `use_local_runner`. Either way:
                                   endpoint -> wait until InService
                     -> record_success (new model version on the backend, and on the project if it follows
                        the backend's version) | record_failure (the reason on the backend, state ER)
+
+Only a backend whose project owns its SageMaker endpoint trains (functions/domain/ml_backend.py): a
+read-only backend is refused by hand (403), never started on annotations, and `prepare_dataset` checks
+ownership again, so a run that was started before the endpoint changed hands fails before it trains.
 """
 
 from __future__ import annotations
@@ -24,9 +28,16 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from functions.domain.errors import Conflict
+from functions.domain.errors import Conflict, PermissionDenied
 from functions.domain.ls_json import iso, project_json
-from functions.domain.ml_backend import CONNECTED, ERROR, TRAINING, MLBackend
+from functions.domain.ml_backend import (
+    CONNECTED,
+    ERROR,
+    TRAINING,
+    MLBackend,
+    owns_endpoint,
+    read_only_reason,
+)
 from functions.domain.records import Project, User
 from functions.domain.training import (
     COMPLETED,
@@ -39,14 +50,14 @@ from functions.domain.training import (
 )
 from functions.ml.client import client_for
 from functions.services.exporting import export_tasks
-from functions.services.ml_backends import backend_for
+from functions.services.ml_backends import backend_for, endpoint_owner
 from functions.services.projects import config_of, follow_model_version
 from functions.settings import get_settings
-from functions.store import blobs
+from functions.store import blobs, training_runner
 from functions.store import ml_backends as backend_store
 from functions.store import projects as project_store
+from functions.store import sagemaker as sagemaker_store
 from functions.store import trainings as training_store
-from functions.store.aws_clients import client
 
 if TYPE_CHECKING:  # the events module subscribes this one: a runtime import would be circular
     from functions.events.annotation_changes import AnnotationChange
@@ -54,13 +65,22 @@ if TYPE_CHECKING:  # the events module subscribes this one: a runtime import wou
 logger = logging.getLogger(__name__)
 
 DATASET_PREFIX = "training"
-# Set by the local stack: runs a started training's steps in order (there is no Step Functions locally).
-_local_runner: Callable[[dict], None] | None = None
+
+
+class ReadOnlyBackend(PermissionDenied):
+    """The backend's project does not own its SageMaker endpoint: it may predict, not train."""
 
 
 def use_local_runner(runner: Callable[[dict], None] | None) -> None:
-    global _local_runner
-    _local_runner = runner
+    """The local stack's runner for started runs (there is no Step Functions locally)."""
+    training_runner.use_local_runner(runner)
+
+
+def check_may_train(backend: MLBackend) -> None:
+    """Raise ReadOnlyBackend unless the backend's project owns what training would replace."""
+    owner = endpoint_owner(backend)
+    if not owns_endpoint(backend, owner):
+        raise ReadOnlyBackend(read_only_reason(backend, owner))
 
 
 # Starting a run.
@@ -77,9 +97,14 @@ def on_annotation_change(change: AnnotationChange) -> None:
         return
     project = project_store.get(change.project_id)
     for backend in backend_store.list_for_project(project.id):
+        if backend.read_only:
+            continue
         trained, running = training_store.trained_annotations(backend.id)
         if running is None and due(project, trained):
-            start(project, backend, trigger="annotations")
+            try:
+                start(project, backend, trigger="annotations")
+            except ReadOnlyBackend as exc:
+                logger.info("not training ML backend %s: %s", backend.id, exc.detail)
 
 
 def start_by_hand(user: User, backend_id: int) -> Training:
@@ -91,7 +116,8 @@ def start_by_hand(user: User, backend_id: int) -> Training:
 
 
 def start(project: Project, backend: MLBackend, *, trigger: str) -> Training | None:
-    """Start a run unless one is in progress (then None)."""
+    """Start a run unless one is in progress (then None); ReadOnlyBackend if the backend may not train."""
+    check_may_train(backend)
     training = Training(
         id=training_store.new_id(),
         backend_id=backend.id,
@@ -105,26 +131,12 @@ def start(project: Project, backend: MLBackend, *, trigger: str) -> Training | N
     training_store.create(training)
     backend_store.set_status(backend, TRAINING, None)
     try:
-        training.execution = _launch(training)
+        training.execution = training_runner.launch(execution_name(training), {"training_id": training.id})
     except Exception as exc:  # the run never started: end it now, with the reason where users look
         record_failure(training.id, f"could not start the training run: {exc}")
         raise
     training_store.set_execution(training.id, training.execution)
     return training
-
-
-def _launch(training: Training) -> str:
-    state_machine = get_settings().training_state_machine_arn
-    run_input = {"training_id": training.id}
-    if state_machine:
-        answer = client("stepfunctions").start_execution(
-            stateMachineArn=state_machine, name=execution_name(training), input=json.dumps(run_input)
-        )
-        return answer["executionArn"]
-    if _local_runner is None:
-        raise RuntimeError("no training runner: set LABELSTACK_TRAINING_STATE_MACHINE_ARN")
-    _local_runner(run_input)
-    return "local"
 
 
 def list_trainings(user: User, backend_id: int) -> list[dict]:
@@ -145,6 +157,7 @@ def prepare_dataset(training_id: int) -> dict:
     for the training job, and the names its steps use. (An `http` backend fetches its own data, as Label
     Studio's backends do: it gets only the kind back.)"""
     training, backend, project = _run(training_id)
+    check_may_train(backend)
     if backend.kind == "http":
         return {"training_id": training.id, "kind": backend.kind}
     key = f"{DATASET_PREFIX}/{backend.id}/{training.id}/tasks.json"
@@ -181,11 +194,8 @@ def train_http(training_id: int) -> dict:
 def deploy_config(training_id: int, model_name: str) -> dict:
     """The new endpoint config's variants: the endpoint's current ones, serving `model_name`."""
     _, backend, _ = _run(training_id)
-    sagemaker = client("sagemaker")
-    current = sagemaker.describe_endpoint(EndpointName=backend.endpoint_name)["EndpointConfigName"]
-    variants = sagemaker.describe_endpoint_config(EndpointConfigName=current)["ProductionVariants"]
-    keep = ("VariantName", "InitialInstanceCount", "InstanceType", "InitialVariantWeight", "ServerlessConfig")
-    return {"variants": [{**{k: v[k] for k in keep if k in v}, "ModelName": model_name} for v in variants]}
+    variants = sagemaker_store.production_variants(backend.endpoint_name)
+    return {"variants": [{**variant, "ModelName": model_name} for variant in variants]}
 
 
 def metrics_of(final_metrics: list[dict] | None) -> dict:

@@ -34,6 +34,7 @@ def _to_backend(item: MLBackendModel) -> MLBackend:
         model_version=item.model_version or "",
         job=json.loads(item.job) if item.job else {},
         training_failed=bool(item.training_failed),
+        read_only=bool(item.read_only),
         **{k: v for k, v in settings.items() if k in _SETTINGS},
     )
 
@@ -55,6 +56,7 @@ def create(backend: MLBackend) -> MLBackend:
         state=backend.state,
         error_message=backend.error_message,
         model_version=backend.model_version,
+        read_only=backend.read_only,
         created_at=backend.created_at,
         updated_at=backend.updated_at,
         version=0,
@@ -85,6 +87,7 @@ def save(backend: MLBackend) -> MLBackend:
             actions=[
                 MLBackendModel.fields.set(_settings_json(backend)),
                 MLBackendModel.version.set(expected + 1),
+                MLBackendModel.read_only.set(backend.read_only),
                 *_status_actions(backend.state, backend.error_message, backend.model_version),
                 MLBackendModel.updated_at.set(backend.updated_at),
             ],

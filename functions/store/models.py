@@ -375,10 +375,25 @@ class MLBackendModel(_Base):
     training_run = NumberAttribute(null=True)
     trained_annotations = NumberAttribute(default=0)
     training_failed = BooleanAttribute(default=False)
+    # A `sagemaker` backend whose endpoint another project owns (MLEndpointModel): it may predict, never
+    # train. Written by the server when the backend is connected, never by users.
+    read_only = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = NumberAttribute(default=0)
     project_index = ProjectIndex()
+
+
+class MLEndpointModel(_Base):
+    """Who owns a SageMaker endpoint: the first project that registered it (a conditional put), so no other
+    project's backend can retrain what that project serves. Released when the project's last backend on
+    the endpoint goes."""
+
+    TABLE = "ml-endpoints"
+    endpoint = UnicodeAttribute(hash_key=True)  # "<region>/<endpoint name>"
+    owner_project_id = NumberAttribute()
+    owner_backend_id = NumberAttribute()  # the backend that claimed it (for messages and audits)
+    claimed_at = UTCDateTimeAttribute()
 
 
 class TrainingModel(_Base):
@@ -514,6 +529,7 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     ExportSnapshotModel,
     IdempotencyModel,
     MLBackendModel,
+    MLEndpointModel,
     TrainingModel,
     StorageModel,
     StorageLinkModel,

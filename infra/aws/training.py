@@ -9,7 +9,9 @@ The Lambda states are one function (`functions/handlers/training.py`) running th
 `functions/services/training.py`; the local stack runs the same steps in order (infra/local_training.py).
 The training job runs the `ml_endpoints` image's `train` entry point; models, endpoint configs and the
 endpoint are limited to the stage's SageMaker name prefix, and the state machine may pass only the
-SageMaker execution role made here.
+SageMaker execution role made here. Prepare checks again that the backend's project owns its endpoint (the
+API checked when the run started; ownership may have changed since), so a read-only backend's run fails
+there, before any training job or endpoint update.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Span tagger: keywords and regular expressions for a `<Labels>` on a `<Text>`, and interactive suggestions.
 
 Rules come from three places, merged per label:
-- `span_tagger.json` in the model dir: `{"keywords": {"ORG": ["Acme"]}, "patterns": {"DATE": ["\\d{4}"]}}`.
+- `span_tagger.json` in `MODEL_DIR`: `{"keywords": {"ORG": ["Acme"]}, "patterns": {"DATE": ["\\d{4}"]}}`.
   Only this operator-owned file may hold regular expressions (a pattern is code: it can take exponential
-  time on a crafted text);
+  time on a crafted text); every project shares it;
 - the backend's `extra_params` (`{"keywords": {...}}`), matched literally;
-- annotations: `fit` adds the text of every labeled span to its label's keywords.
+- annotations: `fit` adds the text of every labeled span to its label's keywords, in the project's own
+  model dir.
 
 Interactive calls (Label Studio's smart tools) send the regions the annotator just drew as `context`;
 the answer is a region for every occurrence of each selected text, with the selected labels. A keyword
@@ -21,7 +22,7 @@ import threading
 from pathlib import Path
 
 from ml_endpoints import artifacts
-from ml_endpoints.model import LabelStudioMLBase, ModelResponse, PredictionValue
+from ml_endpoints.model import LabelStudioMLBase, ModelResponse, PredictionValue, model_dir
 
 RULES_NAME = "span_tagger.json"
 LEARNED_NAME = "span_tagger-learned.json"
@@ -64,11 +65,10 @@ class SpanTagger(LabelStudioMLBase):
         self.set("model_version", f"span_tagger-{self._rules_digest()}")
 
     def _rule_sources(self) -> tuple[dict, dict, dict]:
-        directory = Path(self.model_dir)
         return (
-            artifacts.read_json(directory / RULES_NAME) or {},
+            artifacts.read_json(model_dir() / RULES_NAME) or {},
             self.extra_params,
-            artifacts.read_json(directory / LEARNED_NAME) or {},
+            artifacts.read_json(Path(self.model_dir) / LEARNED_NAME) or {},
         )
 
     def _rules_digest(self) -> str:

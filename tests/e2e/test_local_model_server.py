@@ -1,5 +1,7 @@
 """`labelstack dev` starts the built-in model server and offers it both ways: as an `http` ML backend
-at the URL it prints, and as the emulated SageMaker endpoint whose invocations reach the same server."""
+at the URL it prints, and as the emulated SageMaker endpoint whose invocations reach the same server. The
+server keeps each project's model apart, and the endpoint's: training one project's model changes
+neither another project's nor what the endpoint serves."""
 
 from __future__ import annotations
 
@@ -48,14 +50,17 @@ def labeled(i: int, text: str, label: str) -> dict:
     }
 
 
-def train_builtin(model_url: str) -> None:
-    """Train the server's classifier through Label Studio's legacy `/train` (annotated tasks)."""
+def train_builtin(model_url: str, project_id: int) -> None:
+    """Train the project's classifier on the server through Label Studio's legacy `/train` (annotated
+    tasks)."""
     good = ["great", "love", "excellent", "perfect"]
     bad = ["awful", "broken", "terrible", "useless"]
     tasks = [labeled(i, f"{good[i % 4]} {good[(i + 1) % 4]} product", "Positive") for i in range(10)]
     tasks += [labeled(10 + i, f"{bad[i % 4]} {bad[(i + 1) % 4]} product", "Negative") for i in range(10)]
     answer = httpx.post(
-        f"{model_url}/train", json={"annotations": tasks, "project": "1", "label_config": CONFIG}, timeout=60
+        f"{model_url}/train",
+        json={"annotations": tasks, "project": str(project_id), "label_config": CONFIG},
+        timeout=60,
     )
     assert answer.status_code == 201 and answer.json()["result"]["trained"] is True, answer.text
 
@@ -74,28 +79,25 @@ def test_the_builtin_model_registers_as_http_and_as_sagemaker(local_stack, local
         assert response.status_code == 200, response.text
         return response.json()
 
-    answers = []
-    for fields in (
-        {"url": model_url},
-        {"kind": "sagemaker", "endpoint_name": BUILTIN_ENDPOINT, "region": "us-east-1"},
+    answers = {}
+    for kind, fields in (
+        ("http", {"url": model_url}),
+        ("sagemaker", {"kind": "sagemaker", "endpoint_name": BUILTIN_ENDPOINT, "region": "us-east-1"}),
     ):
         project_id, task_ids = new_project(api)
         created = api.post("/api/ml", json={"project": project_id, "title": "builtin", **fields})
         assert created.status_code == 201, created.text
         assert created.json()["state"] == "CO"
-        if not answers:
-            # Untrained, the classifier abstains: nothing is stored and the backend stays connected.
-            assert retrieve(project_id)["processed_items"] == 0
-            assert api.get(f"/api/ml/{created.json()['id']}").json()["state"] == "CO"
-            train_builtin(model_url)
-        assert retrieve(project_id)["processed_items"] == len(TEXTS)
-        answers.append(
-            [
-                (p["result"][0]["value"]["choices"], round(p["score"], 6))
-                for task_id in task_ids
-                for p in api.get("/api/predictions", params={"task": task_id}).json()
-            ]
-        )
-    http_answers, sagemaker_answers = answers
-    assert http_answers == sagemaker_answers
-    assert [choices for choices, _ in http_answers] == [["Positive"], ["Negative"], ["Positive"]]
+        # Untrained, the classifier abstains: nothing is stored and the backend stays connected.
+        assert retrieve(project_id)["processed_items"] == 0
+        assert api.get(f"/api/ml/{created.json()['id']}").json()["state"] == "CO"
+        if kind == "http":
+            train_builtin(model_url, project_id)
+            assert retrieve(project_id)["processed_items"] == len(TEXTS)
+        answers[kind] = [
+            p["result"][0]["value"]["choices"]
+            for task_id in task_ids
+            for p in api.get("/api/predictions", params={"task": task_id}).json()
+        ]
+    assert answers["http"] == [["Positive"], ["Negative"], ["Positive"]]
+    assert answers["sagemaker"] == []  # the endpoint still serves its own, untrained, model

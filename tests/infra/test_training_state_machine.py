@@ -162,3 +162,20 @@ def test_the_api_and_the_stream_consumer_may_start_runs(default_stack):
         }:
             env = function["Properties"]["Environment"]["Variables"]
             assert env["LABELSTACK_TRAINING_STATE_MACHINE_ARN"] == {"Ref": machine}
+
+
+def test_the_training_service_leaves_aws_to_the_store():
+    """Step Functions and SageMaker are called from functions/store's adapters, not from the service."""
+    import ast
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[2] / "functions" / "services" / "training.py"
+    imported = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module or "")
+            imported.update(f"{node.module}.{alias.name}" for alias in node.names)
+    assert not {name for name in imported if name.split(".")[0] in ("boto3", "botocore", "pynamodb")}
+    assert "functions.store.aws_clients" not in imported

@@ -93,30 +93,44 @@ def test_label_studio_contract_from_untrained_to_trained(classifier):
     assert right >= 8
 
 
-def test_sagemaker_contract_answers_what_predict_answers(classifier):
-    url, _ = classifier
-    httpx.post(
-        f"{url}/train",
-        json={
-            "annotations": export_tasks(reviews(30)),
-            "project": "14.1795384847",
-            "label_config": SENTIMENT_CONFIG,
-            "params": {},
-        },
-    ).raise_for_status()
+def train_endpoint(root, pairs) -> str:
+    """SageMaker's training job for the endpoint's model: the `train` entry point over `root`'s layout,
+    which writes the artifact the endpoint serves (`root/model`). Returns the new model version."""
+    channel = root / "input" / "data" / "training"
+    channel.mkdir(parents=True, exist_ok=True)
+    (channel / "export.json").write_text(json.dumps(export_tasks(pairs)))
+    done = subprocess.run(
+        [sys.executable, "-m", "ml_endpoints", "train"],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SM_ROOT": str(root)},
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads((root / "model" / "metrics.json").read_text())["model_version"]
+
+
+def test_sagemaker_contract_serves_the_endpoints_model(classifier):
+    url, root = classifier
+    trained = train_endpoint(root, reviews(30))
     body = predict_body(
         [
             {"id": 1, "data": {"text": "really excellent battery"}},
             {"id": 2, "data": {"text": "broken and useless"}},
         ]
     )
-    expected = httpx.post(f"{url}/predict", json=body).json()
-    assert [r["result"][0]["value"]["choices"] for r in expected["results"]] == [["Positive"], ["Negative"]]
     assert httpx.get(f"{url}/ping").status_code == 200
     invocation = httpx.post(
         f"{url}/invocations", content=json.dumps(body), headers={"Content-Type": "application/json"}
     )
-    assert invocation.json() == expected
+    expected = invocation.json()
+    assert [r["result"][0]["value"]["choices"] for r in expected["results"]] == [["Positive"], ["Negative"]]
+    assert {r["model_version"] for r in expected["results"]} == {trained}
+    # The same JSON as Label Studio's /predict; a project's own model is not the endpoint's.
+    assert set(httpx.post(f"{url}/predict", json=body).json()) == {"results"}
+    assert httpx.post(f"{url}/setup", json=SETUP).json()["model_version"] != trained
 
     answer = runtime_client(url).invoke_endpoint(
         EndpointName="labelstack-text",
@@ -128,6 +142,68 @@ def test_sagemaker_contract_answers_what_predict_answers(classifier):
     assert answer["ContentType"] == "application/json"
     assert answer["InvokedProductionVariant"] == "AllTraffic"
     assert json.loads(answer["Body"].read()) == expected
+
+
+def test_two_projects_on_one_server_learn_separately(tmp_path):
+    """What Label Studio sends for two projects backed by the same server: each project's annotations
+    train its own model, and neither project, nor the endpoint, is served the other's."""
+    pairs = reviews(40, seed=11)
+    inverted = {"Positive": "Negative", "Negative": "Positive"}
+    held_out = [{"id": 900 + i, "data": {"text": t}} for i, (t, _) in enumerate(reviews(20, seed=12))]
+    expected = [label for _, label in reviews(20, seed=12)]
+
+    def project(pid: int) -> dict:
+        return {"id": pid, "title": f"p{pid}", "label_config": SENTIMENT_CONFIG}
+
+    def annotate(url: str, pid: int, flip: bool) -> str:
+        for i, (text, label) in enumerate(pairs):
+            answer = httpx.post(
+                f"{url}/webhook",
+                json={
+                    "action": "ANNOTATION_CREATED",
+                    "annotation": choices_annotation(inverted[label] if flip else label, 100 * pid + i),
+                    "task": {"id": 100 * pid + i, "data": {"text": text}},
+                    "project": project(pid),
+                },
+            )
+            assert answer.status_code == 201, answer.text
+        return answer.json()["result"]["model_version"]
+
+    def served(url: str, pid: int) -> list:
+        body = {**predict_body(held_out), "project": f"{pid}.1795384847"}
+        return [
+            r["result"][0]["value"]["choices"][0]
+            for r in httpx.post(f"{url}/predict", json=body).json()["results"]
+        ]
+
+    def setup(url: str, pid: int) -> str:
+        body = {**SETUP, "project": f"{pid}.1795384847"}
+        return httpx.post(f"{url}/setup", json=body).json()["model_version"]
+
+    with model_server("text_classifier", tmp_path / "model") as url:
+        version_a = annotate(url, 21, flip=False)
+        right_a = served(url, 21)
+        assert sum(a == b for a, b in zip(right_a, expected, strict=True)) >= 15
+        assert setup(url, 22) == "text_classifier-untrained"  # A's training is not B's model
+        assert httpx.post(f"{url}/predict", json={**predict_body(held_out), "project": 22}).json() == {
+            "results": []
+        }
+
+        version_b = annotate(url, 22, flip=True)  # B trains on inverted labels
+        assert version_b != version_a
+        assert served(url, 21) == right_a and setup(url, 21) == version_a  # A is served what it was
+        assert served(url, 22) == [inverted[label] for label in right_a]
+        # The endpoint serves its own (here: no) model, whatever the projects trained.
+        assert httpx.post(f"{url}/invocations", json=predict_body(held_out)).json() == {"results": []}
+        assert (tmp_path / "model" / "projects" / "21" / "text_classifier.json").exists()
+        assert not (tmp_path / "model" / "text_classifier.json").exists()
+
+
+def test_a_project_id_that_is_not_a_number_is_refused(classifier):
+    url, _ = classifier
+    for project in ("../model", "14/../../x", "abc.123"):
+        answer = httpx.post(f"{url}/predict", json={**predict_body([]), "project": project})
+        assert answer.status_code == 400 and "project" in answer.json()["validation_errors"], project
 
 
 def test_invoke_endpoint_gets_model_error_for_a_bad_body(classifier):
@@ -169,24 +245,13 @@ def test_bad_requests_are_4xx_naming_the_field(classifier):
         assert field in answer.json()["validation_errors"], (path, answer.json())
 
 
-def test_a_new_artifact_is_served_without_a_restart(classifier, tmp_path):
+def test_a_new_artifact_is_served_without_a_restart(classifier):
     url, root = classifier
-    (root / "input" / "data" / "training").mkdir(parents=True, exist_ok=True)
-    (root / "input" / "data" / "training" / "export.json").write_text(json.dumps(export_tasks(reviews(40))))
-    done = subprocess.run(
-        [sys.executable, "-m", "ml_endpoints", "train"],
-        cwd=ROOT,
-        capture_output=True,
-        check=False,
-        text=True,
-        timeout=120,
-        env={**os.environ, "SM_ROOT": str(root)},
-    )
-    assert done.returncode == 0, done.stderr
-    trained = json.loads((root / "model" / "metrics.json").read_text())["model_version"]
-    assert httpx.post(f"{url}/setup", json=SETUP).json() == {"model_version": trained}
+    before = httpx.post(f"{url}/invocations", json=predict_body([{"data": {"text": "love it"}}])).json()
+    trained = train_endpoint(root, reviews(40))
     result = httpx.post(f"{url}/invocations", json=predict_body([{"data": {"text": "love it"}}])).json()
     assert result["results"][0]["model_version"] == trained
+    assert before["results"] == [] or before["results"][0]["model_version"] != trained
 
 
 def test_basic_auth_and_request_size_bounds(tmp_path):
