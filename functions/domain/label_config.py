@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element, ParseError
 
-import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as safe_fromstring
 
 from functions.domain.errors import ValidationFailed
 
@@ -328,7 +328,7 @@ def _parse_xml(xml: str) -> Element:
             f"the label config is {size} bytes; the limit is {MAX_LABEL_CONFIG_BYTES} bytes (1 MB)"
         )
     try:
-        return safe_xml.fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        return safe_fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
         # A DTD is how entity expansion ("billion laughs") and external entities get in; configs
         # never need one.

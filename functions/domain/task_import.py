@@ -152,7 +152,7 @@ def _read_table(filename: str, text: str, delimiter: str) -> list:
                 )
             if len(row) < width:
                 row = row + [""] * (width - len(row))
-            items.append({"data": dict(zip(columns, row))})
+            items.append({"data": dict(zip(columns, row, strict=True))})
         return items
     except csv.Error as exc:
         raise _file_error(filename, f"line {reader.line_num}: {exc}") from None

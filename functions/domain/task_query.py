@@ -188,7 +188,7 @@ _PREDICATES: dict[str, Callable[[Any, Any], bool]] = {
     "not_contains": lambda actual, wanted: not _contains(actual, wanted),
     "regex": lambda actual, pattern: pattern.search(_text(actual)) is not None,  # case-sensitive, as LS
 }
-OPERATORS = tuple(_PREDICATES) + ("empty",)
+OPERATORS = (*_PREDICATES, "empty")
 
 
 def _is_empty(column: str, kind: str, raw: Any) -> bool:

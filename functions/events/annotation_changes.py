@@ -1,7 +1,7 @@
 """Annotation changes, read off the annotations table's stream.
 
-The stream consumer (`functions/handlers/events.py`, the events Lambda in AWS) turns each
-record into one `AnnotationChange` and passes it to every subscriber in `SUBSCRIBERS`, in order. What reacts to
+The stream consumer (`functions/handlers/events.py`, the events Lambda in AWS) turns each record
+into one `AnnotationChange` and passes it to every subscriber in `SUBSCRIBERS`, in order. What reacts to
 annotations (webhooks, target storage, training triggers) subscribes here; a subscriber that raises makes
 its record fail alone, and the stream retries that record (see the handler).
 """

@@ -85,7 +85,7 @@ def to_item(task: Task, model_version: str = "") -> TaskModel:
         completed_at=task.completed_at,
         locks={},
         lease_rev=0,
-        queue_random=random.randrange(QUEUE_RANDOM_RANGE),
+        queue_random=random.randrange(QUEUE_RANDOM_RANGE),  # noqa: S311 -- a shuffled queue order, no secret
         queue_project=None if task.is_labeled else task.project_id,
         uncertainty=uncertainty(task.prediction_scores, model_version),
     )
@@ -246,10 +246,13 @@ def settle_labeled(item: TaskModel) -> int:
         return 0
     if labeled:
         actions = [TaskModel.is_labeled.set(True), TaskModel.queue_project.remove()]
-        condition = (TaskModel.is_labeled == False) & (TaskModel.labeling_count >= TaskModel.overlap)
+        # `==` on a PynamoDB attribute builds a condition expression; `not` would test the attribute object.
+        was_unlabeled = TaskModel.is_labeled == False  # noqa: E712
+        condition = was_unlabeled & (TaskModel.labeling_count >= TaskModel.overlap)
     else:
         actions = [TaskModel.is_labeled.set(False), TaskModel.queue_project.set(int(item.project_id))]
-        condition = (TaskModel.is_labeled == True) & (TaskModel.labeling_count < TaskModel.overlap)
+        was_labeled = TaskModel.is_labeled == True  # noqa: E712 -- a condition expression, as above
+        condition = was_labeled & (TaskModel.labeling_count < TaskModel.overlap)
     try:
         TaskModel(int(item.id)).update(actions=actions, condition=condition)
     except UpdateError as exc:

@@ -179,7 +179,9 @@ def _occurrences(text: str, selected: list[dict], labels: list[str]) -> list[tup
 
 
 def _region(from_name: str, to_name: str, text: str, start: int, end: int, label: str) -> dict:
-    region_id = hashlib.sha1(f"{from_name}:{start}:{end}:{label}".encode()).hexdigest()[:10]
+    region_id = hashlib.sha1(
+        f"{from_name}:{start}:{end}:{label}".encode(), usedforsecurity=False
+    ).hexdigest()[:10]
     return {
         "id": region_id,
         "from_name": from_name,

@@ -62,7 +62,7 @@ def config_categories(parsed: dict) -> Categories:
             explicit[label] = category_id
     taken = set(explicit.values())
     free_ids = (i for i in itertools.count() if i not in taken)
-    for label, category_id in zip(sorted(names - set(explicit)), free_ids):
+    for label, category_id in zip(sorted(names - set(explicit)), free_ids, strict=False):
         categories.append({"id": category_id, "name": label})
     return Categories(categories, {c["name"]: c["id"] for c in categories} | explicit)
 
@@ -88,19 +88,14 @@ def coco_categories(parsed: dict) -> Categories:
     merged_id = max(numeric) + 1 if numeric else 0
     # "default" itself is not a label name: a result labeled "default" gets a category of its own.
     ids = {c["name"]: c["id"] for c in kept} | dict.fromkeys(keypoints, merged_id)
-    return Categories(
-        kept
-        + [
-            {
-                "id": merged_id,
-                "name": "default",
-                "supercategory": "default",
-                "keypoints": keypoints,
-                "skeleton": [],
-            }
-        ],
-        ids,
-    )
+    merged = {
+        "id": merged_id,
+        "name": "default",
+        "supercategory": "default",
+        "keypoints": keypoints,
+        "skeleton": [],
+    }
+    return Categories([*kept, merged], ids)
 
 
 def keypoint_order(parsed: dict) -> list[str]:
@@ -239,7 +234,7 @@ def _walk(tasks: Iterable[dict], parsed: dict, data_key: str, categories: Catego
                 points = [(px / 100 * width, py / 100 * height) for px, py in label.get("points") or ()]
                 if not points:
                     continue  # the SDK fails the export on an empty polygon
-                xs, ys = zip(*points)
+                xs, ys = zip(*points, strict=True)
                 yield (
                     "annotation",
                     {

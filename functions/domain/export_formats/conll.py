@@ -65,7 +65,7 @@ def write_conll(tasks: Callable[[], Iterable[dict]], parsed: dict, data_key: str
         text = item.data.get(data_key)
         if not isinstance(text, str):
             text = "" if text is None else str(text)  # the SDK fails the export on these
-        for token, tag in zip(*tokens_and_tags(text, spans)):
+        for token, tag in zip(*tokens_and_tags(text, spans), strict=True):
             sink.write(f"{token} -X- _ {tag}\n")
         sink.write("\n")
     sink.flush()
