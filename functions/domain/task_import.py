@@ -348,6 +348,8 @@ def _check_result(result: object, config: LabelConfig | None, where: str) -> Non
 
 def _score(value: object) -> float | None:
     """Label Studio's rule: the score as a float if it is one, else no score."""
+    if not isinstance(value, str | int | float):  # JSON's lists, objects and null
+        return None
     try:
         score = float(value)
     except (TypeError, ValueError):

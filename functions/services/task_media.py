@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 from functions.domain.errors import PermissionDenied, ValidationFailed
 from functions.domain.records import Task, User
-from functions.domain.storage import SOURCE
+from functions.domain.storage import SOURCE, Storage
 from functions.services import access
 from functions.settings import get_settings
 from functions.store import storages as storage_store
@@ -53,9 +53,9 @@ def _strings(value) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _presigning_storages(project_id: int) -> dict[str, object]:
+def _presigning_storages(project_id: int) -> dict[str, Storage | None]:
     """Bucket -> the source storage that presigns its objects (None: the files bucket, our own)."""
-    found: dict[str, object] = {get_settings().files_bucket: None}
+    found: dict[str, Storage | None] = {get_settings().files_bucket: None}
     for storage in storage_store.list_for_project(project_id, SOURCE):
         if storage.presign:
             found.setdefault(storage.bucket, storage)

@@ -16,7 +16,7 @@ import posixpath
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import BinaryIO
+from typing import IO
 from urllib.parse import urlparse
 
 from functions.domain.export_formats import jsontext
@@ -137,7 +137,7 @@ def cached_image_path(url: str) -> str:
     return f"images/{digest}__{posixpath.basename(path)}"
 
 
-def write_coco(tasks: Callable[[], Iterable[dict]], parsed: dict, data_key: str, out: BinaryIO) -> None:
+def write_coco(tasks: Callable[[], Iterable[dict]], parsed: dict, data_key: str, out: IO[bytes]) -> None:
     """Two passes over the tasks: images (which settle the categories), then annotations, so that
     `result.json` can be written in the SDK's key order without holding either list."""
     categories = coco_categories(parsed)
