@@ -263,11 +263,13 @@ class TaskQuery:
         # Stable sorts from the least significant column to the most significant one.
         for column in reversed((*self.ordering, "id")):
             name = column.removeprefix("-")
-            present, missing = [], []
+            present: list[Any] = []
+            missing: list[Any] = []
             for item in ordered:
                 (missing if _raw(row_of(item), name) is None else present).append(item)
+            # mypy cannot type a lambda with a default (`n` binds this pass's column).
             present.sort(
-                key=lambda item, n=name: _order_value(n, _raw(row_of(item), n)),
+                key=lambda item, n=name: _order_value(n, _raw(row_of(item), n)),  # type: ignore[misc]
                 reverse=column.startswith("-"),
             )
             ordered = present + missing

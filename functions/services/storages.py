@@ -19,6 +19,7 @@ import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -250,7 +251,7 @@ def _sync_source(storage: Storage) -> dict:
     s3 = storage_store.s3_for(storage)
     project = project_store.get(storage.project_id)
     owner = user_store.get(storage.created_by)
-    counts = {"created": 0, "tasks_existed": 0, "objects": 0, "errors": []}
+    counts: dict[str, Any] = {"created": 0, "tasks_existed": 0, "objects": 0, "errors": []}
     listing = {"Bucket": storage.bucket, "Prefix": list_prefix(storage)}
     if not storage.recursive_scan:
         listing["Delimiter"] = "/"
@@ -273,6 +274,7 @@ def import_objects(storage: Storage, project: Project, owner: User, s3, objects:
     won = storage_store.claim(storage.id, [k for k in keys if k not in existing])
     errors: list[str] = []
     items_of: dict[str, list] = {}
+    key: str | None
     for key in won:
         try:
             items_of[key] = _items(storage, s3, key, objects[key])

@@ -107,7 +107,7 @@ def keypoint_order(parsed: dict) -> list[str]:
     pairs, used = [], set()
     for name, label_attrs in attrs.items():
         try:
-            index = int(label_attrs.get("model_index"))
+            index = int(label_attrs.get("model_index"))  # type: ignore[arg-type]  # None: TypeError, below
         except (TypeError, ValueError):
             continue
         if index not in used:
