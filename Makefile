@@ -1,20 +1,37 @@
-# The two commands of the README: `make dev` (run the local stack) and `make test` (run the test suite).
-# Each sets up what it needs first; everything installed comes from pyproject.toml.
+# The two commands of the README: `make dev` (run the local stack) and `make test` (the gates, then the
+# test suite; `make check` is the same). Each checks the machine first (scripts/check-prereqs), then sets up
+# what it needs; everything installed comes from pyproject.toml. Both share one venv: `make dev` installs
+# only the local stack and the model server (`.[local,ml]`), `make test` everything the tests use (`.[dev]`).
 VENV ?= .venv
 PYTHON ?= python3
-STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-local
+TEST_STAMP := $(VENV)/.installed-dev
+PY_DIRS := functions infra ml_endpoints tests bench
 
 NODE_STAMP := node_modules/.installed
 WEB_STAMP := web/node_modules/.installed
 CDK := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --no-install cdk
 
-.PHONY: dev test bench lint synth deploy clean
+.PHONY: dev test check lint format-check typecheck bench synth deploy clean prereqs-dev prereqs-test
 
-$(STAMP): pyproject.toml
+prereqs-dev:
+	@PYTHON=$(PYTHON) scripts/check-prereqs dev
+
+prereqs-test:
+	@PYTHON=$(PYTHON) scripts/check-prereqs test
+
+$(VENV)/bin/python: | prereqs-dev
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
+
+# `labelstack dev`: the API under uvicorn, the moto server, and the built-in model server from ml_endpoints.
+$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet -e '.[local,ml]'
+	touch $(DEV_STAMP)
+
+$(TEST_STAMP): pyproject.toml | prereqs-test $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(TEST_STAMP)
 
 # The CDK CLI, pinned to v2 in package-lock.json (3.x rejects aws-cdk-lib 2 output).
 $(NODE_STAMP): package.json package-lock.json
@@ -26,26 +43,38 @@ $(WEB_STAMP): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	touch $(WEB_STAMP)
 
-dev: $(STAMP) $(WEB_STAMP)
+dev: prereqs-dev $(DEV_STAMP) $(WEB_STAMP)
 	$(VENV)/bin/labelstack dev $(ARGS)
 
-test: $(STAMP) $(WEB_STAMP)
+# The gates, cheapest first so a lint finding fails in seconds: lint, format, types, then the tests.
+check: prereqs-test $(TEST_STAMP) $(WEB_STAMP)
+	$(VENV)/bin/ruff check $(PY_DIRS)
+	$(VENV)/bin/ruff format --check $(PY_DIRS)
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+test: check
+
+lint: $(TEST_STAMP)
+	$(VENV)/bin/ruff check $(PY_DIRS)
+
+format-check: $(TEST_STAMP)
+	$(VENV)/bin/ruff format --check $(PY_DIRS)
+
+typecheck: $(TEST_STAMP)
+	$(VENV)/bin/mypy
+
+bench: $(TEST_STAMP)
 	$(VENV)/bin/python -m bench.api_calls
 	$(VENV)/bin/python -m bench.export_memory
 	$(VENV)/bin/python -m bench.lambda_bundle
 
 # `make synth ARGS="-c stage=prod"`: the CloudFormation template into cdk.out/, no AWS account needed.
-synth: $(STAMP) $(NODE_STAMP) $(WEB_STAMP)
+synth: $(TEST_STAMP) $(NODE_STAMP) $(WEB_STAMP)
 	$(CDK) synth --quiet $(ARGS)
 
-deploy: $(STAMP) $(NODE_STAMP) $(WEB_STAMP)
+deploy: $(TEST_STAMP) $(NODE_STAMP) $(WEB_STAMP)
 	$(CDK) deploy $(ARGS)
-
-lint: $(STAMP)
-	$(VENV)/bin/ruff check functions infra ml_endpoints tests bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache node_modules cdk.out web/node_modules web/vendor

@@ -46,7 +46,8 @@ def counted():
 
 
 CONFIG = """<View><Text name="text" value="$text"/>
-<Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>"""
+<Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices>
+</View>"""
 CHOICE = [
     {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
 ]
@@ -142,7 +143,8 @@ def main() -> None:
         client = TestClient(create_app(), headers={"Authorization": f"Token {token}"})
 
         print(
-            "\n## Import (moto server on this machine; Label Studio: 10k tasks 1.9 s, with predictions 9.0 s)\n"
+            "\n## Import (moto server on this machine; "
+            "Label Studio: 10k tasks 1.9 s, with predictions 9.0 s)\n"
         )
         print("| import | tasks | seconds | tasks/s | DynamoDB calls | BatchWriteItem | calls per 25 tasks |")
         print("|---|---:|---:|---:|---:|---:|---:|")

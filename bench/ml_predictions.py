@@ -129,7 +129,8 @@ def main() -> None:
             rows.append((kind, run(client, pid, fields)))
 
         print(
-            "\n## Retrieve predictions, built-in text classifier (moto server and the model on this machine)\n"
+            "\n## Retrieve predictions, built-in text classifier "
+            "(moto server and the model on this machine)\n"
         )
         print(
             "| kind | tasks | batch size | seconds | tasks/s | backend calls | predictions stored "

@@ -99,7 +99,8 @@ def main() -> None:
         print("\n## Training on submission, local stack (built-in text classifier, SageMaker kind)\n")
         print(
             "| labels | runs (completed / failed) | latest run trained on | held-out reviews "
-            "| accuracy untrained | accuracy trained | its validation accuracy | labeling s | then idle after s |"
+            "| accuracy untrained | accuracy trained | its validation accuracy "
+            "| labeling s | then idle after s |"
         )
         print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
         print(

@@ -58,7 +58,10 @@ def load(path: str | Path, build: Callable[[dict], Any]) -> Any | None:
         cached = _loaded.get(path)
         if cached and cached[0] == identity:
             return cached[1]
-    built = build(read_json(path))
+    document = read_json(path)
+    if document is None:  # removed since the stat
+        return None
+    built = build(document)
     with _lock:
         _loaded[path] = (identity, built)
     return built

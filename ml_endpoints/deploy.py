@@ -26,7 +26,7 @@ def create_model(
     model: str = "text_classifier",
     region: str | None = None,
 ):
-    """A SageMaker Model: our container image serving `model` over the artifact tarball at `model_data_url`."""
+    """A SageMaker Model: our image serving `model` over the artifact tarball at `model_data_url`."""
     from sagemaker.core.resources import Model
     from sagemaker.core.shapes import ContainerDefinition
 

@@ -28,6 +28,7 @@ import inspect
 import json
 import os
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,7 @@ class ModelResponse(BaseModel):
     """What `predict` may return instead of a list: predictions plus the version that made them."""
 
     model_version: str | None = None
-    predictions: list[PredictionValue | list[PredictionValue]] = []
+    predictions: Sequence[PredictionValue | list[PredictionValue]] = []
 
     def has_model_version(self) -> bool:
         return bool(self.model_version)
@@ -164,6 +165,8 @@ class LabelStudioMLBase:
         """label-studio-sdk's `LabelInterface` for the config, for models that build regions with it."""
         from label_studio_sdk.label_interface import LabelInterface
 
+        if self.label_config is None:
+            raise ValueError("no label config: the model was not set up with a project's config")
         return LabelInterface(self.label_config)
 
     # -- state ---------------------------------------------------------------------------------------
@@ -217,7 +220,8 @@ class LabelStudioMLBase:
         """
         if _first_parameter(self.fit) == "event":
             return self.fit(event, data)
-        output = self.fit(tasks or (), workdir=self.model_dir, event=event, data=data)
+        legacy_fit: Callable[..., Any] = self.fit  # a subclass's fit(tasks, workdir, **kwargs)
+        output = legacy_fit(tasks or (), workdir=self.model_dir, event=event, data=data)
         self.set("train_output", json.dumps(output if output is not None else {}))
         self.bump_model_version()
         return output

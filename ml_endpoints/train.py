@@ -94,7 +94,7 @@ def text_key_of(tasks: list[dict], wanted: str | None) -> str:
     """The `data` key holding the text: as asked, else `text`, else the tasks' one string field."""
     if wanted:
         return wanted
-    datas = [task.get("data") for task in tasks if isinstance(task.get("data"), dict)]
+    datas = [data for task in tasks if isinstance(data := task.get("data"), dict)]
     if any("text" in data for data in datas):
         return "text"
     keys = {key for data in datas for key, value in data.items() if isinstance(value, str)}

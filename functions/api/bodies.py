@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import overload
 
 from fastapi import Request
 
@@ -39,6 +40,10 @@ def required_int_param(value: str | None, name: str) -> int:
     return found
 
 
+@overload
+def int_param(value: str | None, name: str, default: int) -> int: ...
+@overload
+def int_param(value: str | None, name: str, default: None = None) -> int | None: ...
 def int_param(value: str | None, name: str, default: int | None = None) -> int | None:
     if value is None or value == "":
         return default

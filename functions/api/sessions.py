@@ -67,7 +67,8 @@ def start(user: User) -> Session:
 
 def resolve(value: str | None) -> Session:
     """The live session a cookie value names, or NotAuthenticated."""
-    expiry, _, secret = (value or "").partition(".")
+    value = value or ""
+    expiry, _, secret = value.partition(".")
     if not expiry.isdigit() or not secret:
         raise NotAuthenticated("Authentication credentials were not provided.")
     expires_at = datetime.fromtimestamp(int(expiry), UTC)

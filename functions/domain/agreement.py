@@ -123,7 +123,7 @@ def _span_iou(a: dict, b: dict) -> float:
     (anchor_a, s1, e1), (anchor_b, s2, e2) = _span(a), _span(b)
     if anchor_a != anchor_b:
         return 0.0
-    if s1 is None or s2 is None:  # equal non-interval anchors: the very same position
+    if s1 is None or s2 is None or e1 is None or e2 is None:  # equal non-interval anchors: the same position
         return 1.0
     inter = max(0.0, min(e1, e2) - max(s1, s2))
     union = max(e1, e2) - min(s1, s2)

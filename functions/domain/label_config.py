@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element, ParseError
 
-import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as safe_fromstring
 
 from functions.domain.errors import ValidationFailed
 
@@ -159,8 +159,8 @@ class LabelConfig:
         previous = previous or {}
         weights = {}
         for name, info in self.parsed.items():
-            old = previous.get(name) if isinstance(previous.get(name), dict) else {}
-            old_labels = old.get("labels") if isinstance(old.get("labels"), dict) else {}
+            old = found if isinstance(found := previous.get(name), dict) else {}
+            old_labels = labels if isinstance(labels := old.get("labels"), dict) else {}
             weights[name] = {
                 "overall": _weight(old.get("overall")),
                 "type": info["type"],
@@ -177,7 +177,7 @@ class LabelConfig:
                     return templated.control
         return control
 
-    def validate_result(self, result: list) -> None:
+    def validate_result(self, result: object) -> None:
         """Check each region's shape against the config; raise InvalidResult naming the first bad field.
 
         Structural only (names, type, value is an object): label values and geometry are not checked,
@@ -328,7 +328,7 @@ def _parse_xml(xml: str) -> Element:
             f"the label config is {size} bytes; the limit is {MAX_LABEL_CONFIG_BYTES} bytes (1 MB)"
         )
     try:
-        return safe_xml.fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        return safe_fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
         # A DTD is how entity expansion ("billion laughs") and external entities get in; configs
         # never need one.
@@ -411,7 +411,7 @@ class _ConfigBuilder:
             if tag in _SELF_REFERENCING:
                 self.self_referencing[name] = tag
         is_output = bool(name and attrib.get("toName") and tag not in _NOT_CONTROL_TAGS)
-        if is_output:
+        if is_output and name:
             self._add_output(element, name)
         elif name and (attrib.get("value") or attrib.get("valueList")):
             self._add_input(element, name)

@@ -94,7 +94,7 @@ def preference_order(
     if sampling == UNCERTAINTY:
         labeling_now = {holder for e in ordered for holder, expires in e.locks.items() if expires > now}
         head = ordered[: 1 + len(labeling_now)]
-        (rng or random.Random()).shuffle(head)
+        (rng or random.Random()).shuffle(head)  # noqa: S311 -- spreads annotators over tasks; no secret
         ordered = head + ordered[len(head) :]
     if maximum_annotations > 1:
         ordered.sort(key=lambda e: -(e.total_annotations + e.cancelled_annotations))

@@ -7,6 +7,7 @@ Fields Label Studio has and labelstack has no use for (comments, drafts) are pre
 from __future__ import annotations
 
 from datetime import datetime
+from typing import overload
 
 from functions.domain.records import Annotation, Prediction, Project, Task, User, utcnow
 
@@ -36,6 +37,17 @@ def time_ago(moment: datetime) -> str:
     return f"{minutes}{_NBSP}minute{'s' if minutes != 1 else ''}"
 
 
+def author(annotation: Annotation, users: dict[int, User]) -> User | None:
+    """Who wrote `annotation`, out of `users`; one imported without `completed_by` has nobody."""
+    return None if annotation.completed_by is None else users.get(annotation.completed_by)
+
+
+@overload
+def user_brief(user: User) -> dict: ...
+@overload
+def user_brief(user: None) -> None: ...
+@overload
+def user_brief(user: User | None) -> dict | None: ...
 def user_brief(user: User | None) -> dict | None:
     if user is None:
         return None
@@ -216,7 +228,7 @@ def task_detail_json(
         "id": task.id,
         "predictions": [prediction_json(p) for p in predictions],
         "annotations": [
-            annotation_json(a, users.get(a.completed_by), expand_user=not list_fields) for a in annotations
+            annotation_json(a, author(a, users), expand_user=not list_fields) for a in annotations
         ],
         "drafts": [],
         "annotators": sorted({a.completed_by for a in annotations if a.completed_by is not None}),

@@ -152,7 +152,7 @@ def _read_table(filename: str, text: str, delimiter: str) -> list:
                 )
             if len(row) < width:
                 row = row + [""] * (width - len(row))
-            items.append({"data": dict(zip(columns, row))})
+            items.append({"data": dict(zip(columns, row, strict=True))})
         return items
     except csv.Error as exc:
         raise _file_error(filename, f"line {reader.line_num}: {exc}") from None
@@ -348,6 +348,8 @@ def _check_result(result: object, config: LabelConfig | None, where: str) -> Non
 
 def _score(value: object) -> float | None:
     """Label Studio's rule: the score as a float if it is one, else no score."""
+    if not isinstance(value, str | int | float):  # JSON's lists, objects and null
+        return None
     try:
         score = float(value)
     except (TypeError, ValueError):

@@ -188,7 +188,7 @@ _PREDICATES: dict[str, Callable[[Any, Any], bool]] = {
     "not_contains": lambda actual, wanted: not _contains(actual, wanted),
     "regex": lambda actual, pattern: pattern.search(_text(actual)) is not None,  # case-sensitive, as LS
 }
-OPERATORS = tuple(_PREDICATES) + ("empty",)
+OPERATORS = (*_PREDICATES, "empty")
 
 
 def _is_empty(column: str, kind: str, raw: Any) -> bool:
@@ -263,11 +263,13 @@ class TaskQuery:
         # Stable sorts from the least significant column to the most significant one.
         for column in reversed((*self.ordering, "id")):
             name = column.removeprefix("-")
-            present, missing = [], []
+            present: list[Any] = []
+            missing: list[Any] = []
             for item in ordered:
                 (missing if _raw(row_of(item), name) is None else present).append(item)
+            # mypy cannot type a lambda with a default (`n` binds this pass's column).
             present.sort(
-                key=lambda item, n=name: _order_value(n, _raw(row_of(item), n)),
+                key=lambda item, n=name: _order_value(n, _raw(row_of(item), n)),  # type: ignore[misc]
                 reverse=column.startswith("-"),
             )
             ordered = present + missing

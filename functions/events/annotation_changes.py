@@ -1,7 +1,7 @@
 """Annotation changes, read off the annotations table's stream.
 
-The stream consumer (`functions/handlers/events.py`, the events Lambda in AWS) turns each
-record into one `AnnotationChange` and passes it to every subscriber in `SUBSCRIBERS`, in order. What reacts to
+The stream consumer (`functions/handlers/events.py`, the events Lambda in AWS) turns each record
+into one `AnnotationChange` and passes it to every subscriber in `SUBSCRIBERS`, in order. What reacts to
 annotations (webhooks, target storage, training triggers) subscribes here; a subscriber that raises makes
 its record fail alone, and the stream retries that record (see the handler).
 """
@@ -40,7 +40,8 @@ def from_stream_record(record: DynamoDBRecord) -> AnnotationChange:
     name = record.event_name.name if record.event_name else ""
     if name not in _ACTIONS:
         raise ValueError(f"not an item change: eventName {name!r}")
-    new, old = record.dynamodb.new_image or None, record.dynamodb.old_image or None
+    # A stream record always carries `dynamodb`; powertools types it as optional.
+    new, old = record.dynamodb.new_image or None, record.dynamodb.old_image or None  # type: ignore[union-attr]
     item = new or old
     if not item:
         raise ValueError("stream record has no item image: the table's stream must carry NEW_AND_OLD_IMAGES")

@@ -1,4 +1,4 @@
-"""The events Lambda: the annotations table's stream, one record at a time, partial batch failures reported."""
+"""The events Lambda: the annotations table's stream, record by record, partial batch failures reported."""
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response

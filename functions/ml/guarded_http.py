@@ -57,7 +57,7 @@ def resolve(target: Target, allow: AllowList) -> str:
         raise Unreachable(f"cannot resolve {target.host}: {exc.strerror or exc}") from None
     addresses = []
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
         check_address(target, address, allow)  # one private answer is enough to refuse
         addresses.append(address)
     if not addresses:
@@ -135,6 +135,7 @@ def _once(
     if target.port != default_port:
         host_header += f":{target.port}"
     pool_timeout = Timeout(connect=connect_timeout, read=timeout)
+    pool: urllib3.HTTPConnectionPool
     if target.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(
             address,

@@ -81,7 +81,7 @@ def convert(user: User, project_id: int, snapshot_id: int, export_type) -> Snaps
     return snapshot
 
 
-def download_url(user: User, project_id: int, snapshot_id: int, export_type: str) -> str:
+def download_url(user: User, project_id: int, snapshot_id: int, export_type: str | None) -> str:
     snapshot = get(user, project_id, snapshot_id)
     name = (export_type or "JSON").upper()
     ready = snapshot.status == "completed" if name == "JSON" else snapshot.converted.get(name) == "completed"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from typing import BinaryIO
+from typing import IO
 
 from functions.domain.agreement import majority_vote
 from functions.domain.errors import ValidationFailed
@@ -36,7 +36,7 @@ def export(
     download_all_tasks: bool,
     ids: list[int] | None,
     majority: bool = False,
-) -> tuple[ExportFile, BinaryIO]:
+) -> tuple[ExportFile, IO[bytes]]:
     """The export as (what it is, a file positioned at its start). The caller closes the file."""
     project = access.project_for(user, project_id)
     tasks = export_tasks(project_id, ids=ids, all_tasks=download_all_tasks or bool(ids), majority=majority)

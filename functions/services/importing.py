@@ -103,8 +103,8 @@ def import_tasks(user: User, project_id: int, raw_items) -> ImportResult:
 
 def run_import_job(import_id: int) -> None:
     job, body_ref = import_store.get(import_id)
-    if job.status != "created":
-        return  # a retried invocation of a job that already ran
+    if job.status != "created" or body_ref is None:
+        return  # a retried invocation of a job that already ran (every job is created with its body)
     job.status = "in_progress"
     import_store.update(job)
     started = time.monotonic()

@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from functions.domain.errors import Conflict, NotFound, ValidationFailed
 from functions.domain.label_stream import uncertainty
@@ -72,7 +73,7 @@ def retrieve(user: User, project: Project, tasks: list[Task]) -> dict:
     if len(tasks) > get_settings().ml_sync_predict_limit:
         return _start_job(backend, [t.id for t in tasks])
     outcome = predict_tasks(project, backend, tasks)
-    body = {
+    body: dict[str, Any] = {
         "processed_items": outcome.predicted,
         "detail": f"Retrieved {outcome.predictions} predictions",
         "skipped_items": outcome.skipped,

@@ -185,7 +185,8 @@ def train_http(training_id: int) -> dict:
     version the backend reports."""
     _, backend, project = _run(training_id)
     http = client_for(backend)
-    answer = http.train(project_json(project, config_of(project).parsed, None))
+    # Only http backends train through here, and client_for gives those an HttpBackend.
+    answer = http.train(project_json(project, config_of(project).parsed, None))  # type: ignore[attr-defined]
     version = http.setup(project) or backend.model_version
     result = answer.get("result") if isinstance(answer, dict) else None
     return {"model_version": version, "metrics": result if isinstance(result, dict) else {}}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from pynamodb.expressions.update import Action
+
 from functions.domain.errors import NotFound
 from functions.domain.records import Annotation
 from functions.store import blobs, ids, projects, tasks
@@ -121,7 +123,7 @@ def insert(annotation: Annotation, *, counts_toward_labeled: bool) -> Annotation
     Counters move by atomic ADDs, so many annotators submitting to one task at once all succeed.
     """
     user = annotation.completed_by
-    extra = []
+    extra: list[Action] = []
     if user is not None:
         skipped = (
             TaskModel.skipped_by.add({user})
@@ -155,7 +157,7 @@ def remove(annotation: Annotation, *, counts_toward_labeled: bool, others: list[
     """Delete an annotation; `others` are the task's other annotations, which decide whether its author
     still counts as having answered the task."""
     user = annotation.completed_by
-    extra = []
+    extra: list[Action] = []
     if user is not None:
         mine = [a for a in others if a.completed_by == user]
         if not mine:

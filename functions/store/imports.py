@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from functions.domain.errors import NotFound
 from functions.domain.records import ImportJob
 from functions.store import ids
@@ -24,7 +26,7 @@ _INTS = {"project_id", "created_by", "task_count", "annotation_count", "predicti
 
 
 def _to_job(item: ImportJobModel) -> ImportJob:
-    values = {}
+    values: dict[str, Any] = {}
     for name in _FIELDS:
         value = getattr(item, name)
         values[name] = int(value) if name in _INTS and value is not None else value

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from itertools import islice
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from functions.domain.label_stream import SEQUENTIAL, UNCERTAINTY, UNIFORM, QueueEntry
 from functions.store.models import LeaseModel, TaskModel
@@ -77,7 +78,7 @@ def acquire(
     The condition pins the lease revision and the answer counts, so neither another lease nor a late
     submission can slip in between the decision and the write. Expired leases are dropped on the way.
     """
-    actions = [lease_path(user_id).set(expires), TaskModel.lease_rev.add(1)]
+    actions: list[Action] = [lease_path(user_id).set(expires), TaskModel.lease_rev.add(1)]
     actions += [lease_path(holder).remove() for holder in expired if holder != user_id]
     condition = (
         (TaskModel.lease_rev == entry.lease_rev)

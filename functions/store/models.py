@@ -12,7 +12,9 @@ Design notes (ARCHITECTURE.md, "Data model"):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -25,6 +27,9 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
+
+if TYPE_CHECKING:
+    from pynamodb._schema import KeySchema
 
 from functions.settings import Settings, get_settings
 
@@ -215,10 +220,12 @@ class TaskModel(_Base):
     labeling_count = NumberAttribute(default=0)
     annotators = NumberSetAttribute(null=True)
     skipped_by = NumberSetAttribute(null=True)
-    locks = MapAttribute(default=dict)  # str(user id) -> lease expiry, epoch seconds
+    # str(user id) -> lease expiry, epoch seconds
+    locks: MapAttribute[str, float] = MapAttribute(default=dict)
     lease_rev = NumberAttribute(default=0)
     completed_at = UTCDateTimeAttribute(null=True)
-    prediction_scores = MapAttribute(default=dict)  # model version -> score of its latest prediction
+    # model version -> score of its latest prediction
+    prediction_scores: MapAttribute[str, float] = MapAttribute(default=dict)
     project_index = ProjectIndex()
     queue_index = QueueIndex()
     random_queue_index = RandomQueueIndex()
@@ -336,7 +343,7 @@ class ExportSnapshotModel(_Base):
     task_number = NumberAttribute(default=0)
     error = UnicodeAttribute(null=True)
     options = UnicodeAttribute(default="{}")  # JSON: what the snapshot was asked to include
-    converted = MapAttribute(default=dict)  # export type -> status of its conversion
+    converted: MapAttribute[str, str] = MapAttribute(default=dict)  # export type -> status of its conversion
     project_index = ProjectIndex()
 
 
@@ -559,9 +566,18 @@ class TableSpec:
     stream_view: str | None
 
 
-def _key(schema: list[dict], types: dict[str, str], kind: str) -> tuple[str, str] | None:
+def _key(
+    schema: Sequence[KeySchema | dict[str, str]], types: dict[str, str], kind: str
+) -> tuple[str, str] | None:
     names = [key["AttributeName"] for key in schema if key["KeyType"] == kind]
     return (names[0], types[names[0]]) if names else None
+
+
+def _hash_key(schema: Sequence[KeySchema | dict[str, str]], types: dict[str, str]) -> tuple[str, str]:
+    found = _key(schema, types, "HASH")
+    if found is None:
+        raise ValueError(f"no HASH key in {schema}")
+    return found
 
 
 def table_specs() -> list[TableSpec]:
@@ -573,7 +589,7 @@ def table_specs() -> list[TableSpec]:
         indexes = tuple(
             IndexSpec(
                 name=gsi["index_name"],
-                hash_key=_key(gsi["key_schema"], types, "HASH"),
+                hash_key=_hash_key(gsi["key_schema"], types),
                 range_key=_key(gsi["key_schema"], types, "RANGE"),
                 projection=gsi["projection"]["ProjectionType"],
                 non_key_attributes=tuple(gsi["projection"].get("NonKeyAttributes", ())),
@@ -586,7 +602,7 @@ def table_specs() -> list[TableSpec]:
         specs.append(
             TableSpec(
                 short_name=model.TABLE,
-                hash_key=_key(schema["key_schema"], types, "HASH"),
+                hash_key=_hash_key(schema["key_schema"], types),
                 range_key=_key(schema["key_schema"], types, "RANGE"),
                 indexes=indexes,
                 ttl_attribute=ttl,
@@ -607,9 +623,10 @@ def configure(settings: Settings | None = None) -> None:
             "host": settings.aws_endpoint_url,
             "region": settings.region,
         }
-        if getattr(model, "STREAM_VIEW", None):
-            meta["stream_view_type"] = model.STREAM_VIEW
-        model.Meta = type("Meta", (_Base.Meta,), meta)
+        stream_view = getattr(model, "STREAM_VIEW", None)
+        if stream_view:
+            meta["stream_view_type"] = stream_view
+        model.Meta = type("Meta", (_Base.Meta,), meta)  # type: ignore[misc,assignment]
         # PynamoDB caches one connection per class, bound to the old table name and host.
         model._connection = None
 

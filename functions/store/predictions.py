@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from pynamodb.expressions.update import Action
+
 from functions.domain.errors import NotFound
 from functions.domain.records import Prediction
 from functions.store import blobs, ids, projects, tasks
@@ -147,7 +149,7 @@ def insert_batch(
     done: list[int] = []
 
     def update_task(task_id: int) -> None:
-        actions = [
+        actions: list[Action] = [
             TaskModel.prediction_ids.add(set(by_task[task_id])),
             TaskModel.total_predictions.add(len(by_task[task_id])),
         ]

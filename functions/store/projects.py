@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 from functions.domain.errors import NotFound
 from functions.domain.records import Project, utcnow
@@ -26,14 +27,15 @@ SETTINGS = tuple(f.name for f in dataclasses.fields(Project) if f.name not in _S
 
 def _to_project(item: ProjectModel) -> Project:
     stored = json.loads(item.settings)
-    known = {k: v for k, v in stored.items() if k in SETTINGS}
+    known: dict[str, Any] = {k: v for k, v in stored.items() if k in SETTINGS}
+    counters: dict[str, Any] = {c: int(getattr(item, c) or 0) for c in COUNTERS}
     return Project(
         id=int(item.id),
         title=item.title,
         created_by=int(item.created_by),
         created_at=item.created_at,
         version=int(item.version),
-        **{c: int(getattr(item, c) or 0) for c in COUNTERS},
+        **counters,
         **known,
     )
 

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from pynamodb.exceptions import PutError
+from pynamodb.expressions.update import Action
 
 from functions.domain.errors import NotFound
 from functions.domain.records import utcnow
@@ -138,7 +139,7 @@ def set_status(
 ) -> None:
     """What a sync reports (no version check: a sync never conflicts with a user's edit)."""
     storage.status, storage.meta, storage.traceback = status, meta, traceback
-    actions = [
+    actions: list[Action] = [
         StorageModel.status.set(status),
         StorageModel.meta.set(json.dumps(meta)),
         StorageModel.traceback.set(traceback) if traceback else StorageModel.traceback.remove(),

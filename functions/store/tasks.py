@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.operand import Path
+from pynamodb.expressions.update import Action
 
 from functions.domain.errors import NotFound
 from functions.domain.label_stream import uncertainty
@@ -85,7 +86,7 @@ def to_item(task: Task, model_version: str = "") -> TaskModel:
         completed_at=task.completed_at,
         locks={},
         lease_rev=0,
-        queue_random=random.randrange(QUEUE_RANDOM_RANGE),
+        queue_random=random.randrange(QUEUE_RANDOM_RANGE),  # noqa: S311 -- a shuffled queue order, no secret
         queue_project=None if task.is_labeled else task.project_id,
         uncertainty=uncertainty(task.prediction_scores, model_version),
     )
@@ -134,7 +135,7 @@ def page_ids(project_id: int, offset: int, limit: int) -> list[int]:
     remaining = offset
     while remaining > 0:
         page = conn.query(
-            project_id, index_name=index, select="COUNT", limit=remaining, exclusive_start_key=start_key
+            str(project_id), index_name=index, select="COUNT", limit=remaining, exclusive_start_key=start_key
         )
         remaining -= page["Count"]
         start_key = page.get("LastEvaluatedKey")
@@ -143,7 +144,7 @@ def page_ids(project_id: int, offset: int, limit: int) -> list[int]:
     found: list[int] = []
     while len(found) < limit:
         page = conn.query(
-            project_id, index_name=index, limit=limit - len(found), exclusive_start_key=start_key
+            str(project_id), index_name=index, limit=limit - len(found), exclusive_start_key=start_key
         )
         found.extend(int(item["id"]["N"]) for item in page.get("Items", []))
         start_key = page.get("LastEvaluatedKey")
@@ -167,7 +168,7 @@ def iter_ids(project_id: int) -> Iterator[list[int]]:
 def save_fields(task: Task, expected_version: int) -> Task:
     """Write data and meta if the task was not changed since `expected_version` was read."""
     data, data_ref = blobs.pack(task.data, _data_key(task.id))
-    actions = [
+    actions: list[Action] = [
         TaskModel.data.set(data) if data is not None else TaskModel.data.remove(),
         TaskModel.data_ref.set(data_ref) if data_ref is not None else TaskModel.data_ref.remove(),
         TaskModel.meta.set(blobs.dumps(task.meta)),
@@ -245,11 +246,14 @@ def settle_labeled(item: TaskModel) -> int:
     if labeled == bool(item.is_labeled):
         return 0
     if labeled:
-        actions = [TaskModel.is_labeled.set(True), TaskModel.queue_project.remove()]
-        condition = (TaskModel.is_labeled == False) & (TaskModel.labeling_count >= TaskModel.overlap)
+        actions: list[Action] = [TaskModel.is_labeled.set(True), TaskModel.queue_project.remove()]
+        # `==` on a PynamoDB attribute builds a condition expression; `not` would test the attribute object.
+        was_unlabeled = TaskModel.is_labeled == False  # noqa: E712
+        condition = was_unlabeled & (TaskModel.labeling_count >= TaskModel.overlap)
     else:
         actions = [TaskModel.is_labeled.set(False), TaskModel.queue_project.set(int(item.project_id))]
-        condition = (TaskModel.is_labeled == True) & (TaskModel.labeling_count < TaskModel.overlap)
+        was_labeled = TaskModel.is_labeled == True  # noqa: E712 -- a condition expression, as above
+        condition = was_labeled & (TaskModel.labeling_count < TaskModel.overlap)
     try:
         TaskModel(int(item.id)).update(actions=actions, condition=condition)
     except UpdateError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from functions.domain.errors import NotFound
 from functions.domain.records import utcnow
@@ -53,7 +54,7 @@ def claim(backend_id: int, training_id: int) -> bool:
 
 def release(backend_id: int, training_id: int, trained_annotations: int | None) -> None:
     """End run `training_id`'s claim; a successful run also moves the backend's trained-on count."""
-    actions = [MLBackendModel.training_run.remove()]
+    actions: list[Action] = [MLBackendModel.training_run.remove()]
     if trained_annotations is not None:
         actions.append(MLBackendModel.trained_annotations.set(trained_annotations))
     try:

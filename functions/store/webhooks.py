@@ -7,6 +7,8 @@ import json
 from datetime import timedelta
 from functools import cache
 
+from pynamodb.expressions.update import Action
+
 from functions.domain.errors import NotFound
 from functions.domain.records import utcnow
 from functions.domain.webhook import EDITABLE, Webhook
@@ -129,7 +131,7 @@ def log_attempt(
     response_status: int | None,
     error: str | None,
 ) -> None:
-    actions = [
+    actions: list[Action] = [
         WebhookDeliveryModel.status.set(status),
         WebhookDeliveryModel.attempts.set(attempts),
         WebhookDeliveryModel.updated_at.set(utcnow()),

@@ -63,7 +63,7 @@ def build_bundle(output_dir: Path, *, platform: str, target_python: str | None =
     """Write the Lambda bundle into `output_dir`: wheels for `platform`, the project's code, bytecode."""
     target_python = target_python or python_version()
     output_dir.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
+    subprocess.run(  # noqa: S603 -- this interpreter's pip over pyproject.toml's dependencies, no shell
         [
             sys.executable,
             "-m",
@@ -98,7 +98,7 @@ def build_bundle(output_dir: Path, *, platform: str, target_python: str | None =
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
         )
     if target_python == python_version():
-        subprocess.run(
+        subprocess.run(  # noqa: S603 -- this interpreter's compileall over our own output, no shell
             [
                 sys.executable,
                 "-m",

@@ -157,8 +157,8 @@ class LabelstackStack(Stack):
             jwt_secret,
             "AwsSolutions-SMG4",
             (
-                "Rotating the signing key would sign every user out and invalidate every personal access token; "
-                "rotate it by hand when that is intended."
+                "Rotating the signing key would sign every user out and invalidate every personal access "
+                "token; rotate it by hand when that is intended."
             ),
         )
         for function in (
@@ -241,7 +241,8 @@ class LabelstackStack(Stack):
                 "The model artifacts the built-in endpoint loads.",
             )
         self._acknowledge_training(region, account, stage)
-        # CDK's own custom resource that copies web/ into the site bucket, one per stack: CDK writes its policy.
+        # CDK's own custom resource that copies web/ into the site bucket, one per stack: CDK writes its
+        # policy.
         for child in self.node.children:
             if child.node.id.startswith("Custom::CDKBucketDeployment"):
                 for finding in (

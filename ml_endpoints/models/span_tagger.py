@@ -110,7 +110,7 @@ class SpanTagger(LabelStudioMLBase):
             if not isinstance(text, str):
                 predictions.append(PredictionValue(model_version=version, score=None, result=[]))
                 continue
-            spans = _occurrences(text, selected, labels) if selected else find_spans(text, rules)
+            spans = _occurrences(text, selected, labels) if rules is None else find_spans(text, rules)
             regions = [_region(from_name, to_name, text, start, end, label) for start, end, label in spans]
             predictions.append(PredictionValue(model_version=version, score=None, result=regions))
         return ModelResponse(model_version=version, predictions=predictions)
@@ -163,7 +163,7 @@ def _selected_regions(context: dict | None, to_name: str) -> list[dict]:
 
 
 def _occurrences(text: str, selected: list[dict], labels: list[str]) -> list[tuple[int, int, str]]:
-    spans = set()
+    spans: set[tuple[int, int, str]] = set()
     for region in selected:
         value = region["value"]
         start, end = value.get("start"), value.get("end")
@@ -179,7 +179,9 @@ def _occurrences(text: str, selected: list[dict], labels: list[str]) -> list[tup
 
 
 def _region(from_name: str, to_name: str, text: str, start: int, end: int, label: str) -> dict:
-    region_id = hashlib.sha1(f"{from_name}:{start}:{end}:{label}".encode()).hexdigest()[:10]
+    region_id = hashlib.sha1(
+        f"{from_name}:{start}:{end}:{label}".encode(), usedforsecurity=False
+    ).hexdigest()[:10]
     return {
         "id": region_id,
         "from_name": from_name,

@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -28,7 +29,7 @@ FORMAT = "labelstack.text_classifier/1"
 MAX_EXAMPLES = 200_000
 UNTRAINED_VERSION = "text_classifier-untrained"
 
-_VECTORIZER_PARAMS = {
+_VECTORIZER_PARAMS: dict[str, Any] = {
     "lowercase": True,
     "ngram_range": [1, 2],
     "sublinear_tf": True,
@@ -88,7 +89,7 @@ def example_from_task(task: dict, annotations: list, from_name: str | None, text
         usable, key=lambda a: (str(a.get("updated_at") or a.get("created_at") or ""), a.get("id") or 0)
     )
     key = str(task["id"]) if task.get("id") is not None else hashlib.sha256(text.encode()).hexdigest()
-    return Example(key, text, choice_of(latest, from_name))
+    return Example(key, text, choice_of(latest, from_name))  # type: ignore[arg-type]  # usable: has one
 
 
 def examples_from_tasks(tasks: list, from_name: str | None, text_key: str) -> list[Example]:
@@ -215,7 +216,7 @@ class TextClassifier(LabelStudioMLBase):
             return ModelResponse(model_version=self.model_version, predictions=[])
         from_name, to_name, text_key = control
         allowed = set(self.parsed_label_config[from_name]["labels"])
-        texts = [(task.get("data") or {}).get(text_key) for task in tasks]
+        texts: list[Any] = [(task.get("data") or {}).get(text_key) for task in tasks]
         readable = [i for i, text in enumerate(texts) if isinstance(text, str)]
         tops = (
             dict(zip(readable, classifier.top([texts[i] for i in readable]), strict=True)) if readable else {}

@@ -188,7 +188,7 @@ def test_retrieve_predictions_in_batches_and_skip_the_current_version(api, allow
 
 
 @pytest.mark.parametrize(
-    "mode, reason",
+    ("mode", "reason"),
     [
         ("garbage", "not JSON"),
         ("wrong_count", "3 results for 4 tasks"),
@@ -387,7 +387,7 @@ def test_presign_redirects_to_s3_for_the_tasks_own_files(api, aws):
         )
         assert response.status_code == 303, response.text
         assert f"uploads/{pid}/cat.txt" in response.headers["location"]
-        assert requests.get(response.headers["location"]).content == b"meow"
+        assert requests.get(response.headers["location"], timeout=10).content == b"meow"
     other = api.get(f"/api/tasks/{ids[0]}/presign", params={"fileuri": fileuri(f"s3://{bucket}/exports/x")})
     assert other.status_code == 403
     bad = api.get(f"/api/tasks/{ids[0]}/presign", params={"fileuri": "%%%"})
@@ -516,6 +516,7 @@ def test_sagemaker_through_moto_canned_answers_rejects_garbage(api, aws):
     requests.post(
         "http://motoapi.amazonaws.com/moto-api/static/sagemaker/endpoint-results",
         json={"results": [{"Body": json.dumps({"results": []}), "ContentType": "application/json"}]},
+        timeout=10,
     )
     ok = api.post(
         "/api/ml",

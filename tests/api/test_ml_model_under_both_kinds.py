@@ -86,9 +86,9 @@ def answers(api, task_ids) -> dict[str, tuple]:
     return found
 
 
+@pytest.mark.usefixtures("allow_local")
 def test_one_model_class_predicts_the_same_as_http_and_as_sagemaker(
     api,
-    allow_local,
     legacy_server,
     ported_endpoint,
 ):

@@ -303,7 +303,7 @@ def test_tasks_served_to_browsers_link_their_s3_media_through_presigned_urls(api
     assert api.get(f"/api/projects/{pid}/next").json()["data"]["text"] == link
     redirect = api.get(link, follow_redirects=False)
     assert redirect.status_code == 303
-    assert requests.get(redirect.headers["location"]).content == b"meow"
+    assert requests.get(redirect.headers["location"], timeout=10).content == b"meow"
     assert api.get(f"/api/tasks/{task['id']}").json()["data"]["text"] == link  # the stored data is unchanged
 
     # A storage that does not presign leaves its URIs to the client, and refuses to presign them.

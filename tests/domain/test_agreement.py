@@ -125,7 +125,7 @@ def test_relations_and_unknown_types_are_ignored():
         "type": "keypointlabels",
         "value": {"x": 1, "y": 2, "width": 1, "keypointlabels": ["Nose"]},
     }
-    assert task_agreement([choice("A") + [relation, keypoint], choice("A")]) == 1.0
+    assert task_agreement([[*choice("A"), relation, keypoint], choice("A")]) == 1.0
 
 
 # --- spans ----------------------------------------------------------------------------------------
@@ -206,14 +206,14 @@ def test_polygons_compare_by_bounding_box():
 
 
 def test_controls_are_averaged():
-    mixed_a = choice("A") + [box(10, 10, 20, 20)]
-    mixed_b = choice("B") + [box(11, 11, 20, 20)]
+    mixed_a = [*choice("A"), box(10, 10, 20, 20)]
+    mixed_b = [*choice("B"), box(11, 11, 20, 20)]
     assert task_agreement([mixed_a, mixed_b]) == 0.5
 
 
 def test_a_control_only_one_annotator_used_scores_zero():
     assert task_agreement([choice("A") + single("rating", "rating", 4), choice("A")]) == 0.5
-    assert task_agreement([choice("A") + [span(0, 5)], choice("A")]) == 0.5
+    assert task_agreement([[*choice("A"), span(0, 5)], choice("A")]) == 0.5
 
 
 # --- majority vote --------------------------------------------------------------------------------
@@ -268,7 +268,7 @@ def test_regions_cluster_by_best_iou_not_first_fit():
 
 
 def test_majority_vote_keeps_the_ls_shape_with_deterministic_ids():
-    results = [choice("A") + [box(10, 10, 20, 20)], choice("A") + [box(11, 11, 20, 20)], choice("B")]
+    results = [[*choice("A"), box(10, 10, 20, 20)], [*choice("A"), box(11, 11, 20, 20)], choice("B")]
     voted = majority_vote(results)
     assert [r["id"] for r in voted] == ["majority-0", "majority-1"]
     assert voted == majority_vote(results)

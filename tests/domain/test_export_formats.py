@@ -1,4 +1,4 @@
-"""Export formats: label-studio-sdk's `Converter` (what Label Studio runs) is the oracle, output for output."""
+"""Export formats: label-studio-sdk's `Converter` (what Label Studio runs) is the oracle, output by output."""
 
 from __future__ import annotations
 
@@ -639,7 +639,8 @@ def test_conll_matches_sdk(tmp_path):
 
 def test_conll_tokenization_matches_sdk_on_random_text():
     rng = random.Random(7)
-    alphabet = list("abcXYZ  \t\n.,;:!?'\"`()[]{}<>-/$%&@#0123") + [
+    alphabet = [
+        *"abcXYZ  \t\n.,;:!?'\"`()[]{}<>-/$%&@#0123",
         "can",
         "not",
         "n't",
@@ -661,7 +662,7 @@ def test_conll_tokenization_matches_sdk_on_random_text():
         try:
             expected = create_tokens_and_tags(text, copy.deepcopy(spans) or None)
         except (ValueError, RuntimeError):
-            with pytest.raises(ValueError):
+            with pytest.raises(ValueError, match="substring not found"):
                 tokens_and_tags(text, spans or None)
             continue
         assert tokens_and_tags(text, spans or None) == expected, text
@@ -681,7 +682,7 @@ def assert_close(ours, expected, where: str = "$") -> None:
             assert_close(ours[key], expected[key], f"{where}.{key}")
     elif isinstance(expected, list):
         assert isinstance(ours, list) and len(ours) == len(expected), where
-        for i, (a, b) in enumerate(zip(ours, expected)):
+        for i, (a, b) in enumerate(zip(ours, expected, strict=True)):
             assert_close(a, b, f"{where}[{i}]")
     else:
         assert ours == expected, where
@@ -691,10 +692,10 @@ def assert_lines_close(ours: bytes, expected: bytes, name: str) -> None:
     """YOLO label files: the same lines and words, numbers compared as assert_close does."""
     ours_lines, expected_lines = ours.decode().splitlines(), expected.decode().splitlines()
     assert len(ours_lines) == len(expected_lines), name
-    for a, b in zip(ours_lines, expected_lines):
+    for a, b in zip(ours_lines, expected_lines, strict=True):
         ours_words, expected_words = a.split(), b.split()
         assert len(ours_words) == len(expected_words), (name, a, b)
-        for x, y in zip(ours_words, expected_words):
+        for x, y in zip(ours_words, expected_words, strict=True):
             if re.fullmatch(r"-?\d+\.\d*(e-?\d+)?", y):
                 assert float(x) == pytest.approx(float(y), rel=1e-9, abs=1e-12), (name, a, b)
             else:
@@ -889,7 +890,8 @@ FORMAT_CONFIGS = {
         <Choices name="same" toName="a,b"><Choice value="Yes"/><Choice value="No"/></Choices></View>""",
     "keypoints_and_rectangles": KEYPOINTS,
     "rectangle_plus_labels": """<View><Image name="image" value="$image"/>
-        <Rectangle name="box" toName="image"/><Labels name="lbl" toName="image"><Label value="A"/></Labels></View>""",
+        <Rectangle name="box" toName="image"/>
+        <Labels name="lbl" toName="image"><Label value="A"/></Labels></View>""",
     "brush": """<View><Image name="image" value="$image"/>
         <BrushLabels name="brush" toName="image"><Label value="A"/></BrushLabels></View>""",
     "audio_transcription": """<View><Audio name="audio" value="$audio"/>

@@ -9,7 +9,7 @@ import pytest
 from label_studio_sdk._extensions.label_studio_tools.core.label_config import parse_config as ls_parse_config
 
 from functions.domain.errors import ValidationFailed
-from functions.domain.label_config import MAX_LABEL_CONFIG_BYTES, parse_label_config
+from functions.domain.label_config import MAX_LABEL_CONFIG_BYTES, InvalidResult, parse_label_config
 
 # Answers captured from Label Studio 1.23.2 (tests/fixtures/ls-samples/README.md says what each is).
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "ls-samples"
@@ -306,7 +306,8 @@ def test_controls_describe_each_control():
         (REPEATER, ("images",)),
         (MIXED, ("pages", "video")),
         (
-            "<View><Text name='a' value='$t'/><Text name='b' value='$t'/><Text name='c' value='literal'/></View>",
+            "<View><Text name='a' value='$t'/><Text name='b' value='$t'/>"
+            "<Text name='c' value='literal'/></View>",
             ("t",),
         ),
         (
@@ -465,7 +466,7 @@ def test_loose_types_label_studio_accepts():
     mixed = parse_label_config(MIXED)
     # A generic <Labels> next to a geometry tool writes the geometry's labeled type.
     mixed.validate_result([region("videoLabels", "video", "videovectorlabels")])
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidResult):
         mixed.validate_result([region("videoLabels", "video", "rating")])
 
 
@@ -508,7 +509,7 @@ def test_joined_to_names_and_repeater_names():
     ],
 )
 def test_invalid_results(result, message):
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(InvalidResult) as caught:
         parse_label_config(TEXT_CLASSIFICATION).validate_result(result)
     assert str(caught.value).startswith(message)
 
@@ -550,6 +551,6 @@ def test_dicts_and_lists():
 
 @pytest.mark.parametrize("value", [7, True, None, {"rating": 3}])
 def test_no_suitable_control(value):
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(InvalidResult) as caught:
         parse_label_config(TEXT_CLASSIFICATION).prediction_result_from_value(value)
     assert repr(value) in str(caught.value)

@@ -212,7 +212,8 @@ def test_not_a_list(payload):
         ),
         (
             {"data": {"text": "a"}, "annotations": [{"result": [], "completed_by": [1]}]},
-            "Error at item 0: annotations[0].completed_by: must be a user id, an email or a user object, got array",
+            "Error at item 0: annotations[0].completed_by: "
+            "must be a user id, an email or a user object, got array",
         ),
         (
             {"data": {"text": "a"}, "completions": [{"result": "Positive"}]},

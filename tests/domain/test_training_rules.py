@@ -13,7 +13,7 @@ def project(**fields) -> Project:
 
 
 @pytest.mark.parametrize(
-    "fields, every",
+    ("fields", "every"),
     [
         ({}, 0),
         ({"start_training_on_annotation_update": True}, 1),

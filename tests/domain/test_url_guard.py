@@ -51,7 +51,7 @@ def test_public_addresses_pass(address):
 
 
 @pytest.mark.parametrize(
-    "url, reason",
+    ("url", "reason"),
     [
         ("ftp://example.com/", "http and https"),
         ("example.com", "scheme"),
@@ -82,7 +82,7 @@ def test_allow_list_opens_hosts_and_ranges_only():
     check_address(local, ipaddress.ip_address("127.0.0.1"), allow)
     check_address(parse_target("http://ml.internal"), ipaddress.ip_address("10.99.0.1"), allow)
     check_address(parse_target("http://x.example"), ipaddress.ip_address("10.20.3.4"), allow)
-    with pytest.raises(BlockedURL, match="10.21.0.1"):
+    with pytest.raises(BlockedURL, match=r"10\.21\.0\.1"):
         check_address(parse_target("http://x.example"), ipaddress.ip_address("10.21.0.1"), allow)
     with pytest.raises(ValueError, match="CIDR"):
         parse_allow_list("10.0.0.0/99")
@@ -96,6 +96,6 @@ def test_every_resolved_address_is_checked_and_the_checked_one_is_used(monkeypat
 
     monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
     allow = parse_allow_list("")
-    with pytest.raises(BlockedURL, match="169.254.169.254"):
+    with pytest.raises(BlockedURL, match=r"169\.254\.169\.254"):
         guarded_http.resolve(parse_target("http://mixed.example/"), allow)
     assert guarded_http.resolve(parse_target("http://public.example/"), allow) == "93.184.216.34"

@@ -25,7 +25,9 @@ def stream_record(name: str, sequence: str, new: dict | None = None, old: dict |
         "eventVersion": "1.1",
         "eventSource": "aws:dynamodb",
         "awsRegion": "us-east-1",
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/labelstack-test-annotations/stream/x",
+        "eventSourceARN": (
+            "arn:aws:dynamodb:us-east-1:123456789012:table/labelstack-test-annotations/stream/x"
+        ),
         "dynamodb": {
             "Keys": {"id": _serialize(item["id"])},
             "SequenceNumber": sequence,

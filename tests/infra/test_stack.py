@@ -363,7 +363,7 @@ def test_an_unacknowledged_cdk_nag_finding_fails_the_synth(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "context, message",
+    ("context", "message"),
     [
         ({"stage": "has spaces"}, "context stage"),
         ({"removalPolicy": "keep"}, "context removalPolicy"),
@@ -382,7 +382,7 @@ CFN_LINT_ACCEPTED = ("W3005", "W3045")
 
 
 def test_the_templates_pass_cfn_lint(default_stack, full_stack, tmp_path):
-    for name, (stack, template) in {"default": default_stack, "full": full_stack}.items():
+    for name, (_stack, template) in {"default": default_stack, "full": full_stack}.items():
         path = tmp_path / f"{name}.json"
         path.write_text(json.dumps(template.to_json()))
         result = subprocess.run(

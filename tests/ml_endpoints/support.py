@@ -77,7 +77,7 @@ def reviews(count: int = 60, seed: int = 7) -> list[tuple[str, str]]:
     for i in range(count):
         label = "Positive" if i % 2 == 0 else "Negative"
         words = rng.sample(_GOOD if label == "Positive" else _BAD, 2)[: rng.randint(1, 2)]
-        words += rng.sample(_FILLER, 3) + [rng.choice(_NOUNS)]
+        words += [*rng.sample(_FILLER, 3), rng.choice(_NOUNS)]
         rng.shuffle(words)
         out.append((" ".join(words), label))
     return out

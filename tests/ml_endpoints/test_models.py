@@ -28,7 +28,9 @@ from tests.ml_endpoints.support import NER_CONFIG, SENTIMENT_CONFIG, choices_ann
 
 def test_parsed_label_config_has_label_studios_structure(model_dir):
     config = """<View><Text name="text" value="$text"/>
-      <Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative" alias="NEG"/></Choices>
+      <Choices name="sentiment" toName="text">
+        <Choice value="Positive"/><Choice value="Negative" alias="NEG"/>
+      </Choices>
       <Labels name="ner" toName="text"><Label value="ORG"/></Labels></View>"""
     model = LabelStudioMLBase(project_id="14", label_config=config)
     # label-studio-sdk's parse_config output for this config (reference section 2.2).

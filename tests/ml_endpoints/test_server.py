@@ -81,7 +81,7 @@ def test_label_studio_contract_from_untrained_to_trained(classifier):
 
     results = httpx.post(f"{url}/predict", json=predict_body(held_out)).json()["results"]
     assert len(results) == len(held_out)  # one per task, in order
-    for prediction, (_, label) in zip(results, reviews(60)[50:], strict=True):
+    for prediction in results:
         assert set(prediction) == {"result", "score", "model_version"}
         assert prediction["model_version"] == version and 0.5 <= prediction["score"] <= 1
         [region] = prediction["result"]

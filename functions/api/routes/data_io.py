@@ -7,6 +7,7 @@ import hashlib
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from functions.api.auth import current_user
 from functions.api.bodies import flag, int_param, json_body
@@ -27,10 +28,11 @@ async def import_tasks(project_id: int, request: Request, user: User = Depends(c
         form = await request.form()
         files = []
         for _, value in form.multi_items():
-            if hasattr(value, "read"):
+            if isinstance(value, UploadFile):
                 content = await value.read()
-                digest.update(value.filename.encode() + b"\0" + content)
-                files.append((value.filename or "upload", content))
+                filename = value.filename or "upload"
+                digest.update(filename.encode() + b"\0" + content)
+                files.append((filename, content))
         if not files:
             raise ValidationFailed.field("file", "No file in the upload.")
         raw_items = await run_in_threadpool(importing.read_payload, None, files)
@@ -76,7 +78,7 @@ def export_formats(project_id: int, user: User = Depends(current_user)):
 async def export(project_id: int, request: Request, user: User = Depends(current_user)):
     q = request.query_params
     export_type = q.get("exportType") or q.get("export_type") or "JSON"
-    ids = [int_param(v, "ids") for v in q.getlist("ids") + q.getlist("ids[]")]
+    ids = [i for v in q.getlist("ids") + q.getlist("ids[]") if (i := int_param(v, "ids")) is not None]
     written, body = await run_in_threadpool(
         exporting.export,
         user,

@@ -10,6 +10,7 @@ from functions.api.bodies import flag, int_param, json_body, required_int_param
 from functions.domain.errors import ValidationFailed
 from functions.domain.ls_json import (
     annotation_json,
+    author,
     prediction_json,
     task_detail_json,
     task_json,
@@ -54,9 +55,10 @@ def list_tasks(request: Request, user: User = Depends(current_user)):
         "total_annotations": project.total_annotations_number,
         "total_predictions": project.total_predictions_number,
         "total": total,
-        "tasks": [_detail(t, list_fields=True) for t in tasks]
-        if with_children
-        else [task_list_item_json(t) for t in tasks],
+        # Views when the fields were asked for (`fields=all`), bare tasks otherwise.
+        "tasks": [
+            _detail(t, list_fields=True) if isinstance(t, TaskView) else task_list_item_json(t) for t in tasks
+        ],
     }
 
 
@@ -85,7 +87,7 @@ async def update_task(task_id: int, request: Request, user: User = Depends(curre
     )
     return {
         **task_json(view.task),
-        "annotations": [annotation_json(a, view.users.get(a.completed_by)) for a in view.annotations],
+        "annotations": [annotation_json(a, author(a, view.users)) for a in view.annotations],
         "predictions": [prediction_json(p) for p in view.predictions],
     }
 
@@ -99,7 +101,7 @@ def delete_task(task_id: int, user: User = Depends(current_user)):
 @router.get("/api/tasks/{task_id}/annotations")
 def list_annotations(task_id: int, user: User = Depends(current_user)):
     annotations, users = annotation_service.list_for_task(user, task_id)
-    return [annotation_json(a, users.get(a.completed_by)) for a in annotations]
+    return [annotation_json(a, author(a, users)) for a in annotations]
 
 
 @router.post("/api/tasks/{task_id}/annotations", status_code=201)
@@ -115,7 +117,7 @@ async def create_annotation(task_id: int, request: Request, user: User = Depends
 def get_annotation(annotation_id: int, user: User = Depends(current_user)):
     annotation, _ = annotation_service.annotation_for(user, annotation_id)
     users = user_store.batch_get([annotation.completed_by])
-    return annotation_json(annotation, users.get(annotation.completed_by))
+    return annotation_json(annotation, author(annotation, users))
 
 
 @router.patch("/api/annotations/{annotation_id}")
@@ -123,7 +125,7 @@ async def update_annotation(annotation_id: int, request: Request, user: User = D
     body = await json_body(request)
     annotation = await run_in_threadpool(annotation_service.update, user, annotation_id, body)
     users = await run_in_threadpool(user_store.batch_get, [annotation.completed_by])
-    return annotation_json(annotation, users.get(annotation.completed_by))
+    return annotation_json(annotation, author(annotation, users))
 
 
 @router.delete("/api/annotations/{annotation_id}", status_code=204)

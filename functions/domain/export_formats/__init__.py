@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from functions.domain.export_formats.catalogue import FORMAT_NAMES, FORMATS, data_keys, formats_for_config
 from functions.domain.export_formats.catalogue import supported_formats as _supported_formats
@@ -62,7 +62,7 @@ WRITABLE_FORMATS: tuple[str, ...] = tuple(_FILES)
 
 
 def write_export(
-    export_type: str, tasks: Callable[[], Iterable[dict]], config: LabelConfig, out: BinaryIO
+    export_type: str, tasks: Callable[[], Iterable[dict]], config: LabelConfig, out: IO[bytes]
 ) -> ExportFile:
     """Write the `export_type` export of `tasks` to `out`. ValueError (before anything is written) for an
     unknown type, one this server does not produce, or one the project's labeling config does not support."""

@@ -18,8 +18,8 @@ _IMAGE_TAGS = ["image segmentation", "object detection", "keypoints"]
 FORMATS: tuple[dict, ...] = (
     {
         "title": "JSON",
-        "description": "List of items in raw JSON format stored in one JSON file. Use to export both the data "
-        "and the annotations for a dataset. It's Label Studio Common Format",
+        "description": "List of items in raw JSON format stored in one JSON file. Use to export both the "
+        "data and the annotations for a dataset. It's Label Studio Common Format",
         "link": "https://labelstud.io/guide/export.html#JSON",
         "name": "JSON",
     },
@@ -53,8 +53,8 @@ FORMATS: tuple[dict, ...] = (
     },
     {
         "title": "COCO",
-        "description": "Popular machine learning format used by the COCO dataset for object detection and image "
-        "segmentation tasks with polygons and rectangles.",
+        "description": "Popular machine learning format used by the COCO dataset for object detection and "
+        "image segmentation tasks with polygons and rectangles.",
         "link": "https://labelstud.io/guide/export.html#COCO",
         "tags": _IMAGE_TAGS,
         "name": "COCO",
@@ -75,8 +75,9 @@ FORMATS: tuple[dict, ...] = (
     },
     {
         "title": "YOLO",
-        "description": "Popular TXT format is created for each image file. Each txt file contains annotations for "
-        "the corresponding image file, that is object class, object coordinates, height & width.",
+        "description": "Popular TXT format is created for each image file. Each txt file contains "
+        "annotations for the corresponding image file, that is object class, object coordinates, "
+        "height & width.",
         "link": "https://labelstud.io/guide/export.html#YOLO",
         "tags": _IMAGE_TAGS,
         "name": "YOLO",
@@ -90,9 +91,9 @@ FORMATS: tuple[dict, ...] = (
     },
     {
         "title": "YOLOv8 OBB",
-        "description": "Popular TXT format is created for each image file. Each txt file contains annotations for "
-        "the corresponding image file. The YOLO OBB format designates bounding boxes by their "
-        "four corner points with coordinates normalized between 0 and 1, so it is possible to "
+        "description": "Popular TXT format is created for each image file. Each txt file contains "
+        "annotations for the corresponding image file. The YOLO OBB format designates bounding boxes by "
+        "their four corner points with coordinates normalized between 0 and 1, so it is possible to "
         "export rotated objects.",
         "link": "https://labelstud.io/guide/export.html#YOLO",
         "tags": ["image segmentation", "object detection"],
@@ -121,8 +122,8 @@ FORMATS: tuple[dict, ...] = (
     },
     {
         "title": "ASR Manifest",
-        "description": "Export audio transcription labels for automatic speech recognition as the JSON manifest "
-        "format expected by NVIDIA NeMo models.",
+        "description": "Export audio transcription labels for automatic speech recognition as the JSON "
+        "manifest format expected by NVIDIA NeMo models.",
         "link": "https://labelstud.io/guide/export.html#ASR-MANIFEST",
         "tags": ["speech recognition"],
         "name": "ASR_MANIFEST",
@@ -137,8 +138,8 @@ FORMATS: tuple[dict, ...] = (
     },
     {
         "title": "DocLang (.dclx)",
-        "description": "Package annotations from the Doclang Interface as DocLang OPC archives (document.xml + "
-        "page image) for downstream Docling model training.",
+        "description": "Package annotations from the Doclang Interface as DocLang OPC archives "
+        "(document.xml + page image) for downstream Docling model training.",
         "link": "https://github.com/doclang-project/doclang/blob/main/spec.md#doclang-archive-format",
         "tags": ["document", "doclang"],
         "name": "DOCLANG",
@@ -201,21 +202,19 @@ def supported_formats(parsed: dict) -> set[str]:
         formats -= {"COCO", "COCO_WITH_IMAGES", "YOLO", "YOLO_WITH_IMAGES"}
     if not ("Text" in inputs and "Labels" in outputs):
         formats.discard("CONLL2003")
-    if multi_image or not (
-        "Image" in inputs and ("RectangleLabels" in outputs or ("Rectangle" in outputs and "Labels" in outputs))
-    ):
+    rectangles = "RectangleLabels" in outputs or ("Rectangle" in outputs and "Labels" in outputs)
+    if multi_image or not ("Image" in inputs and rectangles):
         formats.discard("VOC")
     # Python precedence as in the SDK: `not (A and B or C and D or ...)`, so a `<Rectangle>` + `<Labels>`
     # config qualifies even without an `<Image>`.
     if multi_image or not (
-        ("Image" in inputs
-        and ("RectangleLabels" in outputs or "PolygonLabels" in outputs or "KeyPointLabels" in outputs))
-        or ("Rectangle" in outputs
-        and "Labels" in outputs)
-        or ("PolygonLabels" in outputs
-        and "Labels" in outputs)
-        or ("KeyPointLabels" in outputs
-        and "Labels" in outputs)
+        (
+            "Image" in inputs
+            and ("RectangleLabels" in outputs or "PolygonLabels" in outputs or "KeyPointLabels" in outputs)
+        )
+        or ("Rectangle" in outputs and "Labels" in outputs)
+        or ("PolygonLabels" in outputs and "Labels" in outputs)
+        or ("KeyPointLabels" in outputs and "Labels" in outputs)
     ):
         formats -= {
             "COCO",
@@ -225,12 +224,10 @@ def supported_formats(parsed: dict) -> set[str]:
             "YOLO_OBB",
             "YOLO_OBB_WITH_IMAGES",
         }
-    if not (
-        "Image" in inputs
-        and (
-            "BrushLabels" in outputs or "brushlabels" in outputs or ("Brush" in outputs and "Labels" in outputs)
-        )
-    ):
+    brushes = (
+        "BrushLabels" in outputs or "brushlabels" in outputs or ("Brush" in outputs and "Labels" in outputs)
+    )
+    if not ("Image" in inputs and brushes):
         formats -= {"BRUSH_TO_NUMPY", "BRUSH_TO_PNG", "BRUSH_TO_COCO"}
     if not (("Audio" in inputs or "AudioPlus" in inputs) and "TextArea" in outputs):
         formats.discard("ASR_MANIFEST")

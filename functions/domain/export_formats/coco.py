@@ -16,7 +16,7 @@ import posixpath
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import BinaryIO
+from typing import IO
 from urllib.parse import urlparse
 
 from functions.domain.export_formats import jsontext
@@ -62,7 +62,7 @@ def config_categories(parsed: dict) -> Categories:
             explicit[label] = category_id
     taken = set(explicit.values())
     free_ids = (i for i in itertools.count() if i not in taken)
-    for label, category_id in zip(sorted(names - set(explicit)), free_ids):
+    for label, category_id in zip(sorted(names - set(explicit)), free_ids, strict=False):
         categories.append({"id": category_id, "name": label})
     return Categories(categories, {c["name"]: c["id"] for c in categories} | explicit)
 
@@ -88,19 +88,14 @@ def coco_categories(parsed: dict) -> Categories:
     merged_id = max(numeric) + 1 if numeric else 0
     # "default" itself is not a label name: a result labeled "default" gets a category of its own.
     ids = {c["name"]: c["id"] for c in kept} | dict.fromkeys(keypoints, merged_id)
-    return Categories(
-        kept
-        + [
-            {
-                "id": merged_id,
-                "name": "default",
-                "supercategory": "default",
-                "keypoints": keypoints,
-                "skeleton": [],
-            }
-        ],
-        ids,
-    )
+    merged = {
+        "id": merged_id,
+        "name": "default",
+        "supercategory": "default",
+        "keypoints": keypoints,
+        "skeleton": [],
+    }
+    return Categories([*kept, merged], ids)
 
 
 def keypoint_order(parsed: dict) -> list[str]:
@@ -112,7 +107,7 @@ def keypoint_order(parsed: dict) -> list[str]:
     pairs, used = [], set()
     for name, label_attrs in attrs.items():
         try:
-            index = int(label_attrs.get("model_index"))
+            index = int(label_attrs.get("model_index"))  # type: ignore[arg-type]  # None: TypeError, below
         except (TypeError, ValueError):
             continue
         if index not in used:
@@ -142,7 +137,7 @@ def cached_image_path(url: str) -> str:
     return f"images/{digest}__{posixpath.basename(path)}"
 
 
-def write_coco(tasks: Callable[[], Iterable[dict]], parsed: dict, data_key: str, out: BinaryIO) -> None:
+def write_coco(tasks: Callable[[], Iterable[dict]], parsed: dict, data_key: str, out: IO[bytes]) -> None:
     """Two passes over the tasks: images (which settle the categories), then annotations, so that
     `result.json` can be written in the SDK's key order without holding either list."""
     categories = coco_categories(parsed)
@@ -239,7 +234,7 @@ def _walk(tasks: Iterable[dict], parsed: dict, data_key: str, categories: Catego
                 points = [(px / 100 * width, py / 100 * height) for px, py in label.get("points") or ()]
                 if not points:
                     continue  # the SDK fails the export on an empty polygon
-                xs, ys = zip(*points)
+                xs, ys = zip(*points, strict=True)
                 yield (
                     "annotation",
                     {

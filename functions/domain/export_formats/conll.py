@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import BinaryIO
+from typing import IO
 
 from functions.domain.export_formats.items import iter_items
 from functions.domain.export_formats.sink import TextSink
@@ -55,7 +55,7 @@ _CONTRACTIONS = [
 _QUOTES = re.compile(r"``|'{2}|\"")
 
 
-def write_conll(tasks: Callable[[], Iterable[dict]], parsed: dict, data_key: str, out: BinaryIO) -> None:
+def write_conll(tasks: Callable[[], Iterable[dict]], parsed: dict, data_key: str, out: IO[bytes]) -> None:
     sink = TextSink(out)
     sink.write("-DOCSTART- -X- O\n")
     for item in iter_items(tasks(), parsed):
@@ -65,7 +65,7 @@ def write_conll(tasks: Callable[[], Iterable[dict]], parsed: dict, data_key: str
         text = item.data.get(data_key)
         if not isinstance(text, str):
             text = "" if text is None else str(text)  # the SDK fails the export on these
-        for token, tag in zip(*tokens_and_tags(text, spans)):
+        for token, tag in zip(*tokens_and_tags(text, spans), strict=True):
             sink.write(f"{token} -X- _ {tag}\n")
         sink.write("\n")
     sink.flush()

@@ -3,7 +3,7 @@ upload, a zip entry) wants fewer, larger writes."""
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import IO
 
 _CHUNK_CHARS = 64 * 1024
 
@@ -11,7 +11,7 @@ _CHUNK_CHARS = 64 * 1024
 class TextSink:
     """A write-only text stream; `csv.writer` accepts it. Call `flush()` when done."""
 
-    def __init__(self, out: BinaryIO):
+    def __init__(self, out: IO[bytes]):
         self._out = out
         self._parts: list[str] = []
         self._size = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable
-from typing import BinaryIO
+from typing import IO
 
 from functions.domain.export_formats import jsontext
 from functions.domain.export_formats.items import Item, annotator, iter_items, prettify
@@ -17,7 +17,7 @@ TaskSource = Callable[[], Iterable[dict]]
 _ANNOTATION_COLUMNS = ("annotator", "annotation_id", "created_at", "updated_at", "lead_time")
 
 
-def write_json(tasks: TaskSource, out: BinaryIO) -> None:
+def write_json(tasks: TaskSource, out: IO[bytes]) -> None:
     """The full export as Label Studio writes it: `ujson.dumps(tasks, ensure_ascii=False)`."""
     sink = TextSink(out)
     sink.write("[")
@@ -29,7 +29,7 @@ def write_json(tasks: TaskSource, out: BinaryIO) -> None:
     sink.flush()
 
 
-def write_json_min(tasks: TaskSource, parsed: dict, out: BinaryIO) -> None:
+def write_json_min(tasks: TaskSource, parsed: dict, out: IO[bytes]) -> None:
     sink = TextSink(out)
     sink.write("[\n")
     for i, item in enumerate(iter_items(tasks(), parsed)):
@@ -63,7 +63,7 @@ def _add_annotation_columns(record: dict, item: Item, annotator_value) -> None:
         record["agreement"] = item.agreement
 
 
-def write_csv(tasks: TaskSource, parsed: dict, out: BinaryIO, *, delimiter: str = ",") -> None:
+def write_csv(tasks: TaskSource, parsed: dict, out: IO[bytes], *, delimiter: str = ",") -> None:
     """Two passes: the header is the sorted union of every row's columns, so it is known only at the end
     of the first."""
     data_keys: set[str] = set()

@@ -20,7 +20,7 @@ import posixpath
 import zipfile
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import BinaryIO
+from typing import IO
 
 from functions.domain.export_formats import jsontext
 from functions.domain.export_formats.coco import (
@@ -36,7 +36,7 @@ _MAX_NAME = 255 - 4  # the SDK trims long names (URLs) to fit "<name>.txt" in 25
 
 
 def write_yolo(
-    tasks: Callable[[], Iterable[dict]], parsed: dict, data_key: str, out: BinaryIO, *, obb: bool = False
+    tasks: Callable[[], Iterable[dict]], parsed: dict, data_key: str, out: IO[bytes], *, obb: bool = False
 ) -> None:
     """Two passes: the first finds which task each label file's final content comes from (a later task
     showing the same image overwrites it), the second writes each file once, from that task. The map
