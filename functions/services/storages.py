@@ -24,6 +24,7 @@ import logging
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from functions.domain.errors import NotFound, ValidationFailed
 from functions.domain.ls_json import annotation_json, task_json
@@ -262,7 +263,7 @@ def _sync_source(storage: Storage) -> dict:
     bucket = _bucket(storage)
     project = project_store.get(storage.project_id)
     owner = user_store.get(storage.created_by)
-    counts = {"created": 0, "tasks_existed": 0, "objects": 0, "errors": []}
+    counts: dict[str, Any] = {"created": 0, "tasks_existed": 0, "objects": 0, "errors": []}
     for page in bucket.pages(list_prefix(storage), recursive=storage.recursive_scan):
         objects = {key: size for key, size in page.items() if wants_key(storage, key)}
         page_counts = import_objects(storage, project, owner, bucket, objects)
@@ -295,14 +296,14 @@ def import_objects(
     limit = max(1, get_settings().sync_import_limit)
     batch: list[str] = []
     size = 0
-    for key in [*items_of, None]:
-        if key is not None and (not batch or size + len(items_of[key]) <= limit):
-            batch.append(key)
-            size += len(items_of[key])
+    for next_key in [*items_of, None]:
+        if next_key is not None and (not batch or size + len(items_of[next_key]) <= limit):
+            batch.append(next_key)
+            size += len(items_of[next_key])
             continue
         if batch:
             created += _import_batch(storage, project, owner, batch, items_of, errors)
-        batch, size = ([key], len(items_of[key])) if key is not None else ([], 0)
+        batch, size = ([next_key], len(items_of[next_key])) if next_key is not None else ([], 0)
     return {"created": created, "existed": len(existing), "errors": errors}
 
 

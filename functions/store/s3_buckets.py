@@ -118,6 +118,7 @@ class _PinnedSender:
         self._host = (parts.hostname or "").lower().rstrip(".")
         self._port = parts.port or (443 if self._scheme == "https" else 80)
         timeout = urllib3.Timeout(connect=CONNECT_SECONDS, read=READ_SECONDS)
+        self._pool: urllib3.HTTPConnectionPool
         if self._scheme == "https":
             self._pool = urllib3.HTTPSConnectionPool(
                 address,
@@ -176,11 +177,11 @@ class StorageBucket:
     custom `s3_endpoint` (required when it has one)."""
 
     def __init__(self, storage: Storage, endpoint_address: str | None = None):
-        if storage.s3_endpoint and not endpoint_address:
-            raise ValueError("a custom s3_endpoint is reached only through its checked address")
         self.name = storage.bucket
         self._s3 = _client(storage)
         if storage.s3_endpoint:
+            if not endpoint_address:
+                raise ValueError("a custom s3_endpoint is reached only through its checked address")
             self._s3.meta.events.register_first(
                 "before-send.s3", _PinnedSender(storage.s3_endpoint, endpoint_address)
             )
