@@ -1,9 +1,10 @@
 """The local stack's event pump: what the events Lambda's stream trigger does in AWS.
 
 It reads the emulated annotations table's stream and hands each batch to the same handler the events
-Lambda runs (`functions.handlers.events.handler`), in Lambda's event shape. Records the handler reports as
-failed are offered again, up to `max_attempts` times (AWS: the event source mapping's retries, then the
-dead-letter queue), so subscribers see the retry behaviour they get in AWS.
+Lambda runs (`functions.handlers.events.handler`), in Lambda's event shape; given `subscribers`, the same
+handler built over those instead of the Lambda's list. Records the handler reports as failed are offered
+again, up to `max_attempts` times (AWS: the event source mapping's retries, then the dead-letter queue), so
+subscribers see the retry behaviour they get in AWS.
 
 `drain()` reads everything pending once and returns; `start()` does that on a daemon thread every
 `interval` seconds until `stop()`.
@@ -14,7 +15,12 @@ from __future__ import annotations
 import logging
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from functions.events.annotation_changes import Subscriber
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +84,7 @@ class EventPump(Polling):
     interval: float = 0.5
     batch_size: int = 100
     max_attempts: int = 3
+    subscribers: Sequence[Subscriber] | None = None
     _iterators: dict[str, str | None] = field(default_factory=dict)
     _retries: list[tuple[int, dict]] = field(default_factory=list)
 
@@ -112,6 +119,7 @@ class EventPump(Polling):
         from functions.handlers import events
         from functions.store.aws_clients import client
 
+        handler = events.handler if self.subscribers is None else events.stream_handler(self.subscribers)
         stream_arn = self._stream_arn()
         fresh = [
             (1, _lambda_record(r, stream_arn)) for r in self._read(client("dynamodbstreams"), stream_arn)
@@ -120,7 +128,7 @@ class EventPump(Polling):
         for start in range(0, len(pending), self.batch_size):
             batch = pending[start : start + self.batch_size]
             try:
-                answer = events.handler({"Records": [record for _, record in batch]}, _LocalContext())
+                answer = handler({"Records": [record for _, record in batch]}, _LocalContext())
                 failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
             except Exception:  # every record failed (Powertools raises then): all are retried
                 logger.exception("the events handler failed a whole batch")

@@ -1,14 +1,14 @@
 """Annotation changes, read off the annotations table's stream.
 
-The stream consumer (`functions/handlers/events.py`, the events Lambda in AWS) turns each record
-into one `AnnotationChange` and passes it to every subscriber in `SUBSCRIBERS`, in order. What reacts to
-annotations (webhooks, target storage, training triggers) subscribes here; a subscriber that raises makes
-its record fail alone, and the stream retries that record (see the handler).
+The stream consumer (`functions/handlers/events.py`, the events Lambda in AWS) turns each record into one
+`AnnotationChange` and passes it to each of the subscribers it was given, in order; that handler lists what
+reacts to annotations (target storage, webhooks, training triggers). A subscriber that raises makes its
+record fail alone, and the stream retries that record (see the handler).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,6 @@ class AnnotationChange:
 
 
 Subscriber = Callable[[AnnotationChange], None]
-SUBSCRIBERS: list[Subscriber] = []
 
 
 def _int(value) -> int:
@@ -55,20 +54,6 @@ def from_stream_record(record: DynamoDBRecord) -> AnnotationChange:
     )
 
 
-def publish(change: AnnotationChange) -> None:
-    for subscriber in SUBSCRIBERS:
+def publish(change: AnnotationChange, subscribers: Iterable[Subscriber]) -> None:
+    for subscriber in subscribers:
         subscriber(change)
-
-
-def _subscribe_defaults() -> None:
-    # Imported here, after the names above exist: the subscribers' modules import this one. Target storage
-    # writes one object per annotation, webhooks queue their deliveries, training starts runs when due.
-    from functions.events import target_storage, webhooks
-    from functions.services.training import on_annotation_change
-
-    SUBSCRIBERS.extend(
-        [target_storage.on_annotation_change, webhooks.on_annotation_change, on_annotation_change]
-    )
-
-
-_subscribe_defaults()

@@ -12,7 +12,7 @@ from functions.domain.ml_backend import MLBackend
 from functions.domain.records import Project
 from functions.domain.url_guard import BlockedURL, parse_allow_list
 from functions.ml import guarded_http
-from functions.ml.client import BackendDown, extra_params_text, predict_request, project_uid
+from functions.ml.protocol import BackendDown, extra_params_text, predict_request, project_uid
 from functions.ml.responses import BackendError, parse_json, results_of
 from functions.settings import Settings
 

@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.domain.ml_backend import MLBackend
 from functions.domain.records import Project
-from functions.ml.client import BackendDown, predict_request
+from functions.ml.protocol import BackendDown, predict_request
 from functions.ml.responses import BackendError, parse_json, results_of
 from functions.settings import Settings
 

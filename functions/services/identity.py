@@ -20,6 +20,7 @@ import jwt
 from functions.domain.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from functions.domain.records import ROLES, User, utcnow
 from functions.settings import get_settings
+from functions.store import secrets as secrets_store
 from functions.store import users as user_store
 
 _ALGORITHM = "HS256"
@@ -31,9 +32,7 @@ def _signing_key() -> str:
     if settings.jwt_secret:
         return settings.jwt_secret
     if settings.jwt_secret_arn:
-        from aws_lambda_powertools.utilities import parameters
-
-        return parameters.get_secret(settings.jwt_secret_arn, max_age=300)
+        return secrets_store.get_secret(settings.jwt_secret_arn, max_age=300)
     raise RuntimeError("Set LABELSTACK_JWT_SECRET or LABELSTACK_JWT_SECRET_ARN to sign access tokens.")
 
 

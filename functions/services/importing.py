@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from functions.domain.errors import NotFound, ValidationFailed
+from functions.domain.errors import Conflict, NotFound, ValidationFailed
 from functions.domain.label_stream import counts_toward_labeled
 from functions.domain.records import Annotation, ImportJob, Prediction, Project, Task, User, utcnow
 from functions.domain.task_import import ImportedTask, normalize_import, read_import_file
@@ -21,7 +21,7 @@ from functions.services import access, jobs
 from functions.services.projects import config_of
 from functions.settings import get_settings
 from functions.store import annotations as annotation_store
-from functions.store import blobs, ids
+from functions.store import blobs, idempotency, ids
 from functions.store import imports as import_store
 from functions.store import predictions as prediction_store
 from functions.store import projects as project_store
@@ -285,58 +285,26 @@ def import_tasks_once(
     lambda_context=None,
 ) -> dict:
     """`import_tasks` behind an `Idempotency-Key`: a retry with the same key and body gets the first
-    answer back and writes nothing; the same key with another body is a ValidationFailed naming the key.
+    answer back and writes nothing; the same key with another body is a ValidationFailed naming the key."""
 
-    Powertools' idempotency utility keeps the record (its table is `IdempotencyModel`).
-    """
-
-    def run(request: dict) -> dict:
+    def run() -> dict:
         return import_tasks(user, project_id, raw_items).response(return_task_ids)
 
     if not idempotency_key:
-        return run({})
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyValidationError,
-    )
-
-    from functions.domain.errors import Conflict
-    from functions.store.aws_clients import client
-    from functions.store.models import IdempotencyModel
-
+        return run()
     if len(idempotency_key) > 255:
         raise ValidationFailed.field("Idempotency-Key", "Must be at most 255 characters.")
-    persistence = DynamoDBPersistenceLayer(
-        table_name=IdempotencyModel.Meta.table_name, boto3_client=client("dynamodb")
-    )
-    config = IdempotencyConfig(
-        event_key_jmespath="key", payload_validation_jmespath="body", expires_after_seconds=24 * 3600
-    )
-    if lambda_context is not None:
-        # In Lambda, an import cut off by the timeout must not block its retries until the record expires.
-        config.register_lambda_context(lambda_context)
-    guarded = idempotent_function(
-        run,
-        data_keyword_argument="request",
-        persistence_store=persistence,
-        config=config,
-        key_prefix="import",
-    )
-    request = {
-        "key": f"{user.id}:{project_id}:{idempotency_key}",
-        "body": body_digest,
-        "return_task_ids": return_task_ids,
-    }
     try:
-        return guarded(request=request)
-    except IdempotencyValidationError:
+        return idempotency.run_once(
+            "import",
+            f"{user.id}:{project_id}:{idempotency_key}",
+            body_digest,
+            run,
+            lambda_context=lambda_context,
+        )
+    except idempotency.KeyReused:
         raise ValidationFailed.field(
             "Idempotency-Key", "This key was already used for a different import request."
         ) from None
-    except IdempotencyAlreadyInProgressError:
+    except idempotency.StillRunning:
         raise Conflict("An import with this Idempotency-Key is still running.") from None

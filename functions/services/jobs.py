@@ -8,12 +8,11 @@ plain function named in `_JOBS`, and it records its own progress where clients c
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import threading
 
 from functions.settings import get_settings
-from functions.store.aws_clients import client
+from functions.store import async_invocations
 
 logger = logging.getLogger(__name__)
 
@@ -47,11 +46,7 @@ def submit(kind: str, payload: dict) -> threading.Thread | None:
         raise ValueError(f"unknown job {kind!r}")
     function_name = get_settings().jobs_function_name
     if function_name:
-        client("lambda").invoke(
-            FunctionName=function_name,
-            InvocationType="Event",
-            Payload=json.dumps({"job": kind, "payload": payload}).encode(),
-        )
+        async_invocations.invoke(function_name, {"job": kind, "payload": payload})
         return None
     # A daemon thread: Ctrl-C on the local stack must not wait for a job (its data is in memory anyway).
     worker = threading.Thread(

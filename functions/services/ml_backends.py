@@ -34,7 +34,8 @@ from functions.domain.ml_backend import (
 from functions.domain.records import Prediction, Project, Task, User
 from functions.domain.url_guard import BlockedURL, parse_allow_list, parse_target
 from functions.ml import guarded_http
-from functions.ml.client import BackendDown, client_for, predict_request
+from functions.ml.client import client_for
+from functions.ml.protocol import BackendDown, predict_request
 from functions.ml.responses import BackendError, drafts_for, parse_predictions
 from functions.services import access
 from functions.services.projects import config_of

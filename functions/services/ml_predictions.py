@@ -23,7 +23,8 @@ from functions.domain.label_stream import uncertainty
 from functions.domain.ls_json import iso
 from functions.domain.ml_backend import CONNECTED, MLBackend, short_error
 from functions.domain.records import Prediction, Project, Task, User, utcnow
-from functions.ml.client import MLClient, client_for
+from functions.ml.client import client_for
+from functions.ml.protocol import MLClient
 from functions.ml.responses import BackendError, PredictionDraft, parse_predictions
 from functions.services import access, jobs
 from functions.services.ml_backends import backend_tasks, record_failure

@@ -59,7 +59,7 @@ from functions.store import projects as project_store
 from functions.store import sagemaker as sagemaker_store
 from functions.store import trainings as training_store
 
-if TYPE_CHECKING:  # the events module subscribes this one: a runtime import would be circular
+if TYPE_CHECKING:  # events sit above services: only the type is needed here
     from functions.events.annotation_changes import AnnotationChange
 
 logger = logging.getLogger(__name__)

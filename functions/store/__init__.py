@@ -1,1 +1,2 @@
-"""The only code that talks to DynamoDB and S3. It speaks domain records and raises domain errors."""
+"""The only code that talks to AWS (DynamoDB, S3, Lambda, Secrets Manager; SageMaker is ml/'s). It speaks
+domain records and raises domain errors."""

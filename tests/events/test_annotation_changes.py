@@ -46,17 +46,21 @@ class LambdaContext:
 
 
 @pytest.fixture
-def received(monkeypatch):
-    seen: list[annotation_changes.AnnotationChange] = []
-    monkeypatch.setattr(annotation_changes, "SUBSCRIBERS", [seen.append])
-    return seen
+def received():
+    return []
+
+
+@pytest.fixture
+def handler(received):
+    """The events Lambda's handler, over one subscriber that keeps what it gets."""
+    return events.stream_handler([received.append])
 
 
 def annotation(annotation_id: int, **fields) -> dict:
     return {"id": annotation_id, "task_id": 7, "project_id": 3, "was_cancelled": False, **fields}
 
 
-def test_inserts_updates_and_removes_become_created_updated_deleted(received):
+def test_inserts_updates_and_removes_become_created_updated_deleted(handler, received):
     event = {
         "Records": [
             stream_record("INSERT", "1", new=annotation(11, result='[{"type": "choices"}]')),
@@ -64,7 +68,7 @@ def test_inserts_updates_and_removes_become_created_updated_deleted(received):
             stream_record("REMOVE", "3", old=annotation(11)),
         ]
     }
-    assert events.handler(event, LambdaContext()) == {"batchItemFailures": []}
+    assert handler(event, LambdaContext()) == {"batchItemFailures": []}
     assert [(c.action, c.annotation_id, c.project_id, c.task_id) for c in received] == [
         ("created", 11, 3, 7),
         ("updated", 11, 3, 7),
@@ -77,7 +81,7 @@ def test_inserts_updates_and_removes_become_created_updated_deleted(received):
     assert isinstance(created.annotation_id, int)
 
 
-def test_a_failing_record_is_reported_alone(monkeypatch):
+def test_a_failing_record_is_reported_alone():
     delivered = []
 
     def picky(change):
@@ -85,7 +89,6 @@ def test_a_failing_record_is_reported_alone(monkeypatch):
             raise RuntimeError("target bucket unavailable")
         delivered.append(change.annotation_id)
 
-    monkeypatch.setattr(annotation_changes, "SUBSCRIBERS", [picky])
     event = {
         "Records": [
             stream_record("INSERT", "1", new=annotation(11)),
@@ -93,11 +96,13 @@ def test_a_failing_record_is_reported_alone(monkeypatch):
             stream_record("INSERT", "3", new=annotation(13)),
         ]
     }
-    assert events.handler(event, LambdaContext()) == {"batchItemFailures": [{"itemIdentifier": "2"}]}
+    assert events.stream_handler([picky])(event, LambdaContext()) == {
+        "batchItemFailures": [{"itemIdentifier": "2"}]
+    }
     assert delivered == [11, 13]
 
 
-def test_a_record_without_images_is_a_failure_naming_the_stream_setting(received):
+def test_a_record_without_images_is_a_failure_naming_the_stream_setting(handler, received):
     record = stream_record("INSERT", "9", new=annotation(1))
     del record["dynamodb"]["NewImage"]
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -105,7 +110,7 @@ def test_a_record_without_images_is_a_failure_naming_the_stream_setting(received
     with pytest.raises(ValueError, match="NEW_AND_OLD_IMAGES"):
         annotation_changes.from_stream_record(DynamoDBRecord(record))
     good = stream_record("INSERT", "10", new=annotation(2))
-    assert events.handler({"Records": [record, good]}, LambdaContext()) == {
+    assert handler({"Records": [record, good]}, LambdaContext()) == {
         "batchItemFailures": [{"itemIdentifier": "9"}]
     }
     assert [change.annotation_id for change in received] == [2]

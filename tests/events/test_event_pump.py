@@ -3,9 +3,7 @@ reach the subscribers, in order, and a failing subscriber's record is offered ag
 
 from __future__ import annotations
 
-import pytest
-
-from functions.events import annotation_changes
+from functions.events.annotation_changes import AnnotationChange
 from infra.event_pump import EventPump
 from tests.api.test_projects import create_project
 from tests.api.test_tasks import import_
@@ -15,15 +13,9 @@ CHOICE = [
 ]
 
 
-@pytest.fixture
-def received(monkeypatch):
-    seen = []
-    monkeypatch.setattr(annotation_changes, "SUBSCRIBERS", [seen.append])
-    return seen
-
-
-def test_annotations_written_through_the_api_reach_subscribers(api, received):
-    pump = EventPump()
+def test_annotations_written_through_the_api_reach_subscribers(api):
+    received: list[AnnotationChange] = []
+    pump = EventPump(subscribers=[received.append])
     pid = create_project(api)["id"]
     [task_id] = import_(api, pid, [{"data": {"text": "good"}}])["task_ids"]
     assert pump.drain() == 0  # importing tasks writes no annotation
@@ -41,7 +33,7 @@ def test_annotations_written_through_the_api_reach_subscribers(api, received):
     assert pump.drain() == 0  # nothing is delivered twice
 
 
-def test_a_failed_record_is_offered_again_up_to_the_attempt_limit(api, monkeypatch):
+def test_a_failed_record_is_offered_again_up_to_the_attempt_limit(api):
     attempts = []
 
     def flaky(change):
@@ -49,8 +41,7 @@ def test_a_failed_record_is_offered_again_up_to_the_attempt_limit(api, monkeypat
         if len(attempts) < 3:
             raise RuntimeError("target bucket briefly unavailable")
 
-    monkeypatch.setattr(annotation_changes, "SUBSCRIBERS", [flaky])
-    pump = EventPump(max_attempts=3)
+    pump = EventPump(max_attempts=3, subscribers=[flaky])
     pid = create_project(api)["id"]
     [task_id] = import_(api, pid, [{"data": {"text": "good"}}])["task_ids"]
     annotation = api.post(f"/api/tasks/{task_id}/annotations", json={"result": CHOICE}).json()
