@@ -81,7 +81,14 @@ class LabelstackStack(Stack):
         self.storage_role_pattern = self.format_arn(
             service="iam", region="", account="*", resource="role", resource_name="labelstack-storage-*"
         )
-        for function in (self.api.api_function, self.api.jobs_function, self.events.storage_events):
+        # The API and jobs validate and sync storages, the storage-events function syncs new objects, and the
+        # stream consumer writes annotations to target storages.
+        for function in (
+            self.api.api_function,
+            self.api.jobs_function,
+            self.events.storage_events,
+            self.events.consumer,
+        ):
             function.add_to_role_policy(
                 iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[self.storage_role_pattern])
             )

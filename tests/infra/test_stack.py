@@ -466,7 +466,7 @@ def test_bucket_notifications_can_invoke_the_storage_events_function_of_this_acc
         },
     )
     template.has_output("StorageEventsFunction", {"Value": {"Fn::GetAtt": [function_id, "Arn"]}})
-    for handler in ("api", "jobs", "storage_events"):
+    for handler in ("api", "jobs", "storage_events", "events"):
         assumes = [s for s in statements_of(template, handler) if s["Action"] == "sts:AssumeRole"]
         assert len(assumes) == 1 and json.dumps(assumes[0]["Resource"]).endswith(
             ':role/labelstack-storage-*"]]}'
