@@ -23,6 +23,8 @@ from defusedxml.ElementTree import fromstring as safe_fromstring
 from functions.domain.errors import ValidationFailed
 
 MAX_LABEL_CONFIG_BYTES = 1024 * 1024
+# A tag's `name` (each of a control's `toName`) and a result's `from_name`/`to_name`, in characters.
+MAX_NAME_LENGTH = 1000
 _MAX_REPORTED_ERRORS = 20
 
 _LABEL_TAGS = frozenset({"Label", "Choice", "Relation"})
@@ -129,12 +131,47 @@ class ControlTag:
 
 
 @dataclass(frozen=True)
+class _NameTemplate:
+    """A name with `{{variable}}` parts, each standing for any text on one line (Label Studio's `.*`).
+
+    Matched by hand rather than as a regex: `a{{x}}a{{y}}...b` is a chain of `.*` that a backtracking
+    engine tries in every split of the name (one 56-character name against eight variables took 5 s).
+    For literals joined by "anything", taking each literal at its first place after the previous one
+    decides the match in one pass: an earlier place only leaves more room for what follows.
+    """
+
+    literals: tuple[str, ...]  # the text around the variables: one more than there are variables
+
+    @classmethod
+    def parse(cls, template: str) -> _NameTemplate:
+        return cls(tuple(_TEMPLATE_VARIABLE.split(template)))
+
+    def fullmatch(self, name: str) -> bool:
+        if len(self.literals) == 1:
+            return name == self.literals[0]
+        first, *middle, last = self.literals
+        if len(name) < len(first) + len(last) or not name.startswith(first) or not name.endswith(last):
+            return False
+        # A variable, like `.`, does not span a line break. (Literals holding one, which an XML attribute
+        # cannot hold unescaped, are not worth the exact rule.)
+        if "\n" in name and not any("\n" in literal for literal in self.literals):
+            return False
+        position, end = len(first), len(name) - len(last)
+        for literal in middle:
+            found = name.find(literal, position, end)
+            if found < 0:
+                return False
+            position = found + len(literal)
+        return True
+
+
+@dataclass(frozen=True)
 class _TemplatedControl:
     """A control inside a `<Repeater>`: `labels_{{idx}}` names `labels_0`, `labels_1`, ... in results."""
 
     control: ControlTag
-    name: re.Pattern
-    to_names: tuple[re.Pattern, ...]
+    name: _NameTemplate
+    to_names: tuple[_NameTemplate, ...]
 
 
 @dataclass(frozen=True)
@@ -196,6 +233,12 @@ class LabelConfig:
             from_name = region.get("from_name")
             if not isinstance(from_name, str):
                 raise InvalidResult(f"result[{i}].from_name: required, the name of a control tag")
+            for key in ("from_name", "to_name"):
+                if isinstance(region.get(key), str) and len(region[key]) > MAX_NAME_LENGTH:
+                    raise InvalidResult(
+                        f"result[{i}].{key}: {len(region[key])} characters long; a tag name has at most "
+                        f"{MAX_NAME_LENGTH}"
+                    )
             control = self.control_for(from_name)
             if control is None:
                 raise InvalidResult(
@@ -356,11 +399,6 @@ def _data_key(value: str) -> str | None:
     return embedded.group(1) if embedded else None
 
 
-def _template_pattern(name: str) -> re.Pattern:
-    parts = _TEMPLATE_VARIABLE.split(name)
-    return re.compile(".*".join(re.escape(part) for part in parts))
-
-
 class _ConfigBuilder:
     """One pass over the tree in document order, building Label Studio's structure as `parse_config` does
     and noting what is wrong on the way."""
@@ -406,6 +444,7 @@ class _ConfigBuilder:
         if "indexFlag" in attrib:
             self.index_variables.append(attrib["indexFlag"])
         name = attrib.get("name")
+        self._check_name_lengths(element)
         if name:
             self._check_unique(element, name)
             if tag in _SELF_REFERENCING:
@@ -422,6 +461,16 @@ class _ConfigBuilder:
             if label:
                 self.labels[owner][label] = dict(attrib)
         return is_output
+
+    def _check_name_lengths(self, element: Element) -> None:
+        names = [("name", element.get("name") or "")]
+        names += [("toName", to_name) for to_name in (element.get("toName") or "").split(",")]
+        for attribute, name in names:
+            if len(name) > MAX_NAME_LENGTH:
+                self.errors.append(
+                    f'<{element.tag}>: attribute "{attribute}" names a tag in {len(name)} characters; '
+                    f"the limit is {MAX_NAME_LENGTH}"
+                )
 
     def _check_unique(self, element: Element, name: str) -> None:
         first = self.named.setdefault(name, element)
@@ -526,8 +575,8 @@ class _ConfigBuilder:
         templated = tuple(
             _TemplatedControl(
                 control,
-                _template_pattern(control.name),
-                tuple(_template_pattern(t) for t in control.to_names),
+                _NameTemplate.parse(control.name),
+                tuple(_NameTemplate.parse(t) for t in control.to_names),
             )
             for control in controls.values()
             if "{{" in control.name or any("{{" in t for t in control.to_names)

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from functions.domain.errors import ValidationFailed
 from functions.domain.records import utcnow
+from functions.domain.user_patterns import PatternRefused, UserPattern, compile_user_pattern
 
 SOURCE, TARGET = "import", "export"
 STATUSES = ("initialized", "queued", "in_progress", "failed", "completed", "completed_with_errors")
@@ -195,10 +196,7 @@ def clean_changes(kind: str, fields: dict) -> dict:
         elif name == "regex_filter":
             value = _optional_string(fields, name, 1024)
             if value is not None:
-                try:
-                    re.compile(value)
-                except re.error as exc:
-                    raise ValidationFailed.field(name, f"Not a valid regular expression: {exc}.") from None
+                _key_pattern(value)
             changes[name] = value
         elif name == "region_name":
             value = _optional_string(fields, name, 64)
@@ -251,7 +249,17 @@ def wants_key(storage: Storage, key: str) -> bool:
         return False
     if not storage.recursive_scan and "/" in key[len(start) :]:
         return False
-    return not (storage.regex_filter and not re.match(storage.regex_filter, key))
+    return not (storage.regex_filter and not _key_pattern(storage.regex_filter).match(key))
+
+
+def _key_pattern(regex_filter: str) -> UserPattern:
+    # Label Studio matches the filter at the start of the key (`re.match`). A filter saved before
+    # patterns were compiled with RE2 may use syntax it refuses: the sync then fails naming the field.
+    try:
+        return compile_user_pattern(regex_filter)
+    except PatternRefused as exc:
+        message = str(exc)
+        raise ValidationFailed.field("regex_filter", f"{message[0].upper()}{message[1:]}.") from None
 
 
 def blob_url(bucket: str, key: str) -> str:

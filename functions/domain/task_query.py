@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import operator
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from functions.domain.errors import ValidationFailed
+from functions.domain.user_patterns import PatternRefused, compile_user_pattern
 
 # How a column's values are read and compared.
 NUMBER, DATETIME, BOOLEAN, STRING, LIST = "Number", "Datetime", "Boolean", "String", "List"
@@ -186,7 +186,7 @@ _PREDICATES: dict[str, Callable[[Any, Any], bool]] = {
     "not_in_list": lambda actual, options: not any(_same(actual, o) for o in options),
     "contains": _contains,
     "not_contains": lambda actual, wanted: not _contains(actual, wanted),
-    "regex": lambda actual, pattern: pattern.search(_text(actual)) is not None,  # case-sensitive, as LS
+    "regex": lambda actual, pattern: pattern.search(_text(actual)),  # case-sensitive, as LS
 }
 OPERATORS = (*_PREDICATES, "empty")
 
@@ -206,7 +206,7 @@ class Filter:
     column: str  # a COLUMNS name, or "data.<key>"
     kind: str  # NUMBER, DATETIME, BOOLEAN, STRING or LIST
     operator: str
-    value: Any  # parsed: float, datetime, bool, str, (min, max), tuple of options or user ids, re.Pattern
+    value: Any  # parsed: float, datetime, bool, str, (min, max), tuple of options or user ids, UserPattern
 
     def matches(self, row: dict) -> bool:
         raw = _raw(row, self.column)
@@ -357,9 +357,9 @@ def _filter_value(kind: str, op: str, value: Any, where: str) -> Any:
         return tuple(value)
     if op == "regex":
         try:
-            return re.compile(_string(value, where))
-        except re.error as exc:
-            raise _fail(where, f"invalid regular expression: {exc}") from None
+            return compile_user_pattern(_string(value, where))
+        except PatternRefused as exc:
+            raise _fail(where, str(exc)) from None
     if kind == LIST:
         return _user_ids(value, where)
     return _scalar_reader(kind)(value, where)

@@ -353,7 +353,11 @@ def sync_objects(bucket: str, keys: list[str]) -> int:
     them. Raises when S3 or the store fails, so the event is retried; returns the tasks created."""
     created = 0
     for storage in storage_store.sources_of_bucket(bucket):
-        wanted = [k for k in keys if wants_key(storage, k)]
+        try:
+            wanted = [k for k in keys if wants_key(storage, k)]
+        except ValidationFailed as exc:  # a retry would not fix a saved filter that can no longer compile
+            logger.warning("storage %s skipped: %s", storage.id, exc.errors)
+            continue
         if not wanted:
             continue
         counts = import_objects(

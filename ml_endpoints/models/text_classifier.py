@@ -39,6 +39,41 @@ _VECTORIZER_PARAMS: dict[str, Any] = {
     "use_idf": True,
     "token_pattern": r"(?u)\b\w+\b",
 }
+# What an artifact may set on the vectorizer, each with the values it may take. Anything else is refused,
+# not ignored: `input="filename"` makes `transform` open each task text as a local path, `analyzer`,
+# `preprocessor` and `tokenizer` take code, and `token_pattern` is a regex run on every text by a
+# backtracking engine (so only the patterns this code and scikit-learn write).
+_TOKEN_PATTERNS = (_VECTORIZER_PARAMS["token_pattern"], r"(?u)\b\w\w+\b")
+_MAX_NGRAM = 3
+
+
+def _is_ngram_range(value) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in value)
+        and 1 <= value[0] <= value[1] <= _MAX_NGRAM
+    )
+
+
+def _is_min_df(value) -> bool:
+    if isinstance(value, bool):
+        return False
+    return (isinstance(value, int) and value >= 1) or (isinstance(value, float) and 0.0 <= value <= 1.0)
+
+
+_PARAM_CHECKS = {
+    "lowercase": (lambda v: isinstance(v, bool), "true or false"),
+    "ngram_range": (_is_ngram_range, f"[min, max] with 1 <= min <= max <= {_MAX_NGRAM}"),
+    "sublinear_tf": (lambda v: isinstance(v, bool), "true or false"),
+    "min_df": (_is_min_df, "a count of at least 1 or a fraction between 0 and 1"),
+    "norm": (lambda v: v in ("l1", "l2", None), '"l1", "l2" or null'),
+    "smooth_idf": (lambda v: isinstance(v, bool), "true or false"),
+    "use_idf": (lambda v: isinstance(v, bool), "true or false"),
+    "binary": (lambda v: isinstance(v, bool), "true or false"),
+    "strip_accents": (lambda v: v in ("ascii", "unicode", None), '"ascii", "unicode" or null'),
+    "token_pattern": (lambda v: v in _TOKEN_PATTERNS, " or ".join(json.dumps(p) for p in _TOKEN_PATTERNS)),
+}
 _examples_lock = threading.Lock()
 
 
@@ -134,7 +169,8 @@ def train(
         "to_name": to_name,
         "examples": len(examples),
         "vectorizer": {
-            "params": _VECTORIZER_PARAMS,
+            # A copy: whoever holds the document may change it, and these are the defaults of the next one.
+            "params": {**_VECTORIZER_PARAMS, "ngram_range": list(_VECTORIZER_PARAMS["ngram_range"])},
             "vocabulary": vocabulary,
             "idf": vectorizer.idf_.tolist(),
         },
@@ -168,8 +204,7 @@ class Classifier:
             or sorted(vocabulary.values()) != list(range(len(idf)))
         ):
             raise InvalidArtifact("text classifier artifact shapes do not agree")
-        params = dict(document["vectorizer"]["params"])
-        params["ngram_range"] = tuple(params["ngram_range"])
+        params = _vectorizer_params(document["vectorizer"].get("params"))
         self.vectorizer = TfidfVectorizer(**params)
         self.vectorizer.vocabulary_ = vocabulary
         self.vectorizer.idf_ = idf
@@ -186,6 +221,25 @@ class Classifier:
             (str(self.regression.classes_[i]), float(row[i]))
             for i, row in zip(best, probabilities, strict=True)
         ]
+
+
+def _vectorizer_params(params) -> dict:
+    """The artifact's vectorizer settings, each checked against `_PARAM_CHECKS`."""
+    if not isinstance(params, dict):
+        raise InvalidArtifact("vectorizer.params: must be an object")
+    for name, value in params.items():
+        if name not in _PARAM_CHECKS:
+            raise InvalidArtifact(
+                f"vectorizer.params.{name}: not a setting an artifact may carry; "
+                f"allowed: {', '.join(_PARAM_CHECKS)}"
+            )
+        is_valid, expected = _PARAM_CHECKS[name]
+        if not is_valid(value):
+            raise InvalidArtifact(f"vectorizer.params.{name}: must be {expected}, got {json.dumps(value)}")
+    checked = dict(params)
+    if "ngram_range" in checked:
+        checked["ngram_range"] = tuple(checked["ngram_range"])
+    return checked
 
 
 def load_classifier(directory: str | Path) -> Classifier | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 from tests.api.test_label_stream import labeling_project, submit
 from tests.api.test_projects import create_project
@@ -93,6 +95,57 @@ def test_a_bad_query_is_a_400_naming_what_is_wrong(api):
     assert response.status_code == 400
     assert "operator" in response.json()["validation_errors"]["query"][0]
     assert api.get("/api/tasks", params={"project": pid, "query": "{not json"}).status_code == 400
+
+
+def _regex_filter(pattern: str) -> dict:
+    return filters(
+        {"filter": "filter:tasks:data.text", "operator": "regex", "type": "String", "value": pattern}
+    )
+
+
+def test_a_nested_quantifier_regex_neither_stalls_its_request_nor_the_api(api):
+    # A backtracking engine takes about 1 s on the short text (twice that per character more) and holds
+    # the interpreter meanwhile: the short project comes first so such an engine fails instead of hanging.
+    for text in ("a" * 24 + "!", "a" * 10_000 + "!"):
+        pid = create_project(api)["id"]
+        [_, matching] = import_(api, pid, [{"text": text}, {"text": "aaa"}])["task_ids"]
+        answered: dict = {}
+
+        def filtered(pid=pid, answered=answered):
+            started = time.perf_counter()
+            answered["response"] = api.get(
+                "/api/tasks", params={"project": pid, "query": json.dumps(_regex_filter("(a+)+$"))}
+            )
+            answered["seconds"] = time.perf_counter() - started
+
+        request = threading.Thread(target=filtered)
+        request.start()
+        health_seconds = []
+        while True:  # at least once, and for as long as the filtered request runs
+            started = time.perf_counter()
+            assert api.get("/health").status_code == 200
+            health_seconds.append(time.perf_counter() - started)
+            if not request.is_alive() or time.perf_counter() - started > 10:
+                break
+        request.join(timeout=30)
+        assert max(health_seconds) < 0.5, health_seconds
+        assert answered["seconds"] < 2, f"{answered['seconds']:.2f} s for {len(text)} characters"
+        assert answered["response"].status_code == 200, answered["response"].text
+        body = answered["response"].json()
+        assert (body["total"], [t["id"] for t in body["tasks"]]) == (1, [matching])
+
+
+def test_a_regex_linear_time_matching_cannot_have_is_a_400_naming_the_query(api):
+    pid = create_project(api)["id"]
+    for pattern, expected in [
+        (r"(\w)\1", "backreferences or lookaround"),
+        ("(?<=a)b", "backreferences or lookaround"),
+        ("a" * 1001, "1001 characters long; the limit is 1000"),
+    ]:
+        response = api.get("/api/tasks", params={"project": pid, "query": json.dumps(_regex_filter(pattern))})
+        assert response.status_code == 400, response.text
+        [message] = response.json()["validation_errors"]["query"]
+        assert message.startswith("filters.items[0].value: ") and expected in message, message
 
 
 def test_the_legacy_sdk_default_query_takes_the_fast_path(api):

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 from label_studio_sdk._extensions.label_studio_tools.core.label_config import parse_config as ls_parse_config
 
 from functions.domain.errors import ValidationFailed
-from functions.domain.label_config import MAX_LABEL_CONFIG_BYTES, InvalidResult, parse_label_config
+from functions.domain.label_config import (
+    MAX_LABEL_CONFIG_BYTES,
+    MAX_NAME_LENGTH,
+    InvalidResult,
+    parse_label_config,
+)
 
 # Answers captured from Label Studio 1.23.2 (tests/fixtures/ls-samples/README.md says what each is).
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "ls-samples"
@@ -477,6 +483,60 @@ def test_joined_to_names_and_repeater_names():
     repeater.validate_result([region("labels_3", "page_3", "rectanglelabels")])
     with pytest.raises(ValueError, match="to_name"):
         repeater.validate_result([region("labels_3", "image_3", "rectanglelabels")])
+
+
+def test_repeater_names_match_like_label_studios_dot_star():
+    template = parse_label_config(
+        """<View><Text name="text" value="$text"/>
+        <Choices name="q_{{i}}_{{j}}.x" toName="text"><Choice value="y"/></Choices></View>"""
+    )
+    for matching in ("q_1_2.x", "q___.x", "q_a_b_c_d.x", "q_1_{{j}}.x"):
+        template.validate_result([region(matching, "text", "choices")])
+    for other in ("q_1_2.xy", "q_1.x", "Q_1_2.x", "q_1\n_2.x", "q_1_2-x"):
+        with pytest.raises(ValueError, match="from_name"):
+            template.validate_result([region(other, "text", "choices")])
+
+
+def test_a_templated_name_against_many_variables_is_matched_without_backtracking():
+    # `a.*a.*...b` under a backtracking engine: 1.4 s for the short name (5 s at 56 characters, each one
+    # more slower still), so the short name comes first to fail such an engine instead of hanging it.
+    name = "".join(f"a{{{{v{i}}}}}" for i in range(8)) + "b"
+    config = parse_label_config(
+        f"""<View><Text name="text" value="$text"/>
+        <Choices name="{name}" toName="text"><Choice value="x"/></Choices></View>"""
+    )
+    for length in (40, MAX_NAME_LENGTH):
+        started = time.perf_counter()
+        with pytest.raises(ValueError, match="is not a control tag"):
+            config.validate_result([region("a" * length, "text", "choices")])
+        elapsed = time.perf_counter() - started
+        assert elapsed < 0.1, f"{elapsed:.2f} s for {length} characters"
+    config.validate_result([region("a" * (MAX_NAME_LENGTH - 1) + "b", "text", "choices")])
+
+
+def test_names_longer_than_the_limit_are_refused():
+    too_long = "n" * (MAX_NAME_LENGTH + 1)
+    with pytest.raises(ValidationFailed) as caught:
+        parse_label_config(f'<View><Text name="{too_long}" value="$text"/></View>')
+    [message] = caught.value.errors["label_config"]
+    assert (
+        message
+        == f'<Text>: attribute "name" names a tag in {MAX_NAME_LENGTH + 1} characters; the limit is 1000'
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        parse_label_config(
+            f'<View><Text name="text" value="$text"/><Choices name="c" toName="text,{too_long}">'
+            '<Choice value="x"/></Choices></View>'
+        )
+    assert caught.value.errors["label_config"][0].startswith(
+        '<Choices>: attribute "toName" names a tag in 1001'
+    )
+    for key in ("from_name", "to_name"):
+        result = region("sentiment", "text", "choices") | {key: too_long}
+        with pytest.raises(
+            ValueError, match=rf"result\[0\]\.{key}: 1001 characters long; a tag name has at most 1000"
+        ):
+            parse_label_config(TEXT_CLASSIFICATION).validate_result([result])
 
 
 @pytest.mark.parametrize(

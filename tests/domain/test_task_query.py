@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -327,6 +328,36 @@ def test_string_regex_is_a_case_sensitive_search():
     assert matches(item("data.text", "regex", "pp", "String"), data={"text": "apple"})
     assert not matches(item("data.text", "regex", "APP", "String"), data={"text": "apple"})
     assert matches(item("data.n", "regex", "^4", "String"), data={"n": 42})
+
+
+def test_regex_with_nested_quantifiers_fails_in_linear_time():
+    # A backtracking engine needs about 1 s for this pattern on the short text, twice that per character
+    # more: the short text comes first so that such an engine fails the test instead of hanging it.
+    nested = item("data.text", "regex", "(a+)+$", "String")
+    for text in ("a" * 24 + "!", "a" * 10_000 + "!"):
+        started = time.perf_counter()
+        found = matches(nested, data={"text": text})
+        elapsed = time.perf_counter() - started
+        assert not found
+        assert elapsed < 0.1, f"{elapsed:.2f} s on {len(text)} characters"
+
+
+def test_regex_reads_text_that_is_not_valid_utf8():
+    assert matches(item("data.text", "regex", "b+", "String"), data={"text": "a\ud800bb"})
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"(\w)\1", "invalid regular expression: invalid escape sequence: \\1 (the syntax is RE2's"),
+        ("(?=a)b", "invalid regular expression: invalid perl operator: (?= (the syntax is RE2's"),
+        ("x" * 1001, "the regular expression is 1001 characters long; the limit is 1000"),
+        (".{300}", "the regular expression is too complex"),
+    ],
+)
+def test_regex_that_cannot_match_in_linear_time_is_refused(pattern, expected):
+    message = error_of(item("data.text", "regex", pattern, "String"))
+    assert message.startswith(f"filters.items[0].value: {expected}")
 
 
 def test_string_empty_is_null_missing_or_blank():

@@ -149,6 +149,31 @@ def test_tampered_artifact_is_refused_not_executed(model_dir):
         Classifier({"format": "pickle", "payload": "gASV..."})
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("input", "filename", "vectorizer.params.input: not a setting an artifact may carry"),
+        ("analyzer", "char", "vectorizer.params.analyzer: not a setting"),
+        ("dtype", "float32", "vectorizer.params.dtype: not a setting"),
+        ("lowercase", "yes", 'vectorizer.params.lowercase: must be true or false, got "yes"'),
+        (
+            "ngram_range",
+            [1, 50],
+            "vectorizer.params.ngram_range: must be [min, max] with 1 <= min <= max <= 3",
+        ),
+        ("ngram_range", [2, 1], "vectorizer.params.ngram_range: must be [min, max]"),
+        ("norm", "l3", 'vectorizer.params.norm: must be "l1", "l2" or null, got "l3"'),
+        ("token_pattern", "(a+)+$", 'vectorizer.params.token_pattern: must be "(?u)\\\\b\\\\w+\\\\b" or'),
+    ],
+)
+def test_an_artifact_vectorizer_setting_outside_the_allow_list_is_refused(name, value, message):
+    document = train(examples_from_tasks(export_tasks(reviews(20)), None, "text"))
+    document["vectorizer"]["params"][name] = value
+    with pytest.raises(InvalidArtifact) as refused:
+        Classifier(document)
+    assert str(refused.value).startswith(message), str(refused.value)
+
+
 def test_each_training_is_a_new_version_and_a_new_artifact_is_picked_up(model_dir):
     data = reviews(30)
     model = TextClassifier(project_id="1", label_config=SENTIMENT_CONFIG)

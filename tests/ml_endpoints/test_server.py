@@ -13,6 +13,8 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
+from ml_endpoints import artifacts
+from ml_endpoints.models.text_classifier import ARTIFACT_NAME, examples_from_tasks, train
 from tests.ml_endpoints.support import (
     NER_CONFIG,
     ROOT,
@@ -300,3 +302,25 @@ def test_span_tagger_server_answers_interactive_requests(tmp_path):
         assert [
             (r["value"]["start"], r["value"]["end"], r["value"]["labels"]) for r in interactive["result"]
         ] == [(11, 14, ["PRODUCT"]), (16, 19, ["PRODUCT"])]
+
+
+def test_an_artifact_that_would_read_files_named_by_task_texts_is_refused(tmp_path):
+    # A local file whose words the vocabulary knows: a vectorizer built with `input="filename"` would
+    # open it through the task text and answer a confident prediction from its contents.
+    secret = tmp_path / "secret.txt"
+    secret.write_text(" ".join(["love great wonderful"] * 50))
+    document = train(examples_from_tasks(export_tasks(reviews(40)), None, "text"))
+    document["vectorizer"]["params"]["input"] = "filename"
+    model_dir = tmp_path / "model"
+    with model_server("text_classifier", model_dir) as url:
+        artifacts.write_json(model_dir / ARTIFACT_NAME, document)  # served from the next request on
+        answer = httpx.post(f"{url}/predict", json=predict_body([{"data": {"text": str(secret)}}]))
+        assert answer.status_code == 500, answer.text
+        assert answer.json()["detail"] == (
+            "InvalidArtifact: vectorizer.params.input: not a setting an artifact may carry; allowed: "
+            "lowercase, ngram_range, sublinear_tf, min_df, norm, smooth_idf, use_idf, binary, strip_accents, "
+            "token_pattern"
+        )
+        assert "results" not in answer.json()
+        ping = httpx.get(f"{url}/ping")
+        assert ping.status_code == 503 and "vectorizer.params.input" in ping.json()["detail"]

@@ -15,10 +15,11 @@ Follows label-studio-sdk `Converter.annotation_result_from_task` / `get_data` an
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from functions.domain.user_patterns import PatternRefused, UserPattern, compile_user_pattern
 
 _ABSENT = object()
 
@@ -48,16 +49,18 @@ class ControlMatcher:
 
     def __init__(self, parsed: dict):
         self._parsed = parsed
-        self._patterns: list[tuple[str, str, re.Pattern]] = []  # (control name, pattern, compiled)
+        self._patterns: list[tuple[str, str, UserPattern]] = []  # (control name, pattern, compiled)
         for name, info in parsed.items():
             if not info.get("regex"):
                 continue
             pattern = name
             for variable, regex in info["regex"].items():
                 pattern = pattern.replace(variable, regex)
+            # The name is not escaped (the SDK's rule), so this is a pattern the config's author wrote:
+            # compiled for linear-time matching, as every user pattern is.
             try:
-                self._patterns.append((name, pattern, re.compile(pattern)))
-            except re.error:
+                self._patterns.append((name, pattern, compile_user_pattern(pattern)))
+            except PatternRefused:
                 continue  # the SDK would fail the whole export here; such a control just matches nothing
 
     def control(self, from_name: str) -> str | None:
