@@ -17,9 +17,10 @@ def _dev(args: argparse.Namespace) -> int:
     from infra.event_pump import EventPump
     from infra.local_stack import BUILTIN_ENDPOINT, LocalStack, ModelServer
 
-    stack = LocalStack(host=args.host)
+    # Only the API and the UI follow --host; the emulator and the model server stay on loopback.
+    stack = LocalStack()
     endpoint = stack.start()
-    model_server = ModelServer(host=args.host, port=args.ml_port)
+    model_server = ModelServer(port=args.ml_port)
     # The events Lambda's stream trigger, locally: annotation changes reach the same subscribers.
     event_pump, delivery_pump = EventPump(), DeliveryPump()
     try:
@@ -88,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labelstack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     dev = commands.add_parser("dev", help="run the API and the AWS emulator on this machine")
-    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address of the API and web UI (the AWS emulator and the model server stay on 127.0.0.1)",
+    )
     dev.add_argument("--port", type=int, default=8080)
     dev.add_argument("--demo", action="store_true", help="load a demo project")
     dev.add_argument(

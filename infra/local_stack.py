@@ -73,10 +73,15 @@ class _OneRequestAtATime:
             return list(self._app(environ, start_response))
 
 
+# The emulator and the model server answer anyone who reaches them, without credentials: whatever address
+# `labelstack dev --host` gives the API and the UI, these two are never on more than this machine.
+LOOPBACK = "127.0.0.1"
+
+
 @dataclass
 class LocalStack:
-    host: str = "127.0.0.1"
     moto_port: int | None = None
+    host = LOOPBACK  # not a field: no caller can move it
 
     def start(self) -> str:
         import logging
@@ -158,9 +163,9 @@ class ModelServer:
     platform's SageMaker runtime calls go to this server, which answers SageMaker's invocation path too.
     """
 
-    host: str = "127.0.0.1"
     port: int | None = None
     model: str = "text_classifier"
+    host = LOOPBACK  # not a field, as for LocalStack
 
     def start(self) -> str:
         import sys

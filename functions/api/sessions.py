@@ -26,7 +26,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from functions.api.bodies import json_body
-from functions.domain.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from functions.domain.errors import NotAuthenticated, PermissionDenied, ValidationFailed
 from functions.domain.ls_json import user_json
 from functions.domain.records import User, utcnow
 from functions.services import identity
@@ -61,7 +61,7 @@ def csrf_token_for(session_value: str) -> str:
 def start(user: User) -> Session:
     expires_at = (utcnow() + timedelta(hours=get_settings().session_hours)).replace(microsecond=0)
     value = f"{int(expires_at.timestamp())}.{secrets.token_urlsafe(32)}"
-    user_store.save_token(value, user.id, _KIND, utcnow(), expires_at)
+    user_store.save_token(value, user.id, _KIND, utcnow(), expires_at, generation=user.credential_generation)
     return Session(value, user, expires_at)
 
 
@@ -75,13 +75,12 @@ def resolve(value: str | None) -> Session:
     # DynamoDB's TTL deletes late (up to days), so the expiry is checked here, not left to it.
     if expires_at <= utcnow():
         raise NotAuthenticated("Session expired; sign in again.")
-    user_id = user_store.lookup_token(value, _KIND)
-    if user_id is None:
+    stored = user_store.lookup_token(value, _KIND)
+    if stored is None:
         raise NotAuthenticated("Session is invalid or signed out.")
-    try:
-        return Session(value, user_store.get(user_id), expires_at)
-    except NotFound:
-        raise NotAuthenticated("Session is invalid or signed out.") from None
+    # A session minted before the user's last revocation (or of a deactivated user) is dead.
+    user = identity.live_user(stored.user_id, stored.generation, "Session is invalid or signed out.")
+    return Session(value, user, expires_at)
 
 
 def user_from_cookie(request: Request) -> User:
@@ -142,5 +141,9 @@ def sign_out(request: Request):
     user_from_cookie(request)  # signing out is an unsafe method too: it needs the CSRF token
     user_store.delete_token(request.cookies[COOKIE])
     response = Response(status_code=204)
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request))
+    forget_cookie(request, response)
     return response
+
+
+def forget_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request))

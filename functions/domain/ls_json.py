@@ -75,6 +75,7 @@ def user_json(user: User) -> dict:
         "allow_newsletters": None,
         "date_joined": iso(user.created_at),
         "role": user.role,
+        "is_active": user.is_active,
     }
 
 

@@ -28,6 +28,10 @@ class User:
     last_name: str = ""
     created_at: datetime = field(default_factory=utcnow)
     last_activity: datetime | None = None
+    is_active: bool = True
+    # Stamped into every session and personal access token at mint and compared on use: bumping it
+    # revokes all of them at once (reset token, sign out everywhere, deactivation).
+    credential_generation: int = 0
 
     @property
     def is_admin(self) -> bool:

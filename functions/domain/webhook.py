@@ -3,7 +3,10 @@ the body a delivery sends, and the signature that proves it came from this insta
 
 Each delivery is signed: `X-Labelstack-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the
 webhook's secret>`. The secret is write-only (set it when creating the webhook, or PATCH it; one is
-generated if none is given); it is never returned, logged or put in a delivery record.
+generated if none is given); it is never returned, logged or put in a delivery record. Header values are
+write-only too, since receivers are commonly authenticated by one (`Authorization: Bearer …`): answers list
+each header's name with `HEADER_MASK` for its value, and sending the mask back keeps the stored value, so a
+client that reads a webhook, changes a field and writes the whole object back loses nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ EVENT_HEADER = "X-Labelstack-Event"
 SECRET_MIN, SECRET_MAX = 16, 256
 MAX_HEADERS = 10  # Label Studio's limit
 HEADER_VALUE_MAX = 2048
+HEADER_MASK = "********"
 URL_MAX = 2048
 _HEADER_NAME = re.compile(r"[A-Za-z0-9\-_]+")
 # Headers a webhook may not set: the transport and the signature are ours.
@@ -96,7 +100,7 @@ EDITABLE = ("url", "send_payload", "send_for_all_actions", "headers", "is_active
 
 
 def webhook_json(webhook: Webhook, iso) -> dict:
-    """`ls-samples/webhook.json`, plus `secret_is_set` (the secret itself is never shown)."""
+    """`ls-samples/webhook.json`, plus `secret_is_set`; neither the secret nor header values are shown."""
     return {
         "id": webhook.id,
         "organization": webhook.organization,
@@ -104,7 +108,7 @@ def webhook_json(webhook: Webhook, iso) -> dict:
         "url": webhook.url,
         "send_payload": webhook.send_payload,
         "send_for_all_actions": webhook.send_for_all_actions,
-        "headers": webhook.headers,
+        "headers": dict.fromkeys(webhook.headers, HEADER_MASK),
         "is_active": webhook.is_active,
         "actions": webhook.actions,
         "created_at": iso(webhook.created_at),
@@ -144,6 +148,18 @@ def clean_changes(fields: dict) -> dict:
                 )
             changes[name] = value
     return changes
+
+
+def keep_masked_headers(sent: dict[str, str], stored: dict[str, str]) -> dict[str, str]:
+    """`sent`, with each masked value replaced by the stored value of that header."""
+    kept = {}
+    for name, text in sent.items():
+        if text == HEADER_MASK:
+            if name not in stored:
+                raise ValidationFailed.field("headers", f"Send the value of {name}, not the mask.")
+            text = stored[name]
+        kept[name] = text
+    return kept
 
 
 def _headers(value) -> dict[str, str]:

@@ -4,26 +4,31 @@ Label Studio has two kinds of credential and `label-studio-sdk` speaks both:
 - a legacy key, sent as `Authorization: Token <key>`;
 - a personal access token: a JWT *refresh* token with an `exp`, which the SDK trades at
   `POST /api/token/refresh/` for a short-lived JWT *access* token sent as `Authorization: Bearer <jwt>`.
-Secrets are stored only as SHA-256 hashes. Access tokens are checked by signature alone (no database
-call); refresh tokens are also looked up, so deleting one revokes it.
+Secrets are stored only as SHA-256 hashes; refresh tokens are looked up on use, so deleting one revokes it.
+Every credential carries the user's credential generation from when it was minted (a `gen` claim, or a
+field of its stored row); the user item, read on every request anyway, holds the current one, and a
+credential of another generation, or of a deactivated user, is refused. Bumping the generation is how
+every credential of a user is revoked at once, access tokens included.
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import jwt
 
 from functions.domain.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from functions.domain.ls_json import iso
 from functions.domain.records import ROLES, User, utcnow
 from functions.settings import get_settings
 from functions.store import secrets as secrets_store
 from functions.store import users as user_store
 
 _ALGORITHM = "HS256"
+_NAME_MAX = 150
 
 
 @lru_cache(maxsize=1)
@@ -43,17 +48,32 @@ def authenticate(authorization: str | None) -> User:
     credential = credential.strip()
     scheme = scheme.lower()
     if scheme == "token" and credential:
-        user_id = user_store.lookup_token(credential, "legacy")
+        stored = user_store.lookup_token(credential, "legacy")
+        if stored is None:
+            raise NotAuthenticated("Invalid token.")
+        user_id, generation = stored.user_id, stored.generation
     elif scheme == "bearer" and credential:
-        user_id = _access_token_user(credential)
+        claims = _decode(credential, "access")
+        user_id, generation = int(claims["user_id"]), int(claims.get("gen", 0))
     else:
         raise NotAuthenticated("Invalid token header.")
-    if user_id is None:
-        raise NotAuthenticated("Invalid token.")
+    # Reading the user is needed anyway; comparing its generation here is what makes a revocation reach
+    # access tokens too, which are otherwise checked by signature alone.
+    return live_user(user_id, generation, "Invalid token.")
+
+
+def live_user(user_id: int, generation: int, revoked_message: str) -> User:
+    """The user a credential of `generation` belongs to, if it still works: 401 for a deactivated user
+    or a credential minted before the user's last revocation."""
     try:
-        return user_store.get(user_id)
+        user = user_store.get(user_id)
     except NotFound:
-        raise NotAuthenticated("Invalid token.") from None
+        raise NotAuthenticated(revoked_message) from None
+    if not user.is_active:
+        raise NotAuthenticated("User inactive or deleted.")
+    if generation != user.credential_generation:
+        raise NotAuthenticated(revoked_message)
+    return user
 
 
 def _decode(token: str, token_type: str) -> dict:
@@ -68,50 +88,123 @@ def _decode(token: str, token_type: str) -> dict:
     return claims
 
 
-def _access_token_user(token: str) -> int | None:
-    claims = _decode(token, "access")
-    return int(claims["user_id"])
-
-
-def _mint(user_id: int, token_type: str, lifetime: timedelta) -> str:
+def _mint(user_id: int, generation: int, token_type: str, lifetime: timedelta) -> tuple[str, dict]:
     now = utcnow()
     claims = {
         "token_type": token_type,
         "user_id": user_id,
+        "gen": generation,
         "jti": uuid.uuid4().hex,
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
     }
-    return jwt.encode(claims, _signing_key(), algorithm=_ALGORITHM)
+    return jwt.encode(claims, _signing_key(), algorithm=_ALGORITHM), claims
 
 
-def create_personal_access_token(user: User) -> str:
-    """A refresh JWT (what Label Studio calls a personal access token)."""
+def create_personal_access_token(user: User) -> dict:
+    """A refresh JWT (what Label Studio calls a personal access token), with its dates: `{token,
+    created_at, expires_at}`. The token is shown this once; only its hash is stored."""
     lifetime = timedelta(days=get_settings().refresh_token_days)
-    token = _mint(user.id, "refresh", lifetime)
-    user_store.save_token(token, user.id, "refresh", utcnow(), utcnow() + lifetime)
-    return token
+    token, claims = _mint(user.id, user.credential_generation, "refresh", lifetime)
+    created = datetime.fromtimestamp(claims["iat"], UTC)
+    expires = datetime.fromtimestamp(claims["exp"], UTC)
+    user_store.save_token(
+        token, user.id, "refresh", created, expires, generation=user.credential_generation, jti=claims["jti"]
+    )
+    return {"token": token, "created_at": iso(created), "expires_at": iso(expires)}
 
 
 def refresh_access_token(refresh: str | None) -> str:
-    if not refresh:
+    if not isinstance(refresh, str) or not refresh:
         raise ValidationFailed.field("refresh", "This field is required.")
-    claims = _decode(refresh, "refresh")
-    if user_store.lookup_token(refresh, "refresh") is None:
+    _decode(refresh, "refresh")
+    stored = user_store.lookup_token(refresh, "refresh")
+    if stored is None:
         raise NotAuthenticated("Token is invalid or revoked.")
-    return _mint(int(claims["user_id"]), "access", timedelta(seconds=get_settings().access_token_seconds))
+    user = live_user(stored.user_id, stored.generation, "Token is invalid or revoked.")
+    lifetime = timedelta(seconds=get_settings().access_token_seconds)
+    return _mint(user.id, user.credential_generation, "access", lifetime)[0]
 
 
-def revoke_personal_access_token(user: User, refresh: str) -> None:
-    if user_store.lookup_token(refresh, "refresh") != user.id:
+def personal_access_tokens(user: User) -> list[dict]:
+    """The caller's live personal access tokens, oldest first: their ids and dates, never the tokens."""
+    return [
+        {"id": t.jti, "jti": t.jti, "created_at": iso(t.created_at), "expires_at": iso(t.expires_at)}
+        for t in _live_tokens(user)
+    ]
+
+
+def _live_tokens(user: User) -> list[user_store.StoredToken]:
+    now = utcnow()
+    tokens = [
+        t
+        for t in user_store.tokens_of(user.id, "refresh")
+        if t.generation == user.credential_generation and (t.expires_at is None or t.expires_at > now)
+    ]
+    return sorted(tokens, key=lambda t: t.created_at)
+
+
+def revoke_personal_access_token(user: User, refresh) -> None:
+    """Label Studio's blacklist: the token itself names what to revoke. Revoking deletes its stored
+    hash; refresh only accepts stored tokens, so nothing else needs remembering."""
+    if not isinstance(refresh, str) or not refresh:
+        raise ValidationFailed.field("refresh", "This field is required.")
+    stored = user_store.lookup_token(refresh, "refresh")
+    if stored is None or stored.user_id != user.id:
         raise NotFound("No token matches the given query.")
-    user_store.delete_token(refresh)
+    user_store.delete_token_by_hash(stored.token_hash)
+
+
+def revoke_personal_access_token_by_id(user: User, jti: str) -> None:
+    match = next((t for t in user_store.tokens_of(user.id, "refresh") if t.jti == jti), None)
+    if match is None:
+        raise NotFound("No token matches the given query.")
+    user_store.delete_token_by_hash(match.token_hash)
 
 
 def reset_legacy_token(user: User, secret: str | None = None) -> str:
+    """A new `Token <key>` for the user, and the end of every credential minted before it: the old key,
+    web sessions, personal access tokens and the access tokens they gave. Both reset-token and
+    sign-out-everywhere do this: a leaked key could otherwise mint credentials that outlive it."""
     secret = secret or secrets.token_hex(20)
-    user_store.set_legacy_token(user.id, secret, utcnow())
+    generation = user_store.bump_generation(user.id)
+    user_store.set_legacy_token(user.id, secret, utcnow(), generation)
     return secret
+
+
+def get_user(caller: User, user_id: int) -> User:
+    if not caller.can_manage_projects:
+        raise PermissionDenied("Only admins and managers can see users.")
+    return user_store.get(user_id)
+
+
+def update_user(caller: User, user_id: int, fields: dict) -> tuple[User, str | None]:
+    """An admin edits a user; `is_active: false` deactivates (every credential of the user dies) and
+    `true` reactivates with a new API token, returned once (old credentials stay dead)."""
+    if not caller.is_admin:
+        raise PermissionDenied("Only an admin can change users.")
+    user = user_store.get(user_id)
+    profile = {}
+    for name in ("first_name", "last_name", "username"):
+        if name in fields:
+            value = fields[name]
+            if not isinstance(value, str) or len(value) > _NAME_MAX:
+                raise ValidationFailed.field(name, f"Must be a string of at most {_NAME_MAX} characters.")
+            profile[name] = value
+    active = fields.get("is_active", user.is_active)
+    if not isinstance(active, bool):
+        raise ValidationFailed.field("is_active", "Must be a boolean.")
+    if not active and user.id == caller.id:
+        raise ValidationFailed.field("is_active", "You cannot deactivate yourself.")
+    if profile:
+        user = user_store.update(user.id, **profile)
+    token = None
+    if active != user.is_active:
+        user = user_store.set_active(user.id, active)
+        if active:
+            token = reset_legacy_token(user)
+            user = user_store.get(user.id)
+    return user, token
 
 
 def create_user(

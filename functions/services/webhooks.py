@@ -8,7 +8,8 @@ after its visibility timeout, and after `webhook_max_attempts` receives parks it
 Unlike Label Studio (one attempt, errors only logged), nothing is dropped silently; each attempt is in
 the delivery log (`GET /api/webhooks/{id}/deliveries`).
 
-Project webhooks: managers change them, members may read them. Organization-wide ones (no project):
+Project webhooks: only managers and admins of the project read or change them (a receiver's URL and
+header names are configuration other members have no need for). Organization-wide ones (no project):
 admins only.
 """
 
@@ -31,6 +32,7 @@ from functions.domain.webhook import (
     Webhook,
     body_for,
     clean_changes,
+    keep_masked_headers,
     sign,
 )
 from functions.ml import guarded_http
@@ -94,8 +96,7 @@ def create(user: User, fields: dict) -> Webhook:
     if "url" not in fields:
         raise ValidationFailed.field("url", "This field is required.")
     webhook = Webhook(id=0, project_id=project_id, secret=secrets.token_urlsafe(32))
-    for name, value in clean_changes(fields).items():
-        setattr(webhook, name, value)
+    _apply(webhook, fields)
     _check_url(webhook.url)
     webhook.id = webhook_store.new_id()
     return webhook_store.create(webhook)
@@ -106,18 +107,26 @@ def list_for(user: User, project_id: int | None) -> list[Webhook]:
         if not user.is_admin:
             raise ValidationFailed.field("project", "This query parameter is required.")
         return webhook_store.list_for_project(None)
-    access.project_for(user, project_id)
+    access.project_for(user, project_id, manage=True)
     return webhook_store.list_for_project(project_id)
 
 
 def get(user: User, webhook_id: int) -> Webhook:
-    return webhook_for(user, webhook_id)
+    return webhook_for(user, webhook_id, manage=True)
+
+
+def _apply(webhook: Webhook, fields: dict) -> None:
+    """Fields not sent keep their value; headers sent with the mask keep their stored values."""
+    changes = clean_changes(fields)
+    if "headers" in changes:
+        changes["headers"] = keep_masked_headers(changes["headers"], webhook.headers)
+    for name, value in changes.items():
+        setattr(webhook, name, value)
 
 
 def update(user: User, webhook_id: int, fields: dict) -> Webhook:
     webhook = webhook_for(user, webhook_id, manage=True)
-    for name, value in clean_changes(fields).items():
-        setattr(webhook, name, value)
+    _apply(webhook, fields)
     _check_url(webhook.url)
     return webhook_store.save(webhook)
 
@@ -129,7 +138,7 @@ def delete(user: User, webhook_id: int) -> None:
 
 
 def delivery_log(user: User, webhook_id: int, limit: int) -> list[dict]:
-    webhook = webhook_for(user, webhook_id)
+    webhook = webhook_for(user, webhook_id, manage=True)
     if not 1 <= limit <= _LOG_LIMIT_MAX:
         raise ValidationFailed.field("limit", f"Must be between 1 and {_LOG_LIMIT_MAX}.")
     return webhook_store.deliveries(webhook.id, limit)

@@ -79,6 +79,9 @@ class UserModel(_Base):
     legacy_token_hash = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     last_activity = UTCDateTimeAttribute(null=True)
+    is_active = BooleanAttribute(default=True)
+    # Every credential row carries the generation it was minted in; one that differs is dead.
+    credential_generation = NumberAttribute(default=0)
     email_index = EmailIndex()
     organization_index = OrganizationIndex()
 
@@ -86,12 +89,27 @@ class UserModel(_Base):
 class TokenModel(_Base):
     """API credentials, stored by the SHA-256 of the secret: a leaked table does not leak tokens."""
 
+    class UserIndex(GlobalSecondaryIndex):
+        """A user's credentials of one kind: listing and revoking personal access tokens by id."""
+
+        class Meta:
+            index_name = "user-index"
+            projection = AllProjection()
+
+        user_id = NumberAttribute(hash_key=True)
+        kind = UnicodeAttribute(range_key=True)
+
     TABLE = "tokens"
     token_hash = UnicodeAttribute(hash_key=True)
     user_id = NumberAttribute()
-    kind = UnicodeAttribute()  # "legacy" (Token <key>) or "refresh" (a personal access token, a JWT)
+    # "legacy" (Token <key>), "refresh" (a personal access token, a JWT) or "session" (a web UI cookie)
+    kind = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
+    # The user's credential generation when this was minted (see UserModel.credential_generation).
+    generation = NumberAttribute(default=0)
+    jti = UnicodeAttribute(null=True)  # personal access tokens: the JWT's id, what the API names them by
+    user_index = UserIndex()
 
 
 class ProjectModel(_Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
 from functions.domain.errors import Conflict, NotFound
@@ -22,6 +23,33 @@ def _to_user(item: UserModel) -> User:
         last_name=item.last_name,
         created_at=item.created_at,
         last_activity=item.last_activity,
+        is_active=item.is_active,
+        credential_generation=int(item.credential_generation or 0),
+    )
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    """A credential row, without its secret (only the hash is stored)."""
+
+    token_hash: str
+    user_id: int
+    kind: str
+    generation: int
+    created_at: datetime
+    expires_at: datetime | None
+    jti: str | None
+
+
+def _to_token(item: TokenModel) -> StoredToken:
+    return StoredToken(
+        token_hash=item.token_hash,
+        user_id=int(item.user_id),
+        kind=item.kind,
+        generation=int(item.generation or 0),
+        created_at=item.created_at,
+        expires_at=item.expires_at,
+        jti=item.jti,
     )
 
 
@@ -76,32 +104,80 @@ def create(email: str, role: str, first_name: str = "", last_name: str = "", use
     return user
 
 
+def update(user_id: int, **changes) -> User:
+    """Set profile fields (`first_name`, `last_name`, `username`) of an existing user."""
+    actions = [getattr(UserModel, name).set(value) for name, value in changes.items()]
+    if actions:
+        with conflict_on_condition("user does not exist"):
+            UserModel(user_id).update(actions=actions, condition=UserModel.id.exists())
+    return get(user_id)
+
+
+def bump_generation(user_id: int) -> int:
+    """Start a new credential generation: every session and token minted before it stops working."""
+    item = UserModel(user_id)
+    item.update(actions=[UserModel.credential_generation.add(1)], condition=UserModel.id.exists())
+    return int(item.credential_generation)
+
+
+def set_active(user_id: int, active: bool) -> User:
+    """Deactivating also starts a new credential generation, in the same write, so that reactivating
+    cannot bring back anything minted before."""
+    actions = [UserModel.is_active.set(active)]
+    if not active:
+        actions.append(UserModel.credential_generation.add(1))
+    UserModel(user_id).update(actions=actions, condition=UserModel.id.exists())
+    return get(user_id)
+
+
 def save_token(
-    secret: str, user_id: int, kind: str, created_at: datetime, expires_at: datetime | None = None
+    secret: str,
+    user_id: int,
+    kind: str,
+    created_at: datetime,
+    expires_at: datetime | None = None,
+    *,
+    generation: int = 0,
+    jti: str | None = None,
 ) -> None:
     TokenModel(
-        token_hash(secret), user_id=user_id, kind=kind, created_at=created_at, expires_at=expires_at
+        token_hash(secret),
+        user_id=user_id,
+        kind=kind,
+        created_at=created_at,
+        expires_at=expires_at,
+        generation=generation,
+        jti=jti,
     ).save()
 
 
-def lookup_token(secret: str, kind: str) -> int | None:
-    """The user id a credential belongs to, or None for an unknown or revoked one."""
+def lookup_token(secret: str, kind: str) -> StoredToken | None:
+    """The stored credential, or None for an unknown or revoked one. Its generation is the caller's to
+    compare with the user's."""
     try:
         item = TokenModel.get(token_hash(secret))
     except TokenModel.DoesNotExist:
         return None
-    return int(item.user_id) if item.kind == kind else None
+    return _to_token(item) if item.kind == kind else None
+
+
+def tokens_of(user_id: int, kind: str) -> list[StoredToken]:
+    return [_to_token(item) for item in TokenModel.user_index.query(user_id, TokenModel.kind == kind)]
 
 
 def delete_token(secret: str) -> None:
     TokenModel(token_hash(secret)).delete()
 
 
-def set_legacy_token(user_id: int, secret: str, created_at: datetime) -> None:
+def delete_token_by_hash(hashed: str) -> None:
+    TokenModel(hashed).delete()
+
+
+def set_legacy_token(user_id: int, secret: str, created_at: datetime, generation: int) -> None:
     """Give a user a new `Token <key>` credential; the previous one stops working."""
     item = UserModel.get(user_id)
     old = item.legacy_token_hash
-    save_token(secret, user_id, "legacy", created_at)
+    save_token(secret, user_id, "legacy", created_at, generation=generation)
     item.update(actions=[UserModel.legacy_token_hash.set(token_hash(secret))])
     if old and old != token_hash(secret):
         TokenModel(old).delete()

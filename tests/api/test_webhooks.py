@@ -166,18 +166,71 @@ def test_urls_pass_the_ssrf_guard_and_fields_are_checked(api):
     assert api.get("/api/webhooks/info").json()["ANNOTATIONS_DELETED"]["key"] == "annotations"
 
 
-def test_members_read_managers_change(api, make_user, allow_local):
+def test_only_managers_and_admins_read_and_change_webhooks(api, make_user, allow_local):
     pid = create_project(api)["id"]
     hook = api.post("/api/webhooks", json={"project": pid, "url": "http://127.0.0.1:9/h"}).json()
     user, as_annotator = make_user("ann@example.com", "annotator")
-    assert as_annotator.get(f"/api/webhooks/{hook['id']}").status_code == 404
-    api.post(f"/api/projects/{pid}/members", json={"user": user["id"]})
-    assert as_annotator.get("/api/webhooks", params={"project": pid}).json()[0]["id"] == hook["id"]
-    assert as_annotator.patch(f"/api/webhooks/{hook['id']}", json={"is_active": False}).status_code == 403
-    assert (
-        as_annotator.post("/api/webhooks", json={"project": pid, "url": "http://127.0.0.1:9/x"}).status_code
-        == 403
-    )
+    reviewer, as_reviewer = make_user("rev@example.com", "reviewer")
+    manager, as_manager = make_user("man@example.com", "manager")
+    assert as_annotator.get(f"/api/webhooks/{hook['id']}").status_code == 404  # not a member
+    for member in (user, reviewer, manager):
+        api.post(f"/api/projects/{pid}/members", json={"user": member["id"]})
+    for member_client in (as_annotator, as_reviewer):
+        assert member_client.get("/api/webhooks", params={"project": pid}).status_code == 403
+        assert member_client.get(f"/api/webhooks/{hook['id']}").status_code == 403
+        assert member_client.get(f"/api/webhooks/{hook['id']}/deliveries").status_code == 403
+        assert (
+            member_client.patch(f"/api/webhooks/{hook['id']}", json={"is_active": False}).status_code == 403
+        )
+        assert (
+            member_client.post(
+                "/api/webhooks", json={"project": pid, "url": "http://127.0.0.1:9/x"}
+            ).status_code
+            == 403
+        )
+    assert as_manager.get("/api/webhooks", params={"project": pid}).json()[0]["id"] == hook["id"]
+    assert as_manager.get(f"/api/webhooks/{hook['id']}").status_code == 200
     assert api.patch(f"/api/webhooks/{hook['id']}", json={"is_active": False}).json()["is_active"] is False
     assert api.delete(f"/api/webhooks/{hook['id']}").status_code == 204
     assert api.get(f"/api/webhooks/{hook['id']}").status_code == 404
+
+
+def test_header_values_are_write_only_and_kept_when_not_sent(api, allow_local, receiver):
+    pid = create_project(api)["id"]
+    hook = receiver()
+    secret_header = "Bearer receiver-credential-123"
+    created = api.post(
+        "/api/webhooks",
+        json={
+            "project": pid,
+            "url": hook.url,
+            "headers": {"Authorization": secret_header, "X-Tenant": "acme"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    wid = created.json()["id"]
+    assert created.json()["headers"] == {"Authorization": "********", "X-Tenant": "********"}
+    for response in (api.get(f"/api/webhooks/{wid}"), api.get("/api/webhooks", params={"project": pid})):
+        assert "receiver-credential-123" not in response.text and "acme" not in response.text
+
+    # PATCH without headers, and a PUT of the object as read (masked values), keep the stored values.
+    assert api.patch(f"/api/webhooks/{wid}", json={"send_payload": False}).status_code == 200
+    as_read = api.get(f"/api/webhooks/{wid}").json()
+    assert (
+        api.put(f"/api/webhooks/{wid}", json={**as_read, "actions": ["ANNOTATION_CREATED"]}).status_code
+        == 200
+    )
+    # A mask for a header that was never set is a mistake, not a value.
+    unknown = api.patch(f"/api/webhooks/{wid}", json={"headers": {"X-New": "********"}})
+    assert unknown.status_code == 400 and "headers" in unknown.json()["validation_errors"]
+
+    annotate(api, pid)
+    EventPump().drain()
+    assert DeliveryPump(retry_after=0).drain() == 1
+    [(_, headers, _)] = hook.requests
+    received = {name.lower(): value for name, value in headers.items()}
+    assert received["authorization"] == secret_header and received["x-tenant"] == "acme"
+
+    # Sending headers replaces them.
+    replaced = api.patch(f"/api/webhooks/{wid}", json={"headers": {"X-Tenant": "********"}})
+    assert replaced.json()["headers"] == {"X-Tenant": "********"}
