@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from pynamodb.expressions.update import Action
+
 from functions.domain.errors import Conflict, NotFound
 from functions.domain.records import User
 from functions.store import ids
@@ -123,7 +125,7 @@ def bump_generation(user_id: int) -> int:
 def set_active(user_id: int, active: bool) -> User:
     """Deactivating also starts a new credential generation, in the same write, so that reactivating
     cannot bring back anything minted before."""
-    actions = [UserModel.is_active.set(active)]
+    actions: list[Action] = [UserModel.is_active.set(active)]
     if not active:
         actions.append(UserModel.credential_generation.add(1))
     UserModel(user_id).update(actions=actions, condition=UserModel.id.exists())
