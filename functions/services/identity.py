@@ -16,7 +16,6 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 
 import jwt
 
@@ -31,8 +30,9 @@ _ALGORITHM = "HS256"
 _NAME_MAX = 150
 
 
-@lru_cache(maxsize=1)
 def _signing_key() -> str:
+    # Not cached here: the settings are, and the secret is cached by the store for max_age seconds, so a
+    # rotated key is picked up and a changed configuration is never answered with the old key.
     settings = get_settings()
     if settings.jwt_secret:
         return settings.jwt_secret

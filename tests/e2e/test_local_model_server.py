@@ -79,7 +79,7 @@ def test_the_builtin_model_registers_as_http_and_as_sagemaker(local_stack, local
         assert response.status_code == 200, response.text
         return response.json()
 
-    answers = {}
+    answers, backends = {}, {}
     for kind, fields in (
         ("http", {"url": model_url}),
         ("sagemaker", {"kind": "sagemaker", "endpoint_name": BUILTIN_ENDPOINT, "region": "us-east-1"}),
@@ -88,6 +88,7 @@ def test_the_builtin_model_registers_as_http_and_as_sagemaker(local_stack, local
         created = api.post("/api/ml", json={"project": project_id, "title": "builtin", **fields})
         assert created.status_code == 201, created.text
         assert created.json()["state"] == "CO"
+        backends[kind] = created.json()["id"]
         # Untrained, the classifier abstains: nothing is stored and the backend stays connected.
         assert retrieve(project_id)["processed_items"] == 0
         assert api.get(f"/api/ml/{created.json()['id']}").json()["state"] == "CO"
@@ -101,3 +102,6 @@ def test_the_builtin_model_registers_as_http_and_as_sagemaker(local_stack, local
         ]
     assert answers["http"] == [["Positive"], ["Negative"], ["Positive"]]
     assert answers["sagemaker"] == []  # the endpoint still serves its own, untrained, model
+    # This project owns the stack's one endpoint now; deleting its backend gives the endpoint back, so the
+    # next project to register it (the training loop's, on this same stack) may train it.
+    assert api.delete(f"/api/ml/{backends['sagemaker']}").status_code == 204

@@ -113,6 +113,9 @@ def recorded(default_stack, tmp_path_factory):
     """Every flow run once; what each function asked of AWS."""
     _, template = default_stack
     model_dir = tmp_path_factory.mktemp("model")
+    # Each function's environment is put into the process's: the whole environment is given back after,
+    # so nothing of it reaches later tests or the processes they start.
+    saved_environment = dict(os.environ)
     with (
         pytest.MonkeyPatch.context() as env,
         mock_aws(config={"lambda": {"use_docker": False}}),
@@ -132,10 +135,10 @@ def recorded(default_stack, tmp_path_factory):
         with recorder.installed():
             stack.provision()
             _run_flows(stack)
-        from infra.local_stack import apply_settings
+    from infra.local_stack import apply_settings
 
-        for key in [k for k in os.environ if k.startswith("LABELSTACK_")]:
-            env.delenv(key)
+    os.environ.clear()
+    os.environ.update(saved_environment)
     apply_settings({})
     return stack.deployment, recorder
 

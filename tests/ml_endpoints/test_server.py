@@ -313,8 +313,9 @@ def test_an_artifact_that_would_read_files_named_by_task_texts_is_refused(tmp_pa
     document["vectorizer"]["params"]["input"] = "filename"
     model_dir = tmp_path / "model"
     with model_server("text_classifier", model_dir) as url:
-        artifacts.write_json(model_dir / ARTIFACT_NAME, document)  # served from the next request on
-        answer = httpx.post(f"{url}/predict", json=predict_body([{"data": {"text": str(secret)}}]))
+        # The endpoint's model (SageMaker's route serves $MODEL_DIR), served from the next request on.
+        artifacts.write_json(model_dir / ARTIFACT_NAME, document)
+        answer = httpx.post(f"{url}/invocations", json=predict_body([{"data": {"text": str(secret)}}]))
         assert answer.status_code == 500, answer.text
         assert answer.json()["detail"] == (
             "InvalidArtifact: vectorizer.params.input: not a setting an artifact may carry; allowed: "
