@@ -47,6 +47,26 @@ def provision_queues() -> None:
     )
 
 
+def sqs_event(messages: list[dict], queue_arn: str) -> dict:
+    """The event Lambda's SQS trigger sends for `messages` as ReceiveMessage returned them."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": queue_arn.split(":")[3],
+            }
+            for m in messages
+        ]
+    }
+
+
 @dataclass
 class DeliveryPump(Polling):
     interval: float = 1.0
@@ -68,22 +88,7 @@ class DeliveryPump(Polling):
             ).get("Messages", [])
             if not messages:
                 break
-            event = {
-                "Records": [
-                    {
-                        "messageId": m["MessageId"],
-                        "receiptHandle": m["ReceiptHandle"],
-                        "body": m["Body"],
-                        "attributes": m.get("Attributes", {}),
-                        "messageAttributes": {},
-                        "md5OfBody": m["MD5OfBody"],
-                        "eventSource": "aws:sqs",
-                        "eventSourceARN": arn,
-                        "awsRegion": "us-east-1",
-                    }
-                    for m in messages
-                ]
-            }
+            event = sqs_event(messages, arn)
             try:
                 answer = deliveries.handler(event, _LocalContext())
                 failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}

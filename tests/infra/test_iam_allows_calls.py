@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from moto import mock_aws
 
+from infra.delivery_pump import sqs_event
 from tests.infra.iam_calls import ACCOUNT, Call, Deployment, Recorder, allowed, not_allowed
 from tests.infra.test_stack import PREFIX
 from tests.ml_endpoints.support import SENTIMENT_CONFIG, model_server
@@ -305,22 +306,7 @@ def _run_flows(stack: Stack) -> None:
             "Messages", []
         )
         assert messages, "the consumer queued no webhook delivery"
-        event = {
-            "Records": [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": m.get("Attributes", {}),
-                    "messageAttributes": {},
-                    "md5OfBody": m["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": f"arn:aws:sqs:us-east-1:{ACCOUNT}:{url.rsplit('/', 1)[1]}",
-                    "awsRegion": "us-east-1",
-                }
-                for m in messages
-            ]
-        }
+        event = sqs_event(messages, f"arn:aws:sqs:us-east-1:{ACCOUNT}:{url.rsplit('/', 1)[1]}")
         assert not stack.invoke("deliveries", event).get("batchItemFailures")
         assert receiver.requests
 
