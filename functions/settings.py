@@ -80,6 +80,10 @@ class Settings:
     deliveries_queue: str = "labelstack-deliveries"
     webhook_timeout: float = 3.0
     webhook_max_attempts: int = 5
+    # Where data lives: "dynamodb" (AWS, or the emulator) or "sqlite" (one machine: a SQLite database and
+    # a files directory under `data_dir`). Only functions/store reads these two.
+    store_engine: str = "dynamodb"
+    data_dir: str | None = None
 
     def table_name(self, short: str) -> str:
         return f"{self.table_prefix}{short}"
@@ -120,4 +124,14 @@ def get_settings() -> Settings:
         or f"{os.environ.get('LABELSTACK_TABLE_PREFIX', 'labelstack-')}deliveries",
         webhook_timeout=_float("LABELSTACK_WEBHOOK_TIMEOUT", 3.0),
         webhook_max_attempts=max(1, _int("LABELSTACK_WEBHOOK_MAX_ATTEMPTS", 5)),
+        store_engine=_engine(os.environ.get("LABELSTACK_STORE_ENGINE") or "dynamodb"),
+        data_dir=os.environ.get("LABELSTACK_DATA_DIR") or None,
     )
+
+
+def _engine(name: str) -> str:
+    if name not in ("dynamodb", "sqlite"):
+        raise ValueError(
+            f"environment variable LABELSTACK_STORE_ENGINE must be dynamodb or sqlite, got {name!r}"
+        )
+    return name
