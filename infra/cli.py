@@ -13,13 +13,23 @@ WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 def _dev(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from functions.store.sqlite.database import NewerSchema
     from infra.delivery_pump import DeliveryPump
     from infra.event_pump import EventPump
-    from infra.local_stack import BUILTIN_ENDPOINT, LocalStack, ModelServer
+    from infra.local_stack import BUILTIN_ENDPOINT, LocalStack, ModelServer, default_data_dir
 
     # Only the API and the UI follow --host; the emulator and the model server stay on loopback.
-    stack = LocalStack()
-    endpoint = stack.start()
+    data_dir = None
+    if args.engine == "sqlite":
+        data_dir = Path(args.data_dir).expanduser().resolve() if args.data_dir else default_data_dir()
+        if args.reset and data_dir.exists():
+            _reset(data_dir)
+    stack = LocalStack(engine="sqlite" if args.engine == "sqlite" else "dynamodb", data_dir=data_dir)
+    try:
+        endpoint = stack.start()
+    except NewerSchema as exc:
+        print(f"labelstack: {exc}", file=sys.stderr)
+        return 2
     model_server = ModelServer(port=args.ml_port)
     # The events Lambda's stream trigger, locally: annotation changes reach the same subscribers.
     event_pump, delivery_pump = EventPump(), DeliveryPump()
@@ -48,9 +58,14 @@ def _dev(args: argparse.Namespace) -> int:
 
             demo_note = f"\n  demo project:  {load_demo(admin, model_url)}"
         url = f"http://{args.host}:{args.port}"
+        stored = (
+            f"{data_dir} (sqlite; back it up with: labelstack backup DEST --data-dir {data_dir})"
+            if data_dir
+            else "in memory only (--engine emulator): everything is gone when this stops"
+        )
         print(
             f"labelstack is running\n  url:           {url}\n  admin:         {admin.email}\n"
-            f"  admin token:   {token}\n  aws emulator:  {endpoint}\n"
+            f"  admin token:   {token}\n  data:          {stored}\n  aws emulator:  {endpoint}\n"
             f"  ml backend:    {model_url} (kind http), or SageMaker endpoint {BUILTIN_ENDPOINT}"
             f" (kind sagemaker){demo_note}\n"
             f"Try: curl -H 'Authorization: Token {token}' {url}/api/projects\nCtrl-C stops it.",
@@ -62,6 +77,51 @@ def _dev(args: argparse.Namespace) -> int:
         event_pump.stop()
         model_server.stop()
         stack.stop()
+    return 0
+
+
+def _reset(data_dir: Path) -> None:
+    """Empty a data directory, refusing one that does not look like labelstack's."""
+    import shutil
+
+    from functions.store.sqlite.database import FILE_NAME
+
+    known = {FILE_NAME, f"{FILE_NAME}-wal", f"{FILE_NAME}-shm", "files", "secret.key"}
+    strangers = sorted(p.name for p in data_dir.iterdir() if p.name not in known)
+    if strangers:
+        raise SystemExit(
+            f"labelstack: not resetting {data_dir}: it holds files labelstack did not write "
+            f"({', '.join(strangers[:5])})"
+        )
+    for path in data_dir.iterdir():
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def _backup(args: argparse.Namespace) -> int:
+    """A consistent copy of a data directory, also while `labelstack dev` writes to it."""
+    import shutil
+
+    from functions.store.sqlite.database import FILE_NAME, open_database
+    from infra.local_stack import default_data_dir
+
+    source = Path(args.data_dir).expanduser().resolve() if args.data_dir else default_data_dir()
+    if not (source / FILE_NAME).exists():
+        print(f"labelstack: {source} holds no labelstack data", file=sys.stderr)
+        return 2
+    destination = Path(args.destination).expanduser().resolve()
+    if destination.exists() and any(destination.iterdir()):
+        print(f"labelstack: {destination} is not empty; give a new directory", file=sys.stderr)
+        return 2
+    destination.mkdir(parents=True, exist_ok=True)
+    # The database first: a file it names is never deleted while it still names it, so copying the files
+    # afterwards finds every one of them (and perhaps a few newer ones, which nothing names yet).
+    open_database(source).backup(destination / FILE_NAME)
+    for name in ("files",):
+        if (source / name).is_dir():
+            shutil.copytree(source / name, destination / name)
+    if (source / "secret.key").exists():
+        shutil.copy2(source / "secret.key", destination / "secret.key")
+    print(f"backed up {source} to {destination}", flush=True)
     return 0
 
 
@@ -85,10 +145,22 @@ def _create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=("sqlite", "emulator"),
+        default="sqlite",
+        help="sqlite: data kept in --data-dir (default); emulator: every table in the AWS emulator's memory, "
+        "lost at exit (for parity checks with the AWS engine)",
+    )
+    parser.add_argument("--data-dir", help="where the data lives (default: ~/.local/share/labelstack)")
+    parser.add_argument("--reset", action="store_true", help="start with an empty data directory")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labelstack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    dev = commands.add_parser("dev", help="run the API and the AWS emulator on this machine")
+    dev = commands.add_parser("dev", help="run the whole platform on this machine")
     dev.add_argument(
         "--host",
         default="127.0.0.1",
@@ -100,7 +172,23 @@ def main(argv: list[str] | None = None) -> int:
         "--ml-port", type=int, default=None, help="port of the built-in model server (default: a free one)"
     )
     dev.add_argument("--log-level", default="warning")
+    _add_store_arguments(dev)
     dev.set_defaults(run=_dev)
+    serve = commands.add_parser(
+        "serve",
+        help="run labelstack on one server for a team: the sqlite engine in --data-dir "
+        "(give --host to listen beyond this machine)",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address of the API and web UI")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--ml-port", type=int, default=None, help="port of the built-in model server")
+    serve.add_argument("--log-level", default="warning")
+    serve.add_argument("--data-dir", required=True, help="where the data lives (created if missing)")
+    serve.set_defaults(run=_dev, demo=False, engine="sqlite", reset=False)
+    backup = commands.add_parser("backup", help="copy a data directory consistently, also while it is in use")
+    backup.add_argument("destination", help="a new or empty directory")
+    backup.add_argument("--data-dir", help="the data directory (default: the one `labelstack dev` uses)")
+    backup.set_defaults(run=_backup)
     admin = commands.add_parser(
         "create-admin",
         help="create the first admin of a deployed installation "

@@ -1,13 +1,13 @@
 """The local stack's event pump: what the events Lambda's stream trigger does in AWS.
 
-It reads the emulated annotations table's stream and hands each batch to the same handler the events
-Lambda runs (`functions.handlers.events.handler`), in Lambda's event shape; given `subscribers`, the same
-handler built over those instead of the Lambda's list. Records the handler reports as failed are offered
-again, up to `max_attempts` times (AWS: the event source mapping's retries, then the dead-letter queue), so
-subscribers see the retry behaviour they get in AWS.
+It reads the annotations table's stream (the emulator's, or the `sqlite` engine's change log) and hands each
+batch to the same handler the events Lambda runs (`functions.handlers.events.handler`), in Lambda's event
+shape; given `subscribers`, the same handler built over those instead of the Lambda's list. Records the
+handler reports as failed are offered again, up to `max_attempts` times (AWS: the event source mapping's
+retries, then the dead-letter queue), so subscribers see the retry behaviour they get in AWS.
 
-`drain()` reads everything pending once and returns; `start()` does that on a daemon thread every
-`interval` seconds until `stop()`.
+`drain()` reads everything pending once and returns; `start()` does that on a daemon thread every `interval`
+seconds until `stop()`.
 """
 
 from __future__ import annotations
@@ -87,13 +87,17 @@ class EventPump(Polling):
     subscribers: Sequence[Subscriber] | None = None
     _iterators: dict[str, str | None] = field(default_factory=dict)
     _retries: list[tuple[int, dict]] = field(default_factory=list)
+    _log_position: int = 0
 
     def _stream_arn(self) -> str:
         from functions.settings import get_settings
         from functions.store.aws_clients import client
 
-        table = client("dynamodb").describe_table(TableName=get_settings().table_name(self.table_short_name))
-        return table["Table"]["LatestStreamArn"]
+        settings = get_settings()
+        name = settings.table_name(self.table_short_name)
+        if settings.store_engine == "sqlite":
+            return f"arn:aws:dynamodb:{settings.region}:000000000000:table/{name}/stream/local"
+        return client("dynamodb").describe_table(TableName=name)["Table"]["LatestStreamArn"]
 
     def _read(self, streams, stream_arn: str) -> list[dict]:
         records = []
@@ -114,16 +118,45 @@ class EventPump(Polling):
                     break
         return records
 
+    def _read_change_log(self, stream_arn: str) -> list[dict]:
+        """The `sqlite` engine's stream: its change log, from the first record not yet read this run (a
+        restart reads again what was never acknowledged)."""
+        from functions.settings import get_settings
+        from functions.store.sqlite import changes
+        from functions.store.sqlite.database import open_database
+
+        settings = get_settings()
+        db = open_database(settings.data_dir or ".")
+        records = changes.pending(db, settings.table_name(self.table_short_name), self._log_position, 1000)
+        if records:
+            self._log_position = int(records[-1]["dynamodb"]["SequenceNumber"])
+        return records
+
+    def _acknowledge(self, records: list[dict]) -> None:
+        from functions.settings import get_settings
+
+        settings = get_settings()
+        if settings.store_engine == "sqlite" and records:
+            from functions.store.sqlite import changes
+            from functions.store.sqlite.database import open_database
+
+            changes.acknowledge(
+                open_database(settings.data_dir or "."), [r["dynamodb"]["SequenceNumber"] for r in records]
+            )
+
     def drain(self) -> int:
         """Deliver every pending record (and due retries) once; the number of records delivered."""
         from functions.handlers import events
+        from functions.settings import get_settings
         from functions.store.aws_clients import client
 
         handler = events.handler if self.subscribers is None else events.stream_handler(self.subscribers)
         stream_arn = self._stream_arn()
-        fresh = [
-            (1, _lambda_record(r, stream_arn)) for r in self._read(client("dynamodbstreams"), stream_arn)
-        ]
+        if get_settings().store_engine == "sqlite":
+            read = self._read_change_log(stream_arn)
+        else:
+            read = self._read(client("dynamodbstreams"), stream_arn)
+        fresh = [(1, _lambda_record(r, stream_arn)) for r in read]
         pending, self._retries = self._retries + fresh, []
         for start in range(0, len(pending), self.batch_size):
             batch = pending[start : start + self.batch_size]
@@ -133,15 +166,18 @@ class EventPump(Polling):
             except Exception:  # every record failed (Powertools raises then): all are retried
                 logger.exception("the events handler failed a whole batch")
                 failed = {record["dynamodb"]["SequenceNumber"] for _, record in batch}
+            done = []
             for attempt, record in batch:
                 if record["dynamodb"]["SequenceNumber"] not in failed:
-                    continue
-                if attempt < self.max_attempts:
+                    done.append(record)
+                elif attempt < self.max_attempts:
                     self._retries.append((attempt + 1, record))
                 else:
+                    done.append(record)
                     logger.error(
                         "dropping stream record %s after %d attempts (AWS: the dead-letter queue)",
                         record["dynamodb"]["SequenceNumber"],
                         attempt,
                     )
+            self._acknowledge(done)
         return len(pending)

@@ -9,6 +9,8 @@ import os
 import secrets
 import socket
 import subprocess
+import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,9 +80,34 @@ class _OneRequestAtATime:
 LOOPBACK = "127.0.0.1"
 
 
+def default_data_dir() -> Path:
+    """Where `labelstack dev` keeps its data unless told: the user's data directory (XDG's convention)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "labelstack"
+
+
+def installation_secret(data_dir: Path) -> str:
+    """The data directory's signing key, made once: tokens and sessions outlive a restart, and the key
+    never leaves the directory (mode 0600)."""
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
 @dataclass
 class LocalStack:
+    """The AWS emulator, and the store: `sqlite` (a data directory that outlives the process; a temporary
+    one when none is given) or `emulator` (every table in the emulator's memory, as before the sqlite
+    engine: for parity checks). The emulator stays for what has to speak an AWS API: S3 source and target
+    storages and the SageMaker control plane of the built-in endpoint."""
+
     moto_port: int | None = None
+    engine: str = "sqlite"
+    data_dir: Path | None = None
     host = LOOPBACK  # not a field: no caller can move it
 
     def start(self) -> str:
@@ -107,10 +134,22 @@ class LocalStack:
         self._thread.start()
         endpoint = f"http://{self.host}:{self.moto_port}"
         env = dict(_FAKE_AWS_ENV, LABELSTACK_AWS_ENDPOINT_URL=endpoint)
-        # A fresh signing key per run: the emulator's data does not outlive the process either.
-        env.setdefault(
-            "LABELSTACK_JWT_SECRET", os.environ.get("LABELSTACK_JWT_SECRET") or secrets.token_hex(32)
-        )
+        if self.engine == "sqlite":
+            if self.data_dir is None:
+                self._temporary = tempfile.TemporaryDirectory(prefix="labelstack-data-")
+                self.data_dir = Path(self._temporary.name)
+            env.update(
+                LABELSTACK_STORE_ENGINE="sqlite",
+                LABELSTACK_DATA_DIR=str(self.data_dir),
+                LABELSTACK_JWT_SECRET=os.environ.get("LABELSTACK_JWT_SECRET")
+                or installation_secret(self.data_dir),
+            )
+        else:
+            # A fresh signing key per run: the emulator's data does not outlive the process either.
+            env.update(
+                LABELSTACK_STORE_ENGINE="dynamodb",
+                LABELSTACK_JWT_SECRET=os.environ.get("LABELSTACK_JWT_SECRET") or secrets.token_hex(32),
+            )
         apply_settings(env)
         provision()
         return endpoint
@@ -121,6 +160,9 @@ class LocalStack:
             server.shutdown()
             self._thread.join()
             self._server = None
+        if getattr(self, "_temporary", None) is not None:
+            self._temporary.cleanup()
+            self._temporary = None
 
 
 # The built-in model's SageMaker name in the emulator; InvokeEndpoint goes to the local model server.
@@ -154,6 +196,16 @@ def create_emulated_endpoint(
     sagemaker.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: the kernel sends it SIGTERM when its parent dies, even by `kill -9`,
+    so the model server never outlives the stack that started it."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 @dataclass
 class ModelServer:
     """The built-in text classifier (`labelstack ml serve text_classifier`) as a child process.
@@ -168,8 +220,6 @@ class ModelServer:
     host = LOOPBACK  # not a field, as for LocalStack
 
     def start(self) -> str:
-        import sys
-        import tempfile
         import time
         import urllib.request
 
@@ -193,6 +243,7 @@ class ModelServer:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         self.url = f"http://{self.host}:{self.port}"
         deadline = time.monotonic() + 30

@@ -23,15 +23,36 @@ from moto import mock_aws
 ADMIN_TOKEN = "admin-test-token"
 
 
+# Which store engine the tests run on: `sqlite` (the default, what `labelstack dev` runs) or `dynamodb`
+# (moto's DynamoDB, what AWS runs); `make check` runs the store and API suites on both.
+ENGINE = os.environ.get("LABELSTACK_TEST_ENGINE", "sqlite")
+
+
 @pytest.fixture
-def aws():
-    """Fresh emulated DynamoDB tables and S3 bucket, created from the models."""
+def engine() -> str:
+    """The store engine of `aws`; tests/store overrides it to run the store's contract on both."""
+    return ENGINE
+
+
+@pytest.fixture
+def aws(tmp_path, engine):
+    """A fresh store on the engine under test, the files bucket and the queues; the rest of AWS in moto."""
     from infra.local_stack import apply_settings, provision
 
+    env = {"LABELSTACK_STORE_ENGINE": engine, "LABELSTACK_DATA_DIR": str(tmp_path / "data")}
+    saved = {name: os.environ.get(name) for name in env}
     with mock_aws():
-        apply_settings({})
+        apply_settings(env)
         provision()
-        yield
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            apply_settings({})
 
 
 @pytest.fixture

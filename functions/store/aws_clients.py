@@ -13,6 +13,12 @@ from functions.settings import get_settings
 @cache
 def client(service: str):
     settings = get_settings()
+    if service == "sqs" and settings.store_engine == "sqlite":
+        # One machine has no SQS: the deliveries queue lives in the sqlite engine's database.
+        from functions.store.sqlite.database import open_database
+        from functions.store.sqlite.sqs import SqliteSQS
+
+        return SqliteSQS(open_database(settings.data_dir or "."), settings.region)
     return boto3.client(
         service,
         region_name=settings.region,

@@ -664,6 +664,21 @@ def configure(settings: Settings | None = None) -> None:
         model.Meta = type("Meta", (_Base.Meta,), meta)  # type: ignore[misc,assignment]
         # PynamoDB caches one connection per class, bound to the old table name and host.
         model._connection = None
+    if settings.store_engine == "sqlite":
+        _answer_from_sqlite(settings)
+
+
+def _answer_from_sqlite(settings: Settings) -> None:
+    """The `sqlite` engine: every model's connection sends its calls to SQLite in this process instead of
+    to DynamoDB (functions/store/sqlite/dynamodb.py); everything above the connection is unchanged."""
+    from functions.store.sqlite.database import open_database
+    from functions.store.sqlite.dynamodb import SqliteDynamoDB
+
+    if not settings.data_dir:
+        raise ValueError("the sqlite store engine needs a data directory (LABELSTACK_DATA_DIR)")
+    client = SqliteDynamoDB(open_database(settings.data_dir), settings.region)
+    for model in ALL_MODELS:
+        model._get_connection().connection._client = client  # type: ignore[assignment]
 
 
 def create_tables() -> None:
