@@ -9,6 +9,7 @@ from functions.api.middleware import BodyLimit, SecurityHeaders, SlashAgnosticPa
 from functions.api.routes import (
     data_io,
     data_manager,
+    files,
     labeling,
     meta,
     ml,
@@ -30,7 +31,19 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
-    for module in (meta, sessions, projects, data_io, tasks, labeling, data_manager, ml, storages, webhooks):
+    for module in (
+        meta,
+        sessions,
+        projects,
+        data_io,
+        tasks,
+        labeling,
+        data_manager,
+        ml,
+        storages,
+        webhooks,
+        files,
+    ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=get_settings().max_request_bytes)
     app.add_middleware(SecurityHeaders, exempt_prefixes=("/api/docs",))

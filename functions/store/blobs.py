@@ -1,11 +1,29 @@
-"""JSON documents too large for a DynamoDB item (400 KB) live in S3; the item keeps the object's key."""
+"""The files bucket: JSON documents too large for a DynamoDB item (400 KB; the item keeps the object's key),
+project media, export snapshots, import bodies, training sets.
+
+In AWS (and on the emulator) it is an S3 bucket; with the sqlite store engine it is the directory
+`<data_dir>/files` (functions/store/local_files.py), whose presigned URLs the `/files/` route serves.
+"""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from functions.domain.errors import NotFound
 from functions.settings import get_settings
+from functions.store import local_files
 from functions.store.aws_clients import client
+
+
+def _local() -> Path | None:
+    """The files directory when this installation keeps its files on disk, else None (S3)."""
+    settings = get_settings()
+    if settings.store_engine != "sqlite":
+        return None
+    if not settings.data_dir:
+        raise RuntimeError("the sqlite store engine needs a data directory (LABELSTACK_DATA_DIR)")
+    return Path(settings.data_dir) / "files"
 
 
 def dumps(value) -> str:
@@ -13,14 +31,11 @@ def dumps(value) -> str:
 
 
 def pack(value, key: str) -> tuple[str | None, str | None]:
-    """Return (inline JSON, None) for a small value, or (None, S3 key) after writing a large one."""
+    """Return (inline JSON, None) for a small value, or (None, key) after writing a large one."""
     text = dumps(value)
-    settings = get_settings()
-    if len(text.encode()) <= settings.offload_bytes:
+    if len(text.encode()) <= get_settings().offload_bytes:
         return text, None
-    client("s3").put_object(
-        Bucket=settings.files_bucket, Key=key, Body=text.encode(), ContentType="application/json"
-    )
+    put_bytes(key, text.encode(), "application/json")
     return None, key
 
 
@@ -28,33 +43,50 @@ def unpack(inline: str | None, ref: str | None, default=None):
     if inline is not None:
         return json.loads(inline)
     if ref is not None:
-        body = client("s3").get_object(Bucket=get_settings().files_bucket, Key=ref)["Body"].read()
-        return json.loads(body)
+        return json.loads(get_bytes(ref))
     return default
 
 
 def delete(ref: str | None) -> None:
-    if ref:
+    if not ref:
+        return
+    if (root := _local()) is not None:
+        local_files.delete(root, ref)
+    else:
         client("s3").delete_object(Bucket=get_settings().files_bucket, Key=ref)
 
 
 def put_bytes(key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
-    client("s3").put_object(Bucket=get_settings().files_bucket, Key=key, Body=body, ContentType=content_type)
+    if (root := _local()) is not None:
+        local_files.put_bytes(root, key, body)
+    else:
+        client("s3").put_object(
+            Bucket=get_settings().files_bucket, Key=key, Body=body, ContentType=content_type
+        )
 
 
 def get_bytes(key: str) -> bytes:
+    """The object's bytes. A missing one is a failure (botocore's NoSuchKey, or FileNotFoundError)."""
+    if (root := _local()) is not None:
+        return local_files.get_bytes(root, key)
     return client("s3").get_object(Bucket=get_settings().files_bucket, Key=key)["Body"].read()
 
 
 def upload(key: str, body, content_type: str) -> None:
-    """Stream a file object to S3 (multipart above the transfer threshold; never all in memory)."""
-    client("s3").upload_fileobj(
-        body, get_settings().files_bucket, key, ExtraArgs={"ContentType": content_type}
-    )
+    """Stream a file object in (to S3: multipart above the transfer threshold; never all in memory)."""
+    if (root := _local()) is not None:
+        local_files.upload(root, key, body)
+    else:
+        client("s3").upload_fileobj(
+            body, get_settings().files_bucket, key, ExtraArgs={"ContentType": content_type}
+        )
 
 
 def iter_lines(key: str):
     """The object's lines, read as they arrive."""
+    if (root := _local()) is not None:
+        yield from local_files.iter_lines(root, key)
+        return
     body = client("s3").get_object(Bucket=get_settings().files_bucket, Key=key)["Body"]
     yield from body.iter_lines()
 
@@ -67,12 +99,16 @@ def uploads_prefix(project_id: int) -> str:
 
 def presigned_view(key: str, seconds: int = 3600) -> str:
     """A URL that reads the files bucket's object `key` for `seconds` (no download disposition)."""
+    if _local() is not None:
+        return local_files.presigned_url(get_settings().jwt_secret, key, seconds)
     return client("s3").generate_presigned_url(
         "get_object", ExpiresIn=seconds, Params={"Bucket": get_settings().files_bucket, "Key": key}
     )
 
 
 def presigned_get(key: str, filename: str, seconds: int = 3600) -> str:
+    if _local() is not None:
+        return local_files.presigned_url(get_settings().jwt_secret, key, seconds, filename)
     return client("s3").generate_presigned_url(
         "get_object",
         ExpiresIn=seconds,
@@ -84,8 +120,21 @@ def presigned_get(key: str, filename: str, seconds: int = 3600) -> str:
     )
 
 
+def open_signed(
+    key: str, expires: str | None, signature: str | None, download: str | None
+) -> local_files.SignedFile:
+    """The file a presigned URL of the files directory names, once its signature checks out
+    (PermissionDenied if not). Only the sqlite engine has such URLs: elsewhere there is nothing here."""
+    root = _local()
+    if root is None:
+        raise NotFound("No such file.")
+    return local_files.check_signed(root, get_settings().jwt_secret, key, expires, signature, download)
+
+
 def delete_prefix(prefix: str) -> int:
     """Delete every object under `prefix` (a page of up to 1,000 keys per call). Returns how many."""
+    if (root := _local()) is not None:
+        return local_files.delete_prefix(root, prefix)
     s3, bucket, deleted = client("s3"), get_settings().files_bucket, 0
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
