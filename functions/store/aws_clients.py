@@ -13,12 +13,16 @@ from functions.settings import get_settings
 @cache
 def client(service: str):
     settings = get_settings()
-    if service == "sqs" and settings.store_engine == "sqlite":
-        # One machine has no SQS: the deliveries queue lives in the sqlite engine's database.
+    if service in ("dynamodb", "sqs") and settings.store_engine == "sqlite":
+        # One machine has neither: the tables and the deliveries queue live in the sqlite engine's database.
         from functions.store.sqlite.database import open_database
+        from functions.store.sqlite.dynamodb import SqliteDynamoDB
         from functions.store.sqlite.sqs import SqliteSQS
 
-        return SqliteSQS(open_database(settings.data_dir or "."), settings.region)
+        if not settings.data_dir:
+            raise ValueError("the sqlite store engine needs a data directory (LABELSTACK_DATA_DIR)")
+        engine = SqliteDynamoDB if service == "dynamodb" else SqliteSQS
+        return engine(open_database(settings.data_dir), settings.region)
     return boto3.client(
         service,
         region_name=settings.region,

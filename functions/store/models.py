@@ -671,12 +671,9 @@ def configure(settings: Settings | None = None) -> None:
 def _answer_from_sqlite(settings: Settings) -> None:
     """The `sqlite` engine: every model's connection sends its calls to SQLite in this process instead of
     to DynamoDB (functions/store/sqlite/dynamodb.py); everything above the connection is unchanged."""
-    from functions.store.sqlite.database import open_database
-    from functions.store.sqlite.dynamodb import SqliteDynamoDB
+    from functions.store.aws_clients import client as aws_client
 
-    if not settings.data_dir:
-        raise ValueError("the sqlite store engine needs a data directory (LABELSTACK_DATA_DIR)")
-    client = SqliteDynamoDB(open_database(settings.data_dir), settings.region)
+    client = aws_client("dynamodb")
     for model in ALL_MODELS:
         model._get_connection().connection._client = client  # type: ignore[assignment]
 

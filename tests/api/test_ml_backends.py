@@ -372,10 +372,11 @@ def test_non_members_get_404_and_annotators_only_read(api, allow_local, backend,
 
 def test_presign_redirects_to_s3_for_the_tasks_own_files(api, aws):
     from functions.settings import get_settings
+    from tests import files_bucket
 
     bucket = get_settings().files_bucket
     pid = create_project(api)["id"]
-    boto3.client("s3").put_object(Bucket=bucket, Key=f"uploads/{pid}/cat.txt", Body=b"meow")
+    files_bucket.put(f"uploads/{pid}/cat.txt", b"meow")
     ids = import_(api, pid, [{"data": {"text": f"s3://{bucket}/uploads/{pid}/cat.txt"}}])["task_ids"]
 
     def fileuri(uri):
@@ -387,7 +388,7 @@ def test_presign_redirects_to_s3_for_the_tasks_own_files(api, aws):
         )
         assert response.status_code == 303, response.text
         assert f"uploads/{pid}/cat.txt" in response.headers["location"]
-        assert requests.get(response.headers["location"], timeout=10).content == b"meow"
+        assert files_bucket.fetch(api, response.headers["location"]) == b"meow"
     other = api.get(f"/api/tasks/{ids[0]}/presign", params={"fileuri": fileuri(f"s3://{bucket}/exports/x")})
     assert other.status_code == 403
     bad = api.get(f"/api/tasks/{ids[0]}/presign", params={"fileuri": "%%%"})

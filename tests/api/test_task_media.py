@@ -8,7 +8,8 @@ import base64
 import requests
 
 from functions.settings import get_settings
-from functions.store.aws_clients import client
+from tests import files_bucket
+from tests.files_bucket import keys_under
 from tests.api.test_exports import run_jobs_inline
 from tests.api.test_projects import create_project
 from tests.api.test_storages import bucket, put, source
@@ -23,11 +24,6 @@ def presign(client_, task_id: int, uri: str):
     return client_.get(f"/tasks/{task_id}/presign", params={"fileuri": fileuri(uri)}, follow_redirects=False)
 
 
-def keys_under(prefix: str) -> list[str]:
-    listed = client("s3").list_objects_v2(Bucket=get_settings().files_bucket, Prefix=prefix)
-    return [o["Key"] for o in listed.get("Contents", [])]
-
-
 def test_a_manager_cannot_presign_another_projects_export_or_internal_files(api, make_user, monkeypatch):
     run_jobs_inline(monkeypatch)
     files = get_settings().files_bucket
@@ -38,12 +34,12 @@ def test_a_manager_cannot_presign_another_projects_export_or_internal_files(api,
     assert api.post(f"/api/projects/{other}/exports", json={"title": "weekly"}).status_code == 201
     [export_key] = [k for k in keys_under(f"exports/{other}/") if k.endswith(".json")]
     [offloaded_key] = keys_under(f"tasks/{secret_task}/")
-    put(files, f"uploads/{other}/photo.jpg", b"B's photo")
+    files_bucket.put(f"uploads/{other}/photo.jpg", b"B's photo")
 
     # The attacker manages project A only, and writes B's objects into a task of A.
     _, manager = make_user("manager@example.com", "manager")
     mine = create_project(manager, title="A")["id"]
-    put(files, f"uploads/{mine}/cat.txt", b"meow")
+    files_bucket.put(f"uploads/{mine}/cat.txt", b"meow")
     stolen = [
         f"s3://{files}/{export_key}",
         f"s3://{files}/{offloaded_key}",
@@ -65,7 +61,7 @@ def test_a_manager_cannot_presign_another_projects_export_or_internal_files(api,
 
     allowed = presign(manager, task, own)
     assert allowed.status_code == 303, allowed.text
-    assert requests.get(allowed.headers["location"], timeout=10).content == b"meow"
+    assert files_bucket.fetch(manager, allowed.headers["location"]) == b"meow"
 
 
 def test_storage_media_is_presigned_only_under_the_projects_own_storage_prefix(api, make_user):

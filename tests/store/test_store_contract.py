@@ -131,7 +131,13 @@ def test_deletes_remove_items_and_their_index_entries(aws):
     assert task_store.page_ids(1, 0, 100) == [6, 7, 8, 9, 10]
     with pytest.raises(NotFound):
         task_store.get(3)
-    assert [e.task_id for e in next(label_queue.candidate_pages(1, SEQUENTIAL, user_id=9))] == [6, 7, 8, 9, 10]
+    assert [e.task_id for e in next(label_queue.candidate_pages(1, SEQUENTIAL, user_id=9))] == [
+        6,
+        7,
+        8,
+        9,
+        10,
+    ]
     project_store.delete(1)
     with pytest.raises(NotFound):
         project_store.get(1)

@@ -188,6 +188,13 @@ class SqliteDynamoDB:
 
     # --- dispatch -----------------------------------------------------------------------------------
 
+    def __getattr__(self, name: str):
+        """boto3's calling style (`put_item(TableName=...)`), which Powertools' idempotency layer uses."""
+        operation = "".join(part.title() for part in name.split("_"))
+        if name.startswith("_") or not hasattr(type(self), _method_name(operation)):
+            raise AttributeError(name)
+        return lambda **kwargs: self._make_api_call(operation, kwargs)
+
     def _make_api_call(self, operation: str, kwargs: dict) -> dict:
         handler = getattr(self, _method_name(operation), None)
         if handler is None:
@@ -356,7 +363,10 @@ class SqliteDynamoDB:
         if condition and not expressions.condition_holds(
             condition, item, kw.get("ExpressionAttributeNames"), kw.get("ExpressionAttributeValues")
         ):
-            raise error(op, "ConditionalCheckFailedException", "The conditional request failed")
+            failed = error(op, "ConditionalCheckFailedException", "The conditional request failed")
+            if kw.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and item is not None:
+                failed.response["Item"] = item  # type: ignore[typeddict-unknown-key]
+            raise failed
 
     def _put(self, conn, op: str, kw: dict) -> tuple[Item | None, Item]:
         table = self.table(kw["TableName"], op)
