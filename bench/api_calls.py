@@ -1,10 +1,12 @@
 """DynamoDB calls per API operation, and import timings, against the local stack.
 
-Runs the real FastAPI app in-process against the embedded moto server and counts every AWS call made
-while one operation runs (a botocore hook), for a project of 1k and one of 100k tasks. An operation whose
-count is equal in both columns costs the same whatever the project size.
+Runs the real FastAPI app in-process on the local stack and counts every DynamoDB call made while one
+operation runs, for a project of 1k and one of 100k tasks. An operation whose count is equal in both
+columns costs the same whatever the project size. Both engines run the same store code, so they make the
+same calls: `--engine sqlite` (the default: the calls answered by SQLite in-process) or `--engine
+emulator` (each call an HTTP request to the moto server, counted by a botocore hook).
 
-    make bench                 # or: .venv/bin/python -m bench.api_calls [--big 100000]
+    make bench                 # or: .venv/bin/python -m bench.api_calls [--big 100000] [--engine emulator]
 """
 
 from __future__ import annotations
@@ -30,6 +32,19 @@ def _counting(self, operation_name, api_params):
 
 
 botocore.client.BaseClient._make_api_call = _counting
+
+from functions.store.sqlite.dynamodb import SqliteDynamoDB  # noqa: E402 -- after the hook, like it
+
+_original_sqlite = SqliteDynamoDB._make_api_call
+
+
+def _counting_sqlite(self, operation_name, api_params):
+    with _lock:
+        _counts[("dynamodb", operation_name)] += 1
+    return _original_sqlite(self, operation_name, api_params)
+
+
+SqliteDynamoDB._make_api_call = _counting_sqlite  # type: ignore[method-assign]
 
 
 @contextmanager
@@ -126,6 +141,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--import-size", type=int, default=10_000)
+    parser.add_argument("--engine", choices=("sqlite", "emulator"), default="sqlite")
     args = parser.parse_args()
 
     from fastapi.testclient import TestClient
@@ -133,7 +149,7 @@ def main() -> None:
     from infra.local_stack import LocalStack
 
     os.environ.setdefault("LABELSTACK_JWT_SECRET", "bench")
-    stack = LocalStack()
+    stack = LocalStack(engine="sqlite" if args.engine == "sqlite" else "dynamodb")
     stack.start()
     try:
         from functions.api.app import create_app
@@ -142,10 +158,7 @@ def main() -> None:
         _, token = identity.ensure_admin("bench@localhost")
         client = TestClient(create_app(), headers={"Authorization": f"Token {token}"})
 
-        print(
-            "\n## Import (moto server on this machine; "
-            "Label Studio: 10k tasks 1.9 s, with predictions 9.0 s)\n"
-        )
+        print(f"\n## Import (engine {args.engine}, in-process app on this machine)\n")
         print("| import | tasks | seconds | tasks/s | DynamoDB calls | BatchWriteItem | calls per 25 tasks |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         for label, preds in (("tasks", False), ("tasks + 1 prediction each", True)):

@@ -9,11 +9,11 @@ import requests
 
 from functions.settings import get_settings
 from tests import files_bucket
-from tests.files_bucket import keys_under
 from tests.api.test_exports import run_jobs_inline
 from tests.api.test_projects import create_project
 from tests.api.test_storages import bucket, put, source
 from tests.api.test_tasks import CHOICE, import_
+from tests.files_bucket import keys_under
 
 
 def fileuri(uri: str) -> str:

@@ -28,13 +28,21 @@ def local_stack_banner(_local_stack_process) -> dict[str, str]:
     return _local_stack_process[1]
 
 
+def dev_command(data_dir) -> list[str]:
+    """`labelstack dev` on the engine the suite runs on, with its data in a directory of the test run's."""
+    from tests.conftest import ENGINE
+
+    engine = ["--engine", "emulator"] if ENGINE == "dynamodb" else ["--data-dir", str(data_dir)]
+    return [sys.executable, "-m", "infra.cli", "dev", *engine]
+
+
 @pytest.fixture(scope="session")
-def _local_stack_process():
+def _local_stack_process(tmp_path_factory):
     port = free_port()
     env = dict(os.environ, LABELSTACK_ADMIN_TOKEN=E2E_TOKEN, PYTHONUNBUFFERED="1")
     env.pop("LABELSTACK_AWS_ENDPOINT_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "dev", "--port", str(port)],
+        [*dev_command(tmp_path_factory.mktemp("data")), "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from infra.local_stack import free_port
+from tests.e2e.conftest import dev_command
 
 _LISTEN = "0A"
 
@@ -34,12 +34,12 @@ def _listening_addresses(port: int) -> set[str]:
     return found
 
 
-def test_only_the_api_follows_host():
+def test_only_the_api_follows_host(tmp_path):
     port = free_port()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("LABELSTACK_AWS_ENDPOINT_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "dev", "--host", "127.0.0.2", "--port", str(port)],
+        [*dev_command(tmp_path), "--host", "127.0.0.2", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -101,7 +101,8 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA cache_size=-65536")  # 64 MB of page cache per connection
+    # A small page cache per connection (a connection per server thread); the OS caches the file for all.
+    conn.execute("PRAGMA cache_size=-8192")
     return conn
 
 
