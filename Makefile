@@ -12,7 +12,7 @@ NODE_STAMP := node_modules/.installed
 WEB_STAMP := web/node_modules/.installed
 CDK := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --no-install cdk
 
-.PHONY: dev test check lint format-check typecheck bench synth deploy clean prereqs-dev prereqs-test
+.PHONY: dev test check test-dynamodb lint format-check typecheck bench side-by-side synth deploy clean prereqs-dev prereqs-test
 
 prereqs-dev:
 	@PYTHON=$(PYTHON) scripts/check-prereqs dev
@@ -52,6 +52,12 @@ check: prereqs-test $(TEST_STAMP) $(WEB_STAMP)
 	$(VENV)/bin/ruff format --check $(PY_DIRS)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(MAKE) test-dynamodb
+
+# The API and events suites again on the `dynamodb` engine (moto), the one AWS runs; the store's own
+# contract already ran on both in the line above.
+test-dynamodb: $(TEST_STAMP)
+	LABELSTACK_TEST_ENGINE=dynamodb $(VENV)/bin/pytest --durations=5 tests/api tests/events
 
 test: check
 
@@ -68,6 +74,12 @@ bench: $(TEST_STAMP)
 	$(VENV)/bin/python -m bench.api_calls
 	$(VENV)/bin/python -m bench.export_memory
 	$(VENV)/bin/python -m bench.lambda_bundle
+
+# Label Studio and labelstack on the same workload, one run: `make side-by-side N=100000`.
+N ?= 10000
+side-by-side: $(DEV_STAMP)
+	$(VENV)/bin/python bench/side_by_side.py --n $(N) --rounds 1 \
+		--labelstack "$(VENV)/bin/labelstack dev --data-dir $(CURDIR)/.bench-data --reset"
 
 # `make synth ARGS="-c stage=prod"`: the CloudFormation template into cdk.out/, no AWS account needed.
 synth: $(TEST_STAMP) $(NODE_STAMP) $(WEB_STAMP)

@@ -30,6 +30,12 @@ def _dev(args: argparse.Namespace) -> int:
     except NewerSchema as exc:
         print(f"labelstack: {exc}", file=sys.stderr)
         return 2
+    if data_dir is not None:
+        from functions.services.importing import clear_interrupted
+
+        # Jobs run on this process's threads: any still unfinished was cut off by the last stop.
+        if cleared := clear_interrupted():
+            print(f"labelstack: {cleared} import(s) cut off by the last stop were marked failed", flush=True)
     model_server = ModelServer(port=args.ml_port)
     # The events Lambda's stream trigger, locally: annotation changes reach the same subscribers.
     event_pump, delivery_pump = EventPump(), DeliveryPump()

@@ -121,6 +121,31 @@ def run_import_job(import_id: int) -> None:
     blobs.delete(body_ref)
 
 
+INTERRUPTED = (
+    "labelstack stopped while this import ran, so none of it was kept (the tasks written before the stop "
+    "were removed): import the file again"
+)
+
+
+def clear_interrupted() -> int:
+    """Background imports cut off by a stop of the process that ran them: remove what they wrote and
+    mark them failed, so the project's tasks and counters agree and the client polling learns why.
+
+    Only for a process that runs jobs itself (`labelstack dev`/`serve`, at start): nothing else can be
+    running them then. Returns how many were cleared.
+    """
+    cleared = 0
+    for job, body_ref in import_store.unfinished():
+        if job.first_task_id is not None:
+            task_store.delete_many(range(job.first_task_id, job.first_task_id + job.task_count))
+        job.status, job.error, job.finished_at = "failed", INTERRUPTED, utcnow()
+        job.first_task_id = None
+        import_store.update(job)
+        blobs.delete(body_ref)
+        cleared += 1
+    return cleared
+
+
 def get_import(user: User, project_id: int, import_id: int) -> ImportJob:
     access.project_for(user, project_id)
     job, _ = import_store.get(import_id)
@@ -155,6 +180,11 @@ def _write(project: Project, imported: list[ImportedTask], user: User, job: Impo
     n = len(imported)
     first_inner = project_store.reserve_inner_ids(project.id, n)
     first_task_id = ids.reserve("task", n)
+    if job.status == "in_progress":
+        # A background import notes its id range before writing, so one cut off half-way (a crash of
+        # the process running it) can be cleared by `clear_interrupted`.
+        job.first_task_id = first_task_id
+        import_store.update(job)
     n_ann = job.annotation_count
     n_pred = job.prediction_count
     next_ann = ids.reserve("annotation", n_ann) if n_ann else 0

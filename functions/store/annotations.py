@@ -9,6 +9,7 @@ from pynamodb.expressions.update import Action
 from functions.domain.errors import NotFound
 from functions.domain.records import Annotation
 from functions.store import blobs, ids, projects, tasks
+from functions.store.atomic import atomic
 from functions.store.child_writes import write_child
 from functions.store.errors import conflict_on_condition
 from functions.store.models import AnnotationModel, TaskModel
@@ -117,6 +118,7 @@ def _project_deltas(
     }
 
 
+@atomic()
 def insert(annotation: Annotation, *, counts_toward_labeled: bool) -> Annotation:
     """Store a new annotation: list it on its task, count it, end its author's lease, settle the rest.
 
@@ -153,6 +155,7 @@ def insert(annotation: Annotation, *, counts_toward_labeled: bool) -> Annotation
     return annotation
 
 
+@atomic()
 def remove(annotation: Annotation, *, counts_toward_labeled: bool, others: list[Annotation]) -> None:
     """Delete an annotation; `others` are the task's other annotations, which decide whether its author
     still counts as having answered the task."""

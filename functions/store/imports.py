@@ -55,6 +55,13 @@ def update(job: ImportJob) -> ImportJob:
     return job
 
 
+def unfinished() -> list[tuple[ImportJob, str | None]]:
+    """Jobs not completed or failed, with their body's key. A Scan: for a local stack's start only, never
+    on a request path (it reads the whole jobs table)."""
+    condition = ImportJobModel.status.is_in("created", "in_progress")
+    return [(_to_job(item), item.body_ref) for item in ImportJobModel.scan(condition)]
+
+
 def get(job_id: int) -> tuple[ImportJob, str | None]:
     try:
         item = ImportJobModel.get(job_id)

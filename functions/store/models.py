@@ -675,7 +675,7 @@ def _answer_from_sqlite(settings: Settings) -> None:
 
     client = aws_client("dynamodb")
     for model in ALL_MODELS:
-        model._get_connection().connection._client = client  # type: ignore[assignment]
+        model._get_connection().connection._client = client
 
 
 def create_tables() -> None:

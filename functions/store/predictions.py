@@ -9,6 +9,7 @@ from pynamodb.expressions.update import Action
 from functions.domain.errors import NotFound
 from functions.domain.records import Prediction
 from functions.store import blobs, ids, projects, tasks
+from functions.store.atomic import atomic
 from functions.store.child_writes import write_child
 from functions.store.errors import conflict_on_condition
 from functions.store.models import PredictionModel, TaskModel
@@ -82,6 +83,7 @@ def _score_actions(scores: dict[str, float] | None, uncertainty: float | None) -
     return [] if scores is None else tasks.score_actions(scores, uncertainty)
 
 
+@atomic()
 def insert(
     prediction: Prediction, *, scores: dict[str, float] | None = None, uncertainty: float | None = None
 ) -> Prediction:
@@ -101,6 +103,7 @@ def insert(
     return prediction
 
 
+@atomic()
 def remove(
     prediction: Prediction, *, scores: dict[str, float] | None = None, uncertainty: float | None = None
 ) -> None:
@@ -129,6 +132,7 @@ def delete_many(prediction_ids: Iterable[int]) -> None:
             batch.delete(PredictionModel(prediction_id))
 
 
+@atomic()
 def insert_batch(
     project_id: int,
     predictions: list[Prediction],

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.api.test_projects import create_project
 
 CHOICE = [
@@ -252,3 +254,38 @@ def test_import_over_the_sync_limit_runs_in_the_background(api, monkeypatch):
     assert len(status["task_ids"]) == 60
     assert api.get(f"/api/projects/{pid}").json()["task_number"] == 60
     assert api.get(f"/api/tasks/{status['task_ids'][-1]}").json()["data"] == {"text": "t59"}
+
+
+def test_an_import_cut_off_by_a_stop_is_cleared_and_reported(api, monkeypatch):
+    """A background import whose process died half-way: at the next start its tasks are removed and the
+    job says why, so the project's counters and its tasks agree."""
+    from functions.services import importing, jobs
+    from functions.settings import get_settings
+
+    monkeypatch.setenv("LABELSTACK_SYNC_IMPORT_LIMIT", "2")
+    get_settings.cache_clear()
+    submitted: list[dict] = []
+    monkeypatch.setattr(jobs, "submit", lambda kind, payload: submitted.append(payload))
+    pid = create_project(api)["id"]
+    answer = api.post(f"/api/projects/{pid}/import", json=[{"text": str(i)} for i in range(5)]).json()
+    # The job starts, notes its id range and writes its tasks; the process dies before the counters.
+    real_add = importing.project_store.add_counters
+
+    def die(*args, **kwargs):
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(importing.project_store, "add_counters", die)
+    monkeypatch.setattr(importing, "_undo", lambda *a: None)  # a killed process undoes nothing
+    with pytest.raises(SystemExit):
+        importing.run_import_job(submitted[0]["import_id"])
+    monkeypatch.setattr(importing.project_store, "add_counters", real_add)
+    assert len(importing.task_store.page_ids(pid, 0, 10)) == 5  # written, not counted
+
+    assert importing.clear_interrupted() == 1
+    job = api.get(f"/api/projects/{pid}/imports/{answer['import']}").json()
+    assert job["status"] == "failed" and "import the file again" in job["error"]
+    assert importing.task_store.page_ids(pid, 0, 10) == []
+    assert api.get(f"/api/projects/{pid}").json()["task_number"] == 0
+    assert importing.clear_interrupted() == 0
+    monkeypatch.delenv("LABELSTACK_SYNC_IMPORT_LIMIT")
+    get_settings.cache_clear()

@@ -75,15 +75,19 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction holding the database's write lock from its first statement."""
+        """A write transaction holding the database's write lock from its first statement. Inside another
+        one (see `functions.store.atomic`) it is a savepoint: it can fail alone, and commits with it."""
         conn = self.connection()
-        conn.execute("BEGIN IMMEDIATE")
+        nested = conn.in_transaction
+        conn.execute("SAVEPOINT inner" if nested else "BEGIN IMMEDIATE")
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            conn.execute("ROLLBACK TO inner" if nested else "ROLLBACK")
+            if nested:
+                conn.execute("RELEASE inner")
             raise
-        conn.execute("COMMIT")
+        conn.execute("RELEASE inner" if nested else "COMMIT")
 
     def backup(self, destination: Path) -> None:
         """A consistent copy while others write (SQLite's online backup)."""

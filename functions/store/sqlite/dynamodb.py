@@ -365,7 +365,7 @@ class SqliteDynamoDB:
         ):
             failed = error(op, "ConditionalCheckFailedException", "The conditional request failed")
             if kw.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and item is not None:
-                failed.response["Item"] = item  # type: ignore[typeddict-unknown-key]
+                failed.response["Item"] = item
             raise failed
 
     def _put(self, conn, op: str, kw: dict) -> tuple[Item | None, Item]:
@@ -584,6 +584,7 @@ class SqliteDynamoDB:
         after = ">" if forward else "<"
         conditions = [f"{'e' if index else 'i'}.tbl = ?", *where]
         args: list[Any] = [table.name, *params]
+        order: tuple[str, ...]
         if index is None:
             order = ("hk", "rk") if scan else ("rk",)
             if start is not None:

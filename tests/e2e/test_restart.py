@@ -1,0 +1,141 @@
+"""`labelstack dev` keeps its data: `kill -9` while annotators submit, restart on the same data directory,
+and everything that was answered with a 2xx is still there, counted right, with working credentials, and
+no child process outlived the killed stack.
+
+Runs on the sqlite engine only: the emulator engine keeps its data in memory by design.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+from infra.local_stack import free_port
+from tests.conftest import ENGINE
+
+pytestmark = pytest.mark.skipif(ENGINE != "sqlite", reason="the emulator engine keeps nothing by design")
+
+TOKEN = "restart-admin-token-0123456789"
+CONFIG = """<View><Text name="text" value="$text"/>
+<Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices>
+</View>"""
+CHOICE = [
+    {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}
+]
+
+
+def start(data_dir, port: int) -> tuple[subprocess.Popen, dict[str, str]]:
+    env = dict(os.environ, LABELSTACK_ADMIN_TOKEN=TOKEN, PYTHONUNBUFFERED="1")
+    env.pop("LABELSTACK_AWS_ENDPOINT_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "dev", "--data-dir", str(data_dir), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    banner: dict[str, str] = {}
+    assert process.stdout is not None
+    for line in process.stdout:
+        key, _, value = line.strip().partition(": ")
+        if value:
+            banner[key.strip()] = value.strip()
+        if line.startswith("Ctrl-C stops it."):
+            break
+    else:
+        raise AssertionError(f"labelstack dev exited early: {banner}")
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return process, banner
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError("labelstack dev did not answer /health")
+
+
+def test_kill_9_while_annotators_submit_loses_nothing_that_was_answered(tmp_path):
+    data_dir, port = tmp_path / "data", free_port()
+    url = f"http://127.0.0.1:{port}"
+    admin = {"Authorization": f"Token {TOKEN}"}
+    process, banner = start(data_dir, port)
+    try:
+        with httpx.Client(base_url=url, headers=admin, timeout=30) as api:
+            pid = api.post("/api/projects", json={"title": "kept", "label_config": CONFIG}).json()["id"]
+            imported = api.post(
+                f"/api/projects/{pid}/import",
+                params={"return_task_ids": 1},
+                json=[{"text": f"review {i}"} for i in range(300)],
+            )
+            assert imported.status_code == 201, imported.text
+            user = api.post("/api/users", json={"email": "ann@example.com", "role": "annotator"}).json()
+            assert api.post(f"/api/projects/{pid}/members", json={"user": user["id"]}).status_code < 300
+
+        answered: list[int] = []
+        stop = threading.Event()
+
+        def annotator(n: int) -> None:
+            with httpx.Client(base_url=url, headers=admin, timeout=30) as client:
+                for task_id in imported.json()["task_ids"][n::4]:
+                    if stop.is_set():
+                        return
+                    try:
+                        response = client.post(f"/api/tasks/{task_id}/annotations", json={"result": CHOICE})
+                    except httpx.HTTPError:
+                        return  # the server died mid-request: this one was never answered
+                    if response.status_code == 201:
+                        answered.append(response.json()["id"])
+
+        threads = [threading.Thread(target=annotator, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        while len(answered) < 40 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(process.pid, signal.SIGKILL)  # the whole stack: API, pumps, emulator; no clean-up runs
+        process.wait()
+        stop.set()
+        for t in threads:
+            t.join()
+        assert len(answered) >= 40
+
+        # The model server was the stack's child: it must not outlive it.
+        model_url = banner["ml backend"].split()[0]
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                httpx.get(f"{model_url}/health", timeout=0.5)
+            except httpx.HTTPError:
+                break
+            assert time.monotonic() < deadline, "the model server outlived the killed stack"
+            time.sleep(0.2)
+
+        process, _ = start(data_dir, port)
+        with httpx.Client(base_url=url, headers=admin, timeout=60) as api:
+            project = api.get(f"/api/projects/{pid}").json()
+            assert project["task_number"] == 300
+            exported = api.get(f"/api/projects/{pid}/export", params={"exportType": "JSON"}).json()
+            stored = {a["id"] for task in exported for a in task["annotations"]}
+            assert set(answered) <= stored  # every 2xx survived
+            assert project["total_annotations_number"] == len(stored)  # and the counters agree
+            assert project["num_tasks_with_annotations"] == sum(1 for t in exported if t["annotations"])
+            # Users and their tokens outlive the restart too.
+            me = httpx.get(
+                f"{url}/api/current-user/whoami", headers={"Authorization": f"Token {user['token']}"}
+            )
+            assert me.status_code == 200 and me.json()["email"] == "ann@example.com"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
