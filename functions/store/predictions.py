@@ -8,6 +8,7 @@ from pynamodb.expressions.update import Action
 
 from functions.domain.errors import NotFound
 from functions.domain.records import Prediction
+from functions.settings import get_settings
 from functions.store import blobs, ids, projects, tasks
 from functions.store.atomic import atomic
 from functions.store.child_writes import write_child
@@ -164,9 +165,14 @@ def insert_batch(
         done.append(task_id)
 
     try:
-        # Independent items: a few at a time, so a batch costs about one round trip per few tasks.
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(update_task, by_task))
+        if get_settings().store_engine == "sqlite":
+            # One transaction (`atomic`) on this thread: other threads would wait for its write lock.
+            for task_id in by_task:
+                update_task(task_id)
+        else:
+            # Independent items: a few at a time, so a batch costs about one round trip per few tasks.
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(update_task, by_task))
         projects.add_counters(project_id, total_predictions_number=len(predictions))
     except Exception:
         for task_id in done:
