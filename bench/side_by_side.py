@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-# Copied unchanged into this repository from the team's shared benchmark kit (the side-by-side harness
-# every labelstack speed claim is measured with); keep it in step with that kit rather than editing here.
+# Copied into this repository from the team's shared benchmark kit (the side-by-side harness every
+# labelstack speed claim is measured with), changed only in its usage line; keep it in step with that kit.
 """Label Studio and labelstack side by side: the same workload on both, in one run, as time ratios.
 
-    python ../shared/bench/side_by_side.py --labelstack "labelstack dev" --n 10000 [--rounds 2]
+    python bench/side_by_side.py --labelstack "labelstack dev" --n 10000 [--rounds 2]
 
 What it does:
   1. installs Label Studio (pinned, default 1.23.2) into its own venv under --home once (about a minute),

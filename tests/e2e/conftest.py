@@ -36,6 +36,16 @@ def dev_command(data_dir) -> list[str]:
     return [sys.executable, "-m", "infra.cli", "dev", *engine]
 
 
+def stop_dev(process: subprocess.Popen) -> None:
+    """Ctrl-C, as a user stops it; killed if it has not stopped within 20 s."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @pytest.fixture(scope="session")
 def _local_stack_process(tmp_path_factory):
     port = free_port()

@@ -8,7 +8,6 @@ followed --host, without putting anything on a network interface during the test
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -18,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from infra.local_stack import free_port
-from tests.e2e.conftest import dev_command
+from tests.e2e.conftest import dev_command, stop_dev
 
 _LISTEN = "0A"
 
@@ -70,9 +69,4 @@ def test_only_the_api_follows_host(tmp_path):
         assert model_server.hostname == "127.0.0.1"
         assert _listening_addresses(model_server.port) == {"127.0.0.1"}
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_dev(process)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 
@@ -19,6 +18,7 @@ import pytest
 
 from infra.local_stack import free_port
 from tests.conftest import ENGINE
+from tests.e2e.conftest import dev_command, stop_dev
 
 pytestmark = pytest.mark.skipif(ENGINE != "sqlite", reason="the emulator engine keeps nothing by design")
 
@@ -35,7 +35,7 @@ def start(data_dir, port: int) -> tuple[subprocess.Popen, dict[str, str]]:
     env = dict(os.environ, LABELSTACK_ADMIN_TOKEN=TOKEN, PYTHONUNBUFFERED="1")
     env.pop("LABELSTACK_AWS_ENDPOINT_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "dev", "--data-dir", str(data_dir), "--port", str(port)],
+        [*dev_command(data_dir), "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -134,8 +134,4 @@ def test_kill_9_while_annotators_submit_loses_nothing_that_was_answered(tmp_path
             )
             assert me.status_code == 200 and me.json()["email"] == "ann@example.com"
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_dev(process)
