@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.operand import Path
@@ -13,7 +14,7 @@ from pynamodb.expressions.update import Action
 from functions.domain.errors import NotFound
 from functions.domain.label_stream import uncertainty
 from functions.domain.records import Task
-from functions.store import blobs
+from functions.store import blobs, bulk
 from functions.store.errors import conflict_on_condition
 from functions.store.models import TaskModel
 
@@ -60,46 +61,49 @@ def plain_map(value) -> dict:
 
 def to_item(task: Task, model_version: str = "") -> TaskModel:
     """A new task's item; `model_version` is the project's, whose score orders Uncertainty sampling."""
+    values = item_values(task, model_version)
+    return TaskModel(values.pop("id"), **values)
+
+
+def item_values(task: Task, model_version: str = "") -> dict[str, Any]:
+    """A new task's attributes, by name (see `to_item`)."""
     data, data_ref = blobs.pack(task.data, _data_key(task.id))
-    return TaskModel(
-        task.id,
-        project_id=task.project_id,
-        data=data,
-        data_ref=data_ref,
-        meta=blobs.dumps(task.meta),
-        inner_id=task.inner_id,
-        overlap=task.overlap,
-        is_labeled=task.is_labeled,
-        total_annotations=task.total_annotations,
-        cancelled_annotations=task.cancelled_annotations,
-        total_predictions=task.total_predictions,
-        annotation_ids=set(task.annotation_ids) or None,
-        prediction_ids=set(task.prediction_ids) or None,
-        created_at=task.created_at,
-        updated_at=task.updated_at,
-        updated_by=task.updated_by,
-        version=task.version,
-        labeling_count=task.labeling_count,
-        annotators=set(task.annotators) or None,
-        skipped_by=set(task.skipped_by) or None,
-        prediction_scores=dict(task.prediction_scores),
-        completed_at=task.completed_at,
-        locks={},
-        lease_rev=0,
-        queue_random=random.randrange(QUEUE_RANDOM_RANGE),  # noqa: S311 -- a shuffled queue order, no secret
-        queue_project=None if task.is_labeled else task.project_id,
-        uncertainty=uncertainty(task.prediction_scores, model_version),
-    )
+    return {
+        "id": task.id,
+        "project_id": task.project_id,
+        "data": data,
+        "data_ref": data_ref,
+        "meta": blobs.dumps(task.meta),
+        "inner_id": task.inner_id,
+        "overlap": task.overlap,
+        "is_labeled": task.is_labeled,
+        "total_annotations": task.total_annotations,
+        "cancelled_annotations": task.cancelled_annotations,
+        "total_predictions": task.total_predictions,
+        "annotation_ids": set(task.annotation_ids) or None,
+        "prediction_ids": set(task.prediction_ids) or None,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "updated_by": task.updated_by,
+        "version": task.version,
+        "labeling_count": task.labeling_count,
+        "annotators": set(task.annotators) or None,
+        "skipped_by": set(task.skipped_by) or None,
+        "prediction_scores": dict(task.prediction_scores),
+        "completed_at": task.completed_at,
+        "locks": {},
+        "lease_rev": 0,
+        "queue_random": random.randrange(QUEUE_RANDOM_RANGE),  # noqa: S311 -- a shuffled queue order, no secret
+        "queue_project": None if task.is_labeled else task.project_id,
+        "uncertainty": uncertainty(task.prediction_scores, model_version),
+    }
 
 
 def put_many(tasks: Iterable[Task], model_version: str = "") -> int:
-    """BatchWriteItem in chunks of 25 (PynamoDB retries unprocessed items). Returns how many were written."""
-    written = 0
-    with TaskModel.batch_write() as batch:
-        for task in tasks:
-            batch.save(to_item(task, model_version))
-            written += 1
-    return written
+    """Write new tasks in BatchWriteItem requests of 25. Returns how many were written."""
+    return bulk.put_items(
+        TaskModel, (bulk.wire_item(TaskModel, item_values(task, model_version)) for task in tasks)
+    )
 
 
 def create(task: Task) -> Task:
