@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from itertools import islice
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from functions.domain.label_stream import SEQUENTIAL, UNCERTAINTY, UNIFORM, QueueEntry
 from functions.store.models import LeaseModel, TaskModel
-from functions.store.tasks import QUEUE_RANDOM_RANGE, lease_path, plain_map
+from functions.store.tasks import QUEUE_RANDOM_RANGE, lease_path
 
 PAGE = 50
 _INDEXES = {
@@ -25,17 +25,28 @@ _INDEXES = {
 }
 
 
-def _entry(item: TaskModel) -> QueueEntry:
-    locks = plain_map(item.locks)
+def _entry(item: dict) -> QueueEntry:
+    """A queue index item, read straight from DynamoDB's wire form: `/next` reads up to a page of these
+    per call, and building a PynamoDB model for each cost more than the rest of the call."""
+
+    def number(name: str, default: int) -> int:
+        value = item.get(name)
+        return int(value["N"]) if value else default
+
+    def members(name: str) -> frozenset[int]:
+        value = item.get(name)
+        return frozenset(int(u) for u in value["NS"]) if value else frozenset()
+
+    locks = item.get("locks", {}).get("M", {})
     return QueueEntry(
-        task_id=int(item.id),
-        overlap=int(item.overlap or 1),
-        total_annotations=int(item.total_annotations or 0),
-        cancelled_annotations=int(item.cancelled_annotations or 0),
-        locks={int(k): float(v) for k, v in locks.items()},
-        annotators=frozenset(int(u) for u in item.annotators or ()),
-        skipped_by=frozenset(int(u) for u in item.skipped_by or ()),
-        lease_rev=int(item.lease_rev or 0),
+        task_id=int(item["id"]["N"]),
+        overlap=number("overlap", 1),
+        total_annotations=number("total_annotations", 0),
+        cancelled_annotations=number("cancelled_annotations", 0),
+        locks={int(k): float(v["N"]) for k, v in locks.items() if "N" in v},
+        annotators=members("annotators"),
+        skipped_by=members("skipped_by"),
+        lease_rev=number("lease_rev", 0),
     )
 
 
@@ -49,21 +60,38 @@ def candidate_pages(
     """
     mine = TaskModel.skipped_by.contains(user_id) if requeued else ~TaskModel.annotators.contains(user_id)
     index = _INDEXES[sampling]
+    ranges: list[Condition | None] = [None]
     if sampling == UNIFORM:
-        queries = [
-            index.query(
-                project_id, TaskModel.queue_random >= random_start, filter_condition=mine, page_size=PAGE
-            ),
-            index.query(
-                project_id, TaskModel.queue_random < random_start, filter_condition=mine, page_size=PAGE
-            ),
-        ]
-    else:
-        queries = [index.query(project_id, filter_condition=mine, page_size=PAGE)]
-    for query in queries:
-        items = iter(query)
-        while page := [_entry(item) for item in islice(items, PAGE)]:
-            yield page
+        ranges = [TaskModel.queue_random >= random_start, TaskModel.queue_random < random_start]
+    for range_condition in ranges:
+        yield from _pages(index.Meta.index_name, project_id, range_condition, mine)
+
+
+def _pages(
+    index_name: str, project_id: int, range_condition: Condition | None, filter_condition: Condition
+) -> Iterator[list[QueueEntry]]:
+    """Pages of PAGE entries (the last one shorter) that pass the filter, one Query per PAGE read."""
+    connection = TaskModel._get_connection()
+    pending: list[QueueEntry] = []
+    start = None
+    while True:
+        answer = connection.query(
+            str(project_id),  # serialized, as Model.query passes it
+            range_key_condition=range_condition,
+            filter_condition=filter_condition,
+            index_name=index_name,
+            exclusive_start_key=start,
+            limit=PAGE,
+        )
+        pending += [_entry(item) for item in answer.get("Items", [])]
+        while len(pending) >= PAGE:
+            yield pending[:PAGE]
+            pending = pending[PAGE:]
+        start = answer.get("LastEvaluatedKey")
+        if not start:
+            break
+    if pending:
+        yield pending
 
 
 def random_start(rng) -> int:

@@ -61,10 +61,7 @@ def test_put_many_writes_tasks_that_read_back_equal(aws, monkeypatch):
     big = {"text": "x" * (get_settings().offload_bytes + 10)}
     tasks = [
         *TASKS,
-        *(
-            Task(id=i, project_id=7, data={"i": i}, created_at=NOW, updated_at=NOW)
-            for i in range(100, 180)
-        ),
+        *(Task(id=i, project_id=7, data={"i": i}, created_at=NOW, updated_at=NOW) for i in range(100, 180)),
         Task(id=500, project_id=7, data=big, created_at=NOW, updated_at=NOW),
     ]
     assert task_store.put_many(tasks) == len(tasks)

@@ -155,13 +155,14 @@ class Table:
             return None
         return column(hash_attr), column(range_attr)
 
-    def project(self, index: Index | None, item: Item) -> Item:
+    def projected_names(self, index: Index | None) -> frozenset[str] | None:
+        """The attributes an index holds; None for all of them."""
         if index is None or index.projection == "ALL":
-            return item
+            return None
         keep = {*self.key_names, index.hash_key, *((index.range_key,) if index.range_key else ())}
         if index.projection == "INCLUDE":
             keep |= index.include
-        return {k: v for k, v in item.items() if k in keep}
+        return frozenset(keep)
 
     def key_of(self, item: Item, index: Index | None = None) -> Item:
         names = list(self.key_names)
@@ -619,8 +620,17 @@ class SqliteDynamoDB:
         with_doc: bool,
     ) -> Generator[tuple[Any, ...], None, None]:
         """(doc, hk, rk[, item_hk, item_rk]) rows in the order of the table or index, after `start`;
-        without `with_doc`, doc is NULL and an index is read without touching the items."""
+        without `with_doc`, doc is NULL and an index is read without touching the items. The doc of an
+        index that projects some attributes holds only those: SQLite cuts them out of the stored JSON,
+        so Python parses a few attributes instead of the whole item (a task's data, for one)."""
         direction = "" if forward else " DESC"
+        keep = sorted(table.projected_names(index) or ())
+        doc = "i.doc"
+        doc_args: list[Any] = []
+        if keep:
+            # Bound names and paths: json_object(name, doc -> path, ...); a missing one comes back null.
+            doc = f"json_object({', '.join('?, i.doc -> ?' for _ in keep)})"
+            doc_args = [part for name in keep for part in (name, f'$."{name}"')]
         after = ">" if forward else "<"
         conditions = [f"{'e' if index else 'i'}.tbl = ?", *where]
         args: list[Any] = [table.name, *params]
@@ -658,10 +668,12 @@ class SqliteDynamoDB:
                 "JOIN items i ON i.tbl = e.tbl AND i.hk = e.item_hk AND i.rk = e.item_rk " if with_doc else ""
             )
             sql = (
-                f"SELECT {'i.doc' if with_doc else 'NULL'}, e.hk, e.rk, e.item_hk, e.item_rk "  # noqa: S608
+                f"SELECT {doc if with_doc else 'NULL'}, e.hk, e.rk, e.item_hk, e.item_rk "  # noqa: S608
                 f"FROM index_entries e {join}"
                 f"WHERE {' AND '.join(conditions)} ORDER BY {', '.join(c + direction for c in order)}"
             )
+            if with_doc:
+                args = doc_args + args
         yield from self.db.connection().execute(sql, args)
 
     def _page(
@@ -683,6 +695,7 @@ class SqliteDynamoDB:
         rows = self._rows(
             table, index, where, params, kw.get("ExclusiveStartKey"), forward, scan, not keys_only
         )
+        projected = index is not None and table.projected_names(index) is not None
         items: list[Item] = []
         counted = evaluated = size = 0
         last: tuple[Any, ...] | None = None
@@ -698,7 +711,9 @@ class SqliteDynamoDB:
                     counted += 1
                     continue
                 size += len(row[0])
-                item = table.project(index, json.loads(row[0]))
+                item = json.loads(row[0])
+                if projected:
+                    item = {name: value for name, value in item.items() if value is not None}
                 if kw.get("FilterExpression") and not expressions.condition_holds(
                     kw["FilterExpression"], item, names, values
                 ):
