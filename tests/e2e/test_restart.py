@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -16,6 +17,7 @@ import time
 import httpx
 import pytest
 
+from functions.store.sqlite.database import FILE_NAME
 from infra.local_stack import free_port
 from tests.conftest import ENGINE
 from tests.e2e.conftest import dev_command, stop_dev
@@ -133,5 +135,57 @@ def test_kill_9_while_annotators_submit_loses_nothing_that_was_answered(tmp_path
                 f"{url}/api/current-user/whoami", headers={"Authorization": f"Token {user['token']}"}
             )
             assert me.status_code == 200 and me.json()["email"] == "ann@example.com"
+    finally:
+        stop_dev(process)
+
+
+def test_kill_9_during_a_background_import_leaves_the_project_consistent(tmp_path):
+    data_dir, port = tmp_path / "data", free_port()
+    url = f"http://127.0.0.1:{port}"
+    admin = {"Authorization": f"Token {TOKEN}"}
+    process, _ = start(data_dir, port)
+    try:
+        with httpx.Client(base_url=url, headers=admin, timeout=60) as api:
+            kept = api.post("/api/projects", json={"title": "committed", "label_config": CONFIG}).json()["id"]
+            assert api.post(
+                f"/api/projects/{kept}/import", json=[{"text": f"r{i}"} for i in range(1000)]
+            ).is_success
+            pid = api.post("/api/projects", json={"title": "big", "label_config": CONFIG}).json()["id"]
+            started = api.post(
+                f"/api/projects/{pid}/import", json=[{"text": f"review {i}"} for i in range(30_000)]
+            )
+            assert started.status_code == 201, started.text
+            import_id = started.json()["import"]  # over the sync limit: a background job
+        # Kill it once the job has written part of the project, before it finishes: watched in the
+        # database file itself (a reader beside the server's writer), as the API's answers would come
+        # too late while the job keeps the server busy.
+        written = 0
+        deadline = time.monotonic() + 60
+        with sqlite3.connect(data_dir / FILE_NAME) as database:
+            while written <= 1000 and time.monotonic() < deadline:
+                written = database.execute("SELECT count(*) FROM items WHERE tbl LIKE '%tasks'").fetchone()[0]
+                time.sleep(0.001)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        assert 1000 < written < 31_000, written  # the big import was under way
+
+        process, _ = start(data_dir, port)
+        with httpx.Client(base_url=url, headers=admin, timeout=60) as api:
+            job = api.get(f"/api/projects/{pid}/imports/{import_id}").json()
+            project = api.get(f"/api/projects/{pid}").json()
+            listed = api.get("/api/tasks", params={"project": pid, "page_size": 1}).json()["total"]
+            # Cut off: nothing of it kept, and it says why.
+            assert job["status"] == "failed" and "stopped" in job["error"]
+            assert project["task_number"] == listed == 0
+            assert api.get(f"/api/projects/{kept}").json()["task_number"] == 1000
+            # The same file imports whole after the restart.
+            again = api.post(
+                f"/api/projects/{pid}/import", json=[{"text": f"review {i}"} for i in range(30_000)]
+            ).json()
+            deadline = time.monotonic() + 120
+            while api.get(f"/api/projects/{pid}/imports/{again['import']}").json()["status"] != "completed":
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            assert api.get(f"/api/projects/{pid}").json()["task_number"] == 30_000
     finally:
         stop_dev(process)
