@@ -5,7 +5,13 @@ ADDs, so concurrent submits never conflict and none is lost), and the child is w
 the child write fails the task update is undone. So the stream never sees a child that was rolled back,
 and no counter counts a child that is not stored. The caller then settles `is_labeled` and the project
 counters from the values the task update returned (see `tasks.settle_labeled`).
-(moto also copies whole tables inside TransactWriteItems, which made a submit take seconds locally.)
+
+Why not TransactWriteItems on DynamoDB: a transaction returns no values, so settling `is_labeled` would
+cost a consistent read after it; it costs twice the write capacity; and two transactions touching one
+task conflict (TransactionConflict) where two ADDs do not, so annotators sharing a task (overlap > 1)
+would retry each other's submits. What the ordered writes can leave behind is a task counted for a child
+whose write failed and whose undo failed too: two failures of DynamoDB in a row on one request.
+On the sqlite engine the caller wraps both writes in one transaction (`atomic.py`).
 """
 
 from __future__ import annotations
