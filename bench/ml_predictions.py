@@ -34,7 +34,8 @@ def review(rng: random.Random, label: str) -> str:
     return " ".join(words)
 
 
-def train(model_url: str, rng: random.Random) -> None:
+def train(model_url: str, rng: random.Random, project: int) -> None:
+    """A few labeled reviews for the model's state of `project` (the built-in model learns per project)."""
     tasks = [
         {
             "id": i,
@@ -56,7 +57,9 @@ def train(model_url: str, rng: random.Random) -> None:
         for i, label in enumerate(["Positive", "Negative"] * 50)
     ]
     answer = httpx.post(
-        f"{model_url}/train", json={"annotations": tasks, "project": "1", "label_config": CONFIG}, timeout=120
+        f"{model_url}/train",
+        json={"annotations": tasks, "project": str(project), "label_config": CONFIG},
+        timeout=120,
     )
     answer.raise_for_status()
 
@@ -105,7 +108,7 @@ def main() -> None:
             os.environ["LABELSTACK_ALLOWED_HOSTS"] = "127.0.0.1"
             kinds = {"http (given)": {"url": args.backend_url}}
         else:
-            train(model.start(), rng)
+            model.start()
             kinds = {
                 "http": {"url": model.url},
                 "sagemaker": {"kind": "sagemaker", "endpoint_name": BUILTIN_ENDPOINT, "region": "us-east-1"},
@@ -126,6 +129,8 @@ def main() -> None:
             ]
             response = client.post(f"/api/projects/{pid}/import", json=tasks)
             _wait_import(client, pid, response.json())
+            if not args.backend_url:
+                train(model.url, rng, pid)
             rows.append((kind, run(client, pid, fields)))
 
         print(
