@@ -79,7 +79,8 @@ class Project:
     total_predictions_number: int = 0
     num_tasks_with_annotations: int = 0
     finished_task_number: int = 0
-    # Optimistic concurrency for settings edits; counters do not bump it.
+    # Bumped by every settings edit (counters do not bump it): a client that states the version it read
+    # gets a 409 when it is stale; one that states none has its edit applied to the stored settings.
     version: int = 0
 
 

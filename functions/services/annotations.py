@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-from functions.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from functions.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from functions.domain.label_stream import counts_toward_labeled
 from functions.domain.records import Annotation, Project, User, utcnow
 from functions.services import access
@@ -77,15 +75,13 @@ def create(user: User, task_id: int, fields: dict) -> Annotation:
     )
 
 
-def update(user: User, annotation_id: int, fields: dict) -> Annotation:
+def update(user: User, annotation_id: int, fields: dict, expected_version: int | None = None) -> Annotation:
+    """Change the fields `fields` carries, all or none, leaving the others (and a review) as they are.
+
+    `expected_version` is the version the client stated (body or If-Match): a stale one is a Conflict.
+    Without one the change applies to whatever is stored.
+    """
     annotation, project = annotation_for(user, annotation_id, change=True)
-    expected = annotation.version
-    version = fields.get("version")
-    if version is not None:
-        if isinstance(version, bool) or not isinstance(version, int):
-            raise ValidationFailed.field("version", "Expected the integer version the change is based on.")
-        if version != expected:
-            raise Conflict("The annotation was changed by someone else; reload it and try again.")
     changes: dict = {"updated_by": user.id, "updated_at": utcnow()}
     if "result" in fields:
         changes["result"] = _validate_result(project, fields["result"])
@@ -97,8 +93,11 @@ def update(user: User, annotation_id: int, fields: dict) -> Annotation:
         changes["last_action"] = fields["last_action"]
     if "was_cancelled" in fields and bool(fields["was_cancelled"]) != annotation.was_cancelled:
         raise ValidationFailed.field("was_cancelled", "Delete the annotation and submit a new one instead.")
-    updated = annotation_store.save(dataclasses.replace(annotation, **changes), expected)
-    gt_delta = int(updated.ground_truth) - int(annotation.ground_truth)
+    before, updated = annotation_store.update_fields(
+        annotation.id, changes, expected_version=expected_version
+    )
+    # From the values the write replaced, so concurrent ground-truth flips each count once.
+    gt_delta = int(updated.ground_truth) - int(before.ground_truth)
     if gt_delta:
         project_store.add_counters(project.id, ground_truth_number=gt_delta)
     return updated

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from functions.domain.errors import NotFound, ValidationFailed
 from functions.domain.label_stream import uncertainty
 from functions.domain.records import Prediction, Project, User, utcnow
@@ -95,8 +93,10 @@ def update(user: User, prediction_id: int, fields: dict) -> Prediction:
         changes["score"] = _score(fields["score"])
     if "model_version" in fields and isinstance(fields["model_version"], str):
         changes["model_version"] = fields["model_version"]
-    saved = prediction_store.save(dataclasses.replace(prediction, **changes))
-    if saved.score != prediction.score or saved.model_version != prediction.model_version:
+    # Only the carried fields, so a concurrent change of the others is kept; compared with the values
+    # this write replaced.
+    before, saved = prediction_store.update_fields(prediction.id, changes)
+    if saved.score != before.score or saved.model_version != before.model_version:
         task = task_store.get(saved.task_id)
         scores = scores_of(prediction_store.batch_get(task.prediction_ids))
         task_store.set_scores(task.id, scores, uncertainty(scores, project.model_version))

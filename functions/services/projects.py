@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
+import random
+import time
 from typing import Any
 
 from functions.domain.errors import Conflict, NotFound, ValidationFailed
@@ -14,6 +15,9 @@ from functions.store import users as user_store
 
 EDITABLE = ("title", *project_store.SETTINGS)
 TITLE_MAX = 50
+# A label config change derives `control_weights` from the stored ones; a concurrent change of those is
+# met by deriving again, a few times at most.
+_DERIVED_ATTEMPTS = 5
 
 
 def _check_choices(changes: dict[str, Any]) -> None:
@@ -60,41 +64,60 @@ def list_projects(user: User, page: int, page_size: int) -> tuple[int, list[Proj
     return len(ids), project_store.batch_get(ids[start : start + page_size])
 
 
-def update_project(user: User, project_id: int, fields: dict[str, Any]) -> Project:
+def update_project(
+    user: User, project_id: int, fields: dict[str, Any], expected_version: int | None = None
+) -> Project:
+    """Apply the settings `fields` carries, all or none, leaving the others as they are.
+
+    `expected_version` is the version the client stated (body or If-Match): a stale one is a Conflict.
+    Without one the change applies to whatever is stored, and concurrent changes of other settings
+    are kept (the store sets only the carried ones, in one conditional write).
+    """
     project = access.project_for(user, project_id, manage=True)
     changes = {k: v for k, v in fields.items() if k in EDITABLE}
     _check_choices(changes)
-    if "label_config" in changes:
-        config = parse_label_config(changes["label_config"])
-        if "control_weights" not in changes:
-            changes["control_weights"] = config.control_weights(project.control_weights)
-    expected = project.version
-    before = project
-    project = project_store.save_settings(dataclasses.replace(project, **changes), expected)
-    if (project.maximum_annotations, project.model_version) != (
-        before.maximum_annotations,
-        before.model_version,
-    ):
-        # Every task's overlap or Uncertainty-sampling key follows these settings.
-        jobs.submit("refresh_label_queue", {"project_id": project.id})
-    return project
-
-
-def follow_model_version(project_id: int, model_version: str, attempts: int = 3) -> None:
-    """The project shows its live model's predictions: move it to the version that model now serves
-    (a retrain). A concurrent edit of the settings wins the race once; then the move is tried again."""
-    for attempt in range(attempts):
-        project = project_store.get(project_id)
+    config = parse_label_config(changes["label_config"]) if "label_config" in changes else None
+    if not changes:
+        if expected_version is not None and expected_version != project.version:
+            raise Conflict("The project was changed by someone else; reload it and try again.")
+        return project
+    for attempt in range(_DERIVED_ATTEMPTS):
+        derived: dict[str, Any] = {}
+        if config is not None and "control_weights" not in changes:
+            # The new config keeps the weights the project holds for its surviving controls: written
+            # only if those are still the stored ones.
+            derived["control_weights"] = config.control_weights(project.control_weights)
         try:
-            project_store.save_settings(
-                dataclasses.replace(project, model_version=model_version), project.version
+            before, after = project_store.update_settings(
+                project.id,
+                {**changes, **derived},
+                expected_version=expected_version,
+                unchanged={"control_weights": project.control_weights} if derived else None,
             )
+            break
         except Conflict:
-            if attempt == attempts - 1:
+            if not derived or attempt == _DERIVED_ATTEMPTS - 1:
                 raise
-            continue
-        jobs.submit("refresh_label_queue", {"project_id": project_id})
-        return
+            project = project_store.get(project.id, consistent=True)
+            if expected_version is not None and project.version != expected_version:
+                raise
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 -- jitter, no secret
+    _follow_queue_settings(before, after)
+    return after
+
+
+def _follow_queue_settings(before: Project, after: Project) -> None:
+    """Every task's overlap and Uncertainty-sampling key follow these settings: a change of them, as
+    the write itself saw it, refreshes the queue."""
+    if (after.maximum_annotations, after.model_version) != (before.maximum_annotations, before.model_version):
+        jobs.submit("refresh_label_queue", {"project_id": after.id})
+
+
+def follow_model_version(project_id: int, model_version: str) -> None:
+    """The project shows its live model's predictions: move it to the version that model now serves
+    (a retrain). One write of that setting alone, so it neither loses nor overwrites a concurrent edit."""
+    before, after = project_store.update_settings(project_id, {"model_version": model_version})
+    _follow_queue_settings(before, after)
 
 
 def delete_project(user: User, project_id: int) -> None:

@@ -5,8 +5,6 @@ An annotation keeps its latest review; earlier verdicts are not kept.
 
 from __future__ import annotations
 
-import dataclasses
-
 from functions.domain.errors import PermissionDenied, ValidationFailed
 from functions.domain.records import Annotation, User, utcnow
 from functions.services.annotations import annotation_for
@@ -29,14 +27,17 @@ def review(user: User, fields: dict) -> Annotation:
     annotation, _ = annotation_for(user, annotation_id)
     if user.role not in REVIEWER_ROLES:
         raise PermissionDenied("Only reviewers, managers and admins can review annotations.")
-    reviewed = dataclasses.replace(
-        annotation,
-        review_status="accepted" if accepted else "rejected",
-        reviewed_by=user.id,
-        reviewed_at=utcnow(),
-        review_comment=comment,
+    # Only the review's fields: an edit of the annotation landing at the same moment is kept.
+    _, reviewed = annotation_store.update_fields(
+        annotation.id,
+        {
+            "review_status": "accepted" if accepted else "rejected",
+            "reviewed_by": user.id,
+            "reviewed_at": utcnow(),
+            "review_comment": comment,
+        },
     )
-    return annotation_store.save(reviewed, annotation.version)
+    return reviewed
 
 
 def reviews_of(user: User, annotation_id: int) -> list[Annotation]:

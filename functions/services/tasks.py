@@ -85,21 +85,26 @@ def create_task(user: User, project_id: int, data, meta) -> Task:
     return task
 
 
-def update_task(user: User, task_id: int, data=None, meta=None) -> TaskView:
+def update_task(
+    user: User, task_id: int, data=None, meta=None, expected_version: int | None = None
+) -> TaskView:
+    """Replace the task's `data` and/or `meta` (Label Studio replaces each whole), leaving the rest.
+
+    `expected_version` is the version the client stated (body or If-Match): a stale one is a Conflict.
+    Without one the change applies to whatever is stored; concurrent changes of the other field are kept.
+    """
     task, project = access.task_for(user, task_id, manage=True)
-    expected = task.version
+    changes: dict = {"updated_at": utcnow(), "updated_by": user.id}
     if data is not None:
         if not isinstance(data, dict):
             raise ValidationFailed.field("data", "Expected a JSON object.")
-        task.data = normalize_import([{"data": data}], config_of(project))[0].data
+        changes["data"] = normalize_import([{"data": data}], config_of(project))[0].data
     if meta is not None:
         if not isinstance(meta, dict):
             raise ValidationFailed.field("meta", "Expected a JSON object.")
-        task.meta = meta
-    task.updated_at = utcnow()
-    task.updated_by = user.id
-    task_store.save_fields(task, expected)
-    return views([task])[0]
+        changes["meta"] = meta
+    updated = task_store.update_fields(task.id, changes, expected_version=expected_version)
+    return views([updated])[0]
 
 
 def delete_task(user: User, task_id: int) -> None:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from pynamodb.expressions.update import Action
 
 from functions.domain.errors import NotFound
 from functions.domain.records import Annotation
-from functions.store import blobs, ids, projects, tasks
+from functions.store import blobs, field_updates, ids, projects, tasks
 from functions.store.atomic import atomic
 from functions.store.child_writes import write_child
-from functions.store.errors import conflict_on_condition
 from functions.store.models import AnnotationModel, TaskModel
 
 
@@ -185,12 +186,52 @@ def remove(annotation: Annotation, *, counts_toward_labeled: bool, others: list[
     projects.add_counters(annotation.project_id, **_project_deltas(annotation, task, -1, labeled_change))
 
 
-def save(annotation: Annotation, expected_version: int) -> Annotation:
-    """Overwrite an annotation if nobody changed it since `expected_version` (a stale write is Conflict)."""
-    annotation.version = expected_version + 1
-    with conflict_on_condition("The annotation was changed by someone else; reload it and try again."):
-        to_item(annotation).save(condition=AnnotationModel.version == expected_version)
-    return annotation
+CHANGEABLE = (
+    "result",
+    "lead_time",
+    "ground_truth",
+    "last_action",
+    "updated_by",
+    "updated_at",
+    "review_status",
+    "reviewed_by",
+    "reviewed_at",
+    "review_comment",
+)
+
+
+def update_fields(
+    annotation_id: int, changes: dict[str, Any], *, expected_version: int | None = None
+) -> tuple[Annotation, Annotation]:
+    """Set the fields in `changes` (of CHANGEABLE), and only those, in one UpdateItem that bumps the
+    version; return the annotation as it was just before the write and as the write left it.
+
+    Concurrent changes of other fields (a review and an edit) are kept (see field_updates.py). Conflict
+    when `expected_version` is given and stale; NotFound when the annotation is gone.
+    """
+    actions: list[Action] = []
+    for name, value in changes.items():
+        if name == "result":
+            result, result_ref = blobs.pack(value, _result_key(annotation_id))
+            actions += [
+                field_updates.set_or_remove(AnnotationModel.result, result),
+                field_updates.set_or_remove(AnnotationModel.result_ref, result_ref),
+            ]
+        elif name in CHANGEABLE:
+            actions.append(field_updates.set_or_remove(getattr(AnnotationModel, name), value))
+        else:
+            raise ValueError(f"{name!r} is not a field an annotation change sets")
+    old = field_updates.update(
+        AnnotationModel,
+        annotation_id,
+        actions,
+        returning="old",
+        expected_version=expected_version,
+        stale="The annotation was changed by someone else; reload it and try again.",
+        missing="No Annotation matches the given query.",
+    )
+    before = _to_annotation(old)
+    return before, dataclasses.replace(before, **changes, version=before.version + 1)
 
 
 def delete_many(annotation_ids: Iterable[int]) -> None:

@@ -9,7 +9,7 @@ from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, Updat
 from functions.domain.errors import Conflict
 
 
-def _is_condition_failure(exc: Exception) -> bool:
+def is_condition_failure(exc: Exception) -> bool:
     code = getattr(exc, "cause_response_code", None)
     return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
 
@@ -20,6 +20,6 @@ def conflict_on_condition(message: str):
     try:
         yield
     except (UpdateError, PutError, DeleteError, TransactWriteError) as exc:
-        if _is_condition_failure(exc):
+        if is_condition_failure(exc):
             raise Conflict(message) from exc
         raise

@@ -132,8 +132,12 @@ class ProjectModel(_Base):
     title = UnicodeAttribute()
     created_by = NumberAttribute()
     created_at = UTCDateTimeAttribute()
-    # Every editable setting, as one JSON document: settings change together and are read together.
-    settings = UnicodeAttribute()
+    # Every editable setting, one entry each holding its value as JSON text: a change SETs the entries it
+    # carries (`setting_values.color`), so concurrent changes of different settings never collide.
+    setting_values: MapAttribute[str, str] = MapAttribute(null=True)
+    # Before `setting_values`: all settings as one JSON document. Read while present; the first settings
+    # change of such a project moves it into `setting_values` (store/projects.py).
+    settings = UnicodeAttribute(null=True)
     task_number = NumberAttribute(default=0)
     total_annotations_number = NumberAttribute(default=0)
     skipped_annotations_number = NumberAttribute(default=0)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
+from typing import Any
 
 from pynamodb.expressions.update import Action
 
 from functions.domain.errors import NotFound
 from functions.domain.records import Prediction
 from functions.settings import get_settings
-from functions.store import blobs, ids, projects, tasks
+from functions.store import blobs, field_updates, ids, projects, tasks
 from functions.store.atomic import atomic
 from functions.store.child_writes import write_child
 from functions.store.errors import conflict_on_condition
@@ -121,10 +123,34 @@ def remove(
     projects.add_counters(prediction.project_id, total_predictions_number=-1)
 
 
-def save(prediction: Prediction) -> Prediction:
-    with conflict_on_condition("prediction is gone"):
-        to_item(prediction).save(condition=PredictionModel.id.exists())
-    return prediction
+CHANGEABLE = ("result", "score", "model_version", "updated_at")
+
+
+def update_fields(prediction_id: int, changes: dict[str, Any]) -> tuple[Prediction, Prediction]:
+    """Set the fields in `changes` (of CHANGEABLE), and only those, in one UpdateItem; return the
+    prediction as it was just before the write and as the write left it. Concurrent changes of other
+    fields are kept (see field_updates.py); NotFound when the prediction is gone."""
+    actions: list[Action] = []
+    for name, value in changes.items():
+        if name == "result":
+            result, result_ref = blobs.pack(value, _result_key(prediction_id))
+            actions += [
+                field_updates.set_or_remove(PredictionModel.result, result),
+                field_updates.set_or_remove(PredictionModel.result_ref, result_ref),
+            ]
+        elif name in CHANGEABLE:
+            actions.append(field_updates.set_or_remove(getattr(PredictionModel, name), value))
+        else:
+            raise ValueError(f"{name!r} is not a field a prediction change sets")
+    old = field_updates.update(
+        PredictionModel,
+        prediction_id,
+        actions,
+        returning="old",
+        missing="No Prediction matches the given query.",
+    )
+    before = _to_prediction(old)
+    return before, dataclasses.replace(before, **changes)
 
 
 def delete_many(prediction_ids: Iterable[int]) -> None:

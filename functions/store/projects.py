@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from typing import Any
 
-from functions.domain.errors import NotFound
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.operand import Path
+from pynamodb.expressions.update import Action
+
+from functions.domain.errors import Conflict, NotFound
 from functions.domain.records import Project, utcnow
-from functions.store import ids
-from functions.store.errors import conflict_on_condition
+from functions.store import field_updates, ids
+from functions.store.errors import conflict_on_condition, is_condition_failure
 from functions.store.models import MembershipModel, ProjectModel
+from functions.store.tasks import plain_map
 
 COUNTERS = (
     "task_number",
@@ -25,23 +32,36 @@ _STORED_APART = {"id", "title", "created_by", "created_at", "version", *COUNTERS
 SETTINGS = tuple(f.name for f in dataclasses.fields(Project) if f.name not in _STORED_APART)
 
 
+def _setting_path(name: str) -> Path:
+    return Path(["setting_values", name])
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _stored_settings(item: ProjectModel) -> dict[str, Any]:
+    """The settings an item holds: its `setting_values`, over the JSON document items kept before them."""
+    stored = json.loads(item.settings) if item.settings else {}
+    stored.update({name: json.loads(text) for name, text in plain_map(item.setting_values).items()})
+    return {name: value for name, value in stored.items() if name in SETTINGS}
+
+
 def _to_project(item: ProjectModel) -> Project:
-    stored = json.loads(item.settings)
-    known: dict[str, Any] = {k: v for k, v in stored.items() if k in SETTINGS}
     counters: dict[str, Any] = {c: int(getattr(item, c) or 0) for c in COUNTERS}
     return Project(
         id=int(item.id),
         title=item.title,
         created_by=int(item.created_by),
         created_at=item.created_at,
-        version=int(item.version),
+        version=int(item.version or 0),
         **counters,
-        **known,
+        **_stored_settings(item),
     )
 
 
-def _settings_json(project: Project) -> str:
-    return json.dumps({name: getattr(project, name) for name in SETTINGS}, separators=(",", ":"))
+def _setting_values(project: Project) -> dict[str, str]:
+    return {name: _dumps(getattr(project, name)) for name in SETTINGS}
 
 
 def new_id() -> int:
@@ -54,7 +74,7 @@ def create(project: Project) -> Project:
         title=project.title,
         created_by=project.created_by,
         created_at=project.created_at,
-        settings=_settings_json(project),
+        setting_values=_setting_values(project),
         version=0,
     )
     with conflict_on_condition("project id already taken"):
@@ -63,9 +83,9 @@ def create(project: Project) -> Project:
     return project
 
 
-def get(project_id: int) -> Project:
+def get(project_id: int, *, consistent: bool = False) -> Project:
     try:
-        return _to_project(ProjectModel.get(project_id))
+        return _to_project(ProjectModel.get(project_id, consistent_read=consistent))
     except ProjectModel.DoesNotExist:
         raise NotFound("No Project matches the given query.") from None
 
@@ -76,20 +96,74 @@ def batch_get(project_ids) -> list[Project]:
     return [found[p] for p in wanted if p in found]
 
 
-def save_settings(project: Project, expected_version: int) -> Project:
-    """Write title and settings if nobody changed them since `expected_version` was read."""
-    item = ProjectModel(project.id)
-    with conflict_on_condition("The project was changed by someone else; reload it and try again."):
-        item.update(
+def update_settings(
+    project_id: int,
+    changes: dict[str, Any],
+    *,
+    expected_version: int | None = None,
+    unchanged: dict[str, Any] | None = None,
+) -> tuple[Project, Project]:
+    """Set the title and settings in `changes`, and only those, in one UpdateItem that bumps the version;
+    return the project as it was just before the write and as the write left it.
+
+    Concurrent changes of different settings all land (see field_updates.py). Refused with Conflict
+    when `expected_version` is given and stale, or when a setting in `unchanged` no longer holds the
+    value given there (a value the caller derived from it would be stale); NotFound when it is gone.
+    """
+    actions: list[Action] = []
+    for name, value in changes.items():
+        if name == "title":
+            actions.append(ProjectModel.title.set(value))
+        elif name in SETTINGS:
+            actions.append(_setting_path(name).set(_dumps(value)))
+        else:
+            raise ValueError(f"{name!r} is not a project setting")
+    # Without the map a SET of one of its entries is invalid: such an item is moved to it first.
+    condition: Condition = ProjectModel.setting_values.exists()
+    for name, value in (unchanged or {}).items():
+        condition &= _setting_path(name) == _dumps(value)
+    write = functools.partial(
+        field_updates.update,
+        ProjectModel,
+        project_id,
+        actions,
+        returning="old",
+        expected_version=expected_version,
+        condition=condition,
+        stale="The project was changed by someone else; reload it and try again.",
+        missing="No Project matches the given query.",
+    )
+    try:
+        old = write()
+    except Conflict:
+        if not _move_to_setting_values(project_id):
+            raise
+        old = write()
+    before = _to_project(old)
+    return before, dataclasses.replace(before, **changes, version=before.version + 1)
+
+
+def _move_to_setting_values(project_id: int) -> bool:
+    """Give an item written before `setting_values` its map (from its JSON document); True if it had none."""
+    try:
+        item = ProjectModel.get(project_id, consistent_read=True)
+    except ProjectModel.DoesNotExist:
+        return False
+    if item.setting_values is not None:
+        return False
+    try:
+        ProjectModel(project_id).update(
             actions=[
-                ProjectModel.title.set(project.title),
-                ProjectModel.settings.set(_settings_json(project)),
-                ProjectModel.version.set(expected_version + 1),
+                ProjectModel.setting_values.set(_setting_values(_to_project(item))),
+                ProjectModel.settings.remove(),
             ],
-            condition=ProjectModel.version == expected_version,
+            condition=ProjectModel.setting_values.does_not_exist(),
         )
-    project.version = expected_version + 1
-    return project
+    except UpdateError as exc:
+        # Another writer moved it at the same moment, from the same document: either write will do.
+        if not is_condition_failure(exc):
+            raise
+    return True
 
 
 def counter_actions(**deltas: int) -> list:

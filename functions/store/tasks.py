@@ -14,7 +14,7 @@ from pynamodb.expressions.update import Action
 from functions.domain.errors import NotFound
 from functions.domain.label_stream import uncertainty
 from functions.domain.records import Task
-from functions.store import blobs, bulk
+from functions.store import blobs, bulk, field_updates
 from functions.store.errors import conflict_on_condition
 from functions.store.models import TaskModel
 
@@ -169,22 +169,40 @@ def iter_ids(project_id: int) -> Iterator[list[int]]:
         yield chunk
 
 
-def save_fields(task: Task, expected_version: int) -> Task:
-    """Write data and meta if the task was not changed since `expected_version` was read."""
-    data, data_ref = blobs.pack(task.data, _data_key(task.id))
-    actions: list[Action] = [
-        TaskModel.data.set(data) if data is not None else TaskModel.data.remove(),
-        TaskModel.data_ref.set(data_ref) if data_ref is not None else TaskModel.data_ref.remove(),
-        TaskModel.meta.set(blobs.dumps(task.meta)),
-        TaskModel.updated_at.set(task.updated_at),
-        TaskModel.version.set(expected_version + 1),
-    ]
-    if task.updated_by is not None:
-        actions.append(TaskModel.updated_by.set(task.updated_by))
-    with conflict_on_condition("The task was changed by someone else; reload it and try again."):
-        TaskModel(task.id).update(actions=actions, condition=TaskModel.version == expected_version)
-    task.version = expected_version + 1
-    return task
+PATCHABLE = ("data", "meta", "updated_at", "updated_by")
+
+
+def update_fields(task_id: int, changes: dict[str, Any], *, expected_version: int | None = None) -> Task:
+    """Set the fields in `changes` (of PATCHABLE; `data` and `meta` each replaced whole), and only those,
+    in one UpdateItem that bumps the version; return the task as the write left it.
+
+    Concurrent changes of other fields (and counters, leases, scores) are kept (see field_updates.py).
+    Conflict when `expected_version` is given and stale; NotFound when the task is gone.
+    """
+    actions: list[Action] = []
+    for name, value in changes.items():
+        if name == "data":
+            data, data_ref = blobs.pack(value, _data_key(task_id))
+            actions += [
+                field_updates.set_or_remove(TaskModel.data, data),
+                field_updates.set_or_remove(TaskModel.data_ref, data_ref),
+            ]
+        elif name == "meta":
+            actions.append(TaskModel.meta.set(blobs.dumps(value)))
+        elif name in PATCHABLE:
+            actions.append(field_updates.set_or_remove(getattr(TaskModel, name), value))
+        else:
+            raise ValueError(f"{name!r} is not a field a task change sets")
+    item = field_updates.update(
+        TaskModel,
+        task_id,
+        actions,
+        returning="new",
+        expected_version=expected_version,
+        stale="The task was changed by someone else; reload it and try again.",
+        missing="No Task matches the given query.",
+    )
+    return _to_task(item)
 
 
 def score_actions(scores: dict[str, float], uncertainty: float | None) -> list:

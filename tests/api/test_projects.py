@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+from tests.api.parallel import in_parallel, reads_meet
+
 TEXT_CONFIG = """<View>
   <Text name="text" value="$text"/>
   <Choices name="sentiment" toName="text" choice="single">
@@ -117,3 +121,114 @@ def test_version_health_whoami(api):
     assert api.get("/api/version/").json()["edition"] == "Community"
     me = api.get("/api/current-user/whoami").json()
     assert me["email"] == "admin@example.com" and me["role"] == "admin"
+
+
+# One change per PATCH, each of a different field, none the default.
+PARALLEL_CHANGES = {
+    "title": "renamed",
+    "description": "described",
+    "color": "#123456",
+    "expert_instruction": "<b>look closely</b>",
+    "show_instruction": True,
+    "show_skip_button": False,
+    "enable_empty_annotation": False,
+    "show_annotation_history": True,
+    "maximum_annotations": 3,
+    "is_published": True,
+    "model_version": "m-2",
+    "is_draft": True,
+    "min_annotations_to_start_training": 7,
+    "start_training_on_annotation_update": True,
+    "show_collab_predictions": False,
+    "sampling": "Uniform sampling",
+    "skip_queue": "IGNORE_SKIPPED",
+    "show_ground_truth_first": True,
+    "overlap_cohort_percentage": 50,
+    "label_config": TEXT_CONFIG.replace('<Choice value="Neutral"/>', '<Choice value="Mixed"/>'),
+}
+
+
+def test_parallel_patches_without_a_version_all_land(api, engine, monkeypatch):
+    """Label Studio answers every one of these; none may be a 409, and none may undo another."""
+    from functions.services import jobs
+    from functions.store import projects as project_store
+
+    submitted: list[str] = []
+    monkeypatch.setattr(jobs, "submit", lambda kind, payload: submitted.append(kind))
+    url = f"/api/projects/{create_project(api)['id']}"
+    reads_meet(monkeypatch, project_store, "get", parties=len(PARALLEL_CHANGES))
+    answers = in_parallel([partial(api.patch, url, json={k: v}) for k, v in PARALLEL_CHANGES.items()])
+    assert [a.status_code for a in answers] == [200] * len(PARALLEL_CHANGES), [a.text for a in answers]
+    got = api.get(url)
+    stored = got.json()
+    assert {k: stored[k] for k in PARALLEL_CHANGES} == PARALLEL_CHANGES
+    # The label config's weights follow it: the new choice got one, the removed one lost its.
+    assert set(stored["control_weights"]["sentiment"]["labels"]) == {"Positive", "Negative", "Mixed"}
+    # maximum_annotations and model_version each changed once: the label queue is refreshed once for each.
+    assert submitted == ["refresh_label_queue"] * 2
+    if engine == "sqlite":  # moto in-process does not lock, so its counter may miss a concurrent ADD
+        assert got.headers["ETag"] == f'"{len(PARALLEL_CHANGES)}"'
+        assert sorted(int(a.headers["ETag"].strip('"')) for a in answers) == list(
+            range(1, len(PARALLEL_CHANGES) + 1)
+        )
+
+
+def test_a_stated_version_must_be_current(api):
+    url = f"/api/projects/{create_project(api)['id']}"
+    read = api.get(url)
+    assert read.headers["ETag"] == '"0"' and "version" not in read.json()
+    first = api.patch(url, json={"color": "#111111"}, headers={"If-Match": read.headers["ETag"]})
+    assert first.status_code == 200 and first.headers["ETag"] == '"1"'
+    assert "version" not in first.json()  # the body keeps Label Studio's shape
+    stale_header = api.patch(url, json={"color": "#222222"}, headers={"If-Match": read.headers["ETag"]})
+    stale_body = api.patch(url, json={"color": "#333333", "title": "t2", "version": 0})
+    for stale in (stale_header, stale_body):
+        assert stale.status_code == 409 and "changed by someone else" in stale.json()["detail"]
+    assert (api.get(url).json()["color"], api.get(url).json()["title"]) == ("#111111", "p")  # all or none
+    current = api.patch(url, json={"description": "d", "title": "t3", "version": 1})
+    assert current.status_code == 200 and current.headers["ETag"] == '"2"'
+    assert api.patch(url, json={"color": "#444444"}, headers={"If-Match": 'W/"2"'}).status_code == 200
+    assert api.patch(url, json={"color": "#555555"}, headers={"If-Match": "*"}).status_code == 200
+    stored = api.get(url).json()
+    assert (stored["description"], stored["title"], stored["color"]) == ("d", "t3", "#555555")
+    bad = api.patch(url, json={"color": "#666666", "version": "2"})
+    assert bad.status_code == 400 and "version" in bad.json()["validation_errors"]
+    garbage = api.patch(url, json={"color": "#666666"}, headers={"If-Match": "abc"})
+    assert garbage.status_code == 400 and "If-Match" in garbage.json()["validation_errors"]
+    both = api.patch(url, json={"color": "#666666", "version": 4}, headers={"If-Match": '"3"'})
+    assert both.status_code == 400
+    assert api.get(url).json()["color"] == "#555555"
+
+
+def test_a_label_config_change_derives_weights_from_the_stored_ones(api, monkeypatch):
+    """The new config keeps the weights of surviving labels. When someone changes the weights between
+    this PATCH's read and its write, the weights are derived again from theirs: neither change is lost."""
+    from functions.store import projects as project_store
+
+    project = create_project(api)
+    url = f"/api/projects/{project['id']}"
+    theirs = project["control_weights"]
+    theirs["sentiment"]["labels"]["Positive"] = 2.0
+    real_get = project_store.get
+    interfered: list[int] = []
+
+    def read_then_someone_else_writes(project_id, **kwargs):
+        found = real_get(project_id, **kwargs)
+        if not interfered:
+            interfered.append(project_id)
+            project_store.update_settings(project_id, {"control_weights": theirs})
+        return found
+
+    monkeypatch.setattr(project_store, "get", read_then_someone_else_writes)
+    config = PARALLEL_CHANGES["label_config"]
+    response = api.patch(url, json={"label_config": config})
+    assert response.status_code == 200, response.text
+    monkeypatch.setattr(project_store, "get", real_get)
+    stored = api.get(url).json()
+    assert stored["label_config"] == config
+    assert stored["control_weights"]["sentiment"]["labels"] == {
+        "Positive": 2.0,
+        "Negative": 1.0,
+        "Mixed": 1.0,
+    }
+    assert api.get(url).headers["ETag"] == '"2"'

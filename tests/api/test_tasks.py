@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pytest
 
+from functions.store import annotations as annotation_store
+from functions.store import predictions as prediction_store
+from functions.store import tasks as task_store
+from tests.api.parallel import in_parallel, reads_meet
 from tests.api.test_projects import create_project
 
 CHOICE = [
@@ -289,3 +294,100 @@ def test_an_import_cut_off_by_a_stop_is_cleared_and_reported(api, monkeypatch):
     assert importing.clear_interrupted() == 0
     monkeypatch.delenv("LABELSTACK_SYNC_IMPORT_LIMIT")
     get_settings.cache_clear()
+
+
+def test_parallel_task_patches_without_a_version_all_land(api, engine, monkeypatch):
+    """What a label-studio-sdk script's threads send: PATCHes of `meta` (and `data`) with no version,
+    of many tasks and several of the same task. Label Studio answers them all; so must we, keeping each."""
+    pid = create_project(api)["id"]
+    ids = import_(api, pid, [{"text": f"t{i}"} for i in range(11)])["task_ids"]
+    shared, others = ids[0], ids[1:]
+    calls = [partial(api.patch, f"/api/tasks/{shared}", json={"data": {"text": "replaced"}})]
+    calls += [partial(api.patch, f"/api/tasks/{shared}", json={"meta": {"pass": n}}) for n in range(19)]
+    calls += [partial(api.patch, f"/api/tasks/{tid}/", json={"meta": {"tagged": tid}}) for tid in others]
+    reads_meet(monkeypatch, task_store, "get", parties=len(calls))
+    answers = in_parallel(calls)
+    assert [a.status_code for a in answers] == [200] * len(calls), [a.text for a in answers]
+    got = api.get(f"/api/tasks/{shared}")
+    task = got.json()
+    # No meta PATCH put back the data it never carried; the meta is one of those sent, whole.
+    assert task["data"] == {"text": "replaced"} and task["meta"] in [{"pass": n} for n in range(19)]
+    for n, tid in enumerate(others, start=1):
+        other = api.get(f"/api/tasks/{tid}").json()
+        assert (other["data"], other["meta"]) == ({"text": f"t{n}"}, {"tagged": tid})
+    if engine == "sqlite":  # moto in-process does not lock, so its counter may miss a concurrent ADD
+        assert got.headers["ETag"] == '"20"'
+
+
+def test_a_task_patch_with_a_stale_version_is_a_conflict_and_changes_nothing(api):
+    pid = create_project(api)["id"]
+    url = f"/api/tasks/{import_(api, pid, [{'text': 'a'}])['task_ids'][0]}"
+    read = api.get(url)
+    assert read.headers["ETag"] == '"0"' and "version" not in read.json()
+    first = api.patch(url, json={"meta": {"m": 1}}, headers={"If-Match": read.headers["ETag"]})
+    assert first.status_code == 200 and first.headers["ETag"] == '"1"' and "version" not in first.json()
+    stale_header = api.patch(url, json={"data": {"text": "b"}}, headers={"If-Match": read.headers["ETag"]})
+    stale_body = api.patch(url, json={"data": {"text": "c"}, "meta": {"m": 2}, "version": 0})
+    assert stale_header.status_code == 409 and stale_body.status_code == 409
+    task = api.get(url).json()
+    assert (task["data"], task["meta"]) == ({"text": "a"}, {"m": 1})
+    current = api.patch(url, json={"data": {"text": "d"}, "version": 1})
+    assert current.status_code == 200 and current.json()["data"] == {"text": "d"}
+    assert current.json()["meta"] == {"m": 1}
+    assert api.patch("/api/tasks/999999", json={"meta": {}}).status_code == 404
+
+
+def test_parallel_annotation_changes_and_a_review_all_land(api, monkeypatch):
+    pid = create_project(api)["id"]
+    tid = import_(api, pid, [{"text": "a"}])["task_ids"][0]
+    annotation = api.post(f"/api/tasks/{tid}/annotations", json={"result": CHOICE, "lead_time": 1.0}).json()
+    url = f"/api/annotations/{annotation['id']}"
+    negative = [{**CHOICE[0], "value": {"choices": ["Negative"]}}]
+    reads_meet(monkeypatch, annotation_store, "get", parties=5)
+    answers = in_parallel(
+        [
+            partial(api.patch, url, json={"result": negative}),
+            partial(api.patch, url, json={"lead_time": 9.5}),
+            partial(api.patch, url, json={"ground_truth": True}),
+            partial(api.patch, url, json={"last_action": "updated"}),
+            partial(
+                api.post, "/api/annotation-reviews", json={"annotation": annotation["id"], "accepted": True}
+            ),
+        ]
+    )
+    assert [a.status_code for a in answers] == [200, 200, 200, 200, 201], [a.text for a in answers]
+    stored = api.get(url).json()
+    assert (stored["result"], stored["lead_time"], stored["ground_truth"], stored["last_action"]) == (
+        negative,
+        9.5,
+        True,
+        "updated",
+    )
+    assert stored["review_status"] == "accepted"
+    assert api.get(f"/api/projects/{pid}").json()["ground_truth_number"] == 1
+    stale = api.patch(url, json={"lead_time": 2.0}, headers={"If-Match": '"0"'})
+    assert stale.status_code == 409
+    current = api.patch(url, json={"lead_time": 2.0}, headers={"If-Match": api.get(url).headers["ETag"]})
+    assert current.status_code == 200 and current.json()["lead_time"] == 2.0
+
+
+def test_parallel_prediction_changes_all_land(api, monkeypatch):
+    pid = create_project(api)["id"]
+    tid = import_(api, pid, [{"text": "a"}])["task_ids"][0]
+    created = api.post(
+        "/api/predictions", json={"task": tid, "result": CHOICE, "score": 0.5, "model_version": "m1"}
+    )
+    url = f"/api/predictions/{created.json()['id']}"
+    reads_meet(monkeypatch, prediction_store, "get", parties=3)
+    answers = in_parallel(
+        [
+            partial(api.patch, url, json={"result": "Negative"}),
+            partial(api.patch, url, json={"score": 0.25}),
+            partial(api.patch, url, json={"model_version": "m2"}),
+        ]
+    )
+    assert [a.status_code for a in answers] == [200, 200, 200], [a.text for a in answers]
+    stored = api.get(url).json()
+    assert stored["result"][0]["value"] == {"choices": ["Negative"]}
+    assert (stored["score"], stored["model_version"]) == (0.25, "m2")
+    assert api.patch("/api/predictions/999999", json={"score": 0.1}).status_code == 404

@@ -83,6 +83,49 @@ def test_labelstudio_client(local_stack, kind):
     )
 
 
+def test_sdk_threads_update_tasks_and_a_project_in_parallel(local_stack):
+    """A script's threads PATCH `meta` of many tasks, several of one task, and project settings, sending no
+    version (the SDK never does): Label Studio answers every one, and so must labelstack, keeping each.
+    The SDK's own retries (it retries a 409) are turned off, so a conflict would show."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from label_studio_sdk import LabelStudio
+
+    ls = LabelStudio(base_url=local_stack, api_key=E2E_TOKEN)
+    once = {"max_retries": 0}
+    project = ls.projects.create(title="parallel", label_config=CONFIG)
+    ids = ls.projects.import_tasks(
+        id=project.id, request=[{"text": f"t{i}"} for i in range(10)], return_task_ids=True
+    ).task_ids
+    calls = [
+        lambda tid=tid: ls.tasks.update(id=str(tid), meta={"tagged": tid}, request_options=once)
+        for tid in ids[1:]
+    ]
+    calls += [
+        lambda n=n: ls.tasks.update(id=str(ids[0]), meta={"pass": n}, request_options=once) for n in range(6)
+    ]
+    calls += [
+        lambda: ls.projects.update(id=project.id, description="described", request_options=once),
+        lambda: ls.projects.update(id=project.id, color="#123456", request_options=once),
+        lambda: ls.projects.update(id=project.id, expert_instruction="look closely", request_options=once),
+        lambda: ls.projects.update(id=project.id, show_instruction=True, request_options=once),
+        lambda: ls.projects.update(id=project.id, maximum_annotations=2, request_options=once),
+    ]
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        list(pool.map(lambda call: call(), calls))  # the SDK raises on any error answer
+    for tid in ids[1:]:
+        assert ls.tasks.get(id=tid).meta == {"tagged": tid}
+    assert ls.tasks.get(id=ids[0]).meta in [{"pass": n} for n in range(6)]
+    stored = ls.projects.get(id=project.id)
+    assert (stored.description, stored.color, stored.expert_instruction) == (
+        "described",
+        "#123456",
+        "look closely",
+    )
+    assert stored.show_instruction is True and stored.maximum_annotations == 2
+    ls.projects.delete(id=project.id)
+
+
 def test_100k_task_import_runs_in_the_background(local_stack):
     from label_studio_sdk import Client
 

@@ -5,6 +5,7 @@ passes them can carry the API."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -12,7 +13,7 @@ import pytest
 
 from functions.domain.errors import Conflict, NotFound
 from functions.domain.label_stream import SEQUENTIAL, UNIFORM
-from functions.domain.records import Annotation, Project, Task
+from functions.domain.records import Annotation, Project, Task, utcnow
 from functions.settings import get_settings
 from functions.store import annotations as annotation_store
 from functions.store import ids, label_queue
@@ -87,21 +88,86 @@ def test_a_lease_is_won_once_and_pins_what_the_reader_saw(aws):
 
 def test_versioned_writes_refuse_a_stale_version(aws):
     _project(1)
-    task = task_store.create(Task(id=1, project_id=1, data={"text": "a"}))
+    task_store.create(Task(id=1, project_id=1, data={"text": "a"}))
     with pytest.raises(Conflict):
         task_store.create(Task(id=1, project_id=1, data={"text": "again"}))
-    task.data = {"text": "b"}
-    saved = task_store.save_fields(task, expected_version=0)
-    assert saved.version == 1
-    task.data = {"text": "c"}
+    saved = task_store.update_fields(1, {"data": {"text": "b"}}, expected_version=0)
+    assert saved.version == 1 and saved.data == {"text": "b"}
     with pytest.raises(Conflict):
-        task_store.save_fields(task, expected_version=0)
+        task_store.update_fields(1, {"data": {"text": "c"}}, expected_version=0)
     assert task_store.get(1).data == {"text": "b"}
-    project = project_store.get(1)
-    project.title = "renamed"
-    project_store.save_settings(project, expected_version=project.version)
+    with pytest.raises(NotFound):
+        task_store.update_fields(404, {"meta": {}})
+    before, after = project_store.update_settings(1, {"title": "renamed"}, expected_version=0)
+    assert (before.title, before.version, after.title, after.version) == ("p1", 0, "renamed", 1)
     with pytest.raises(Conflict):
-        project_store.save_settings(project, expected_version=project.version - 1 if project.version else 99)
+        project_store.update_settings(1, {"title": "stale"}, expected_version=0)
+    with pytest.raises(NotFound):
+        project_store.update_settings(404, {"title": "gone"})
+    assert project_store.get(1).title == "renamed"
+
+
+def test_a_change_sets_only_the_fields_it_carries(aws):
+    """No read-modify-write: a change written from an old view of the item keeps what others changed."""
+    _project(1)
+    project_store.update_settings(1, {"color": "#00FF00"})
+    _, after = project_store.update_settings(1, {"description": "d", "maximum_annotations": 3})
+    assert (after.color, after.description, after.maximum_annotations) == ("#00FF00", "d", 3)
+    stored = project_store.get(1)
+    assert (stored.color, stored.description, stored.maximum_annotations, stored.version) == (
+        "#00FF00",
+        "d",
+        3,
+        2,
+    )
+    # `unchanged`: written only while the value a derived one came from is still stored.
+    with pytest.raises(Conflict):
+        project_store.update_settings(1, {"sampling": "Uniform sampling"}, unchanged={"color": "#FFFFFF"})
+    project_store.update_settings(1, {"sampling": "Uniform sampling"}, unchanged={"color": "#00FF00"})
+    assert project_store.get(1).sampling == "Uniform sampling"
+
+    task_store.create(Task(id=1, project_id=1, data={"text": "a"}))
+    task_store.update_fields(1, {"meta": {"m": 1}})
+    task = task_store.update_fields(1, {"data": {"text": "b"}})
+    assert (task.data, task.meta, task.version) == ({"text": "b"}, {"m": 1}, 2)
+
+    annotation_store.insert(
+        Annotation(id=100, task_id=1, project_id=1, result=[], completed_by=7, lead_time=1.0),
+        counts_toward_labeled=True,
+    )
+    annotation_store.update_fields(100, {"review_status": "accepted", "reviewed_by": 3})
+    before, after = annotation_store.update_fields(100, {"ground_truth": True, "lead_time": None})
+    assert (before.ground_truth, before.lead_time) == (False, 1.0)
+    assert (after.ground_truth, after.lead_time, after.review_status, after.version) == (
+        True,
+        None,
+        "accepted",
+        2,
+    )
+    assert annotation_store.get(100) == after
+    with pytest.raises(Conflict):
+        annotation_store.update_fields(100, {"lead_time": 5.0}, expected_version=1)
+
+
+def test_a_project_stored_before_setting_values_is_read_and_moved_on_its_first_change(aws):
+    from functions.store.models import ProjectModel
+
+    legacy = json.dumps({"description": "old", "color": "#123456", "maximum_annotations": 2, "gone": 1})
+    ProjectModel(1, title="p", created_by=1, created_at=utcnow(), settings=legacy, version=4).save()
+    project = project_store.get(1)
+    assert (project.description, project.color, project.maximum_annotations, project.version) == (
+        "old",
+        "#123456",
+        2,
+        4,
+    )
+    assert project.sampling == "Sequential sampling"  # not in the document: the default
+    before, after = project_store.update_settings(1, {"color": "#654321"}, expected_version=4)
+    assert (before.color, after.color, after.version) == ("#123456", "#654321", 5)
+    stored = project_store.get(1)
+    assert (stored.description, stored.color, stored.maximum_annotations) == ("old", "#654321", 2)
+    item = ProjectModel.get(1)
+    assert item.settings is None and json.loads(item.setting_values["color"]) == "#654321"
 
 
 def test_counters_add_and_refuse_a_missing_item(aws):
@@ -157,8 +223,7 @@ def test_every_annotation_change_reaches_the_stream_in_order(aws):
         Annotation(id=100, task_id=1, project_id=1, result=[], completed_by=7, lead_time=1.0),
         counts_toward_labeled=True,
     )
-    a.lead_time = 2.0
-    annotation_store.save(a, expected_version=a.version)
+    annotation_store.update_fields(a.id, {"lead_time": 2.0}, expected_version=a.version)
     pump = EventPump(subscribers=[recorder])
     pump.drain()
     annotation_store.remove(annotation_store.get(100), counts_toward_labeled=True, others=[])

@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from functions.api.auth import current_user
 from functions.api.bodies import int_param, json_body
+from functions.api.versions import etag, stated_version
 from functions.domain.errors import ValidationFailed
 from functions.domain.label_config import parse_label_config
 from functions.domain.ls_json import project_json, user_json
@@ -52,14 +53,20 @@ async def validate_new_config(request: Request, user: User = Depends(current_use
 
 
 @router.get("/api/projects/{project_id}")
-def get_project(project_id: int, user: User = Depends(current_user)):
-    return _project_body(project_service.get_project(user, project_id))
+def get_project(project_id: int, response: Response, user: User = Depends(current_user)):
+    project = project_service.get_project(user, project_id)
+    response.headers["ETag"] = etag(project.version)
+    return _project_body(project)
 
 
 @router.patch("/api/projects/{project_id}")
-async def update_project(project_id: int, request: Request, user: User = Depends(current_user)):
+async def update_project(
+    project_id: int, request: Request, response: Response, user: User = Depends(current_user)
+):
     body = await json_body(request)
-    project = await run_in_threadpool(project_service.update_project, user, project_id, body)
+    version = stated_version(body, request.headers.get("If-Match"))
+    project = await run_in_threadpool(project_service.update_project, user, project_id, body, version)
+    response.headers["ETag"] = etag(project.version)
     return await run_in_threadpool(_project_body, project)
 
 

@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from functions.api.auth import current_user
 from functions.api.bodies import flag, int_param, json_body, required_int_param
+from functions.api.versions import etag, stated_version
 from functions.domain.errors import ValidationFailed
 from functions.domain.ls_json import (
     annotation_json,
@@ -75,16 +76,20 @@ async def create_task(request: Request, user: User = Depends(current_user)):
 
 
 @router.get("/api/tasks/{task_id}")
-def get_task(task_id: int, user: User = Depends(current_user)):
-    return _detail(task_service.get_task(user, task_id))
+def get_task(task_id: int, response: Response, user: User = Depends(current_user)):
+    view = task_service.get_task(user, task_id)
+    response.headers["ETag"] = etag(view.task.version)
+    return _detail(view)
 
 
 @router.patch("/api/tasks/{task_id}")
-async def update_task(task_id: int, request: Request, user: User = Depends(current_user)):
+async def update_task(task_id: int, request: Request, response: Response, user: User = Depends(current_user)):
     body = await json_body(request)
+    version = stated_version(body, request.headers.get("If-Match"))
     view = await run_in_threadpool(
-        task_service.update_task, user, task_id, body.get("data"), body.get("meta")
+        task_service.update_task, user, task_id, body.get("data"), body.get("meta"), version
     )
+    response.headers["ETag"] = etag(view.task.version)
     return {
         **task_json(view.task),
         "annotations": [annotation_json(a, author(a, view.users)) for a in view.annotations],
@@ -114,17 +119,22 @@ async def create_annotation(task_id: int, request: Request, user: User = Depends
 
 
 @router.get("/api/annotations/{annotation_id}")
-def get_annotation(annotation_id: int, user: User = Depends(current_user)):
+def get_annotation(annotation_id: int, response: Response, user: User = Depends(current_user)):
     annotation, _ = annotation_service.annotation_for(user, annotation_id)
     users = user_store.batch_get([annotation.completed_by])
+    response.headers["ETag"] = etag(annotation.version)
     return annotation_json(annotation, author(annotation, users))
 
 
 @router.patch("/api/annotations/{annotation_id}")
-async def update_annotation(annotation_id: int, request: Request, user: User = Depends(current_user)):
+async def update_annotation(
+    annotation_id: int, request: Request, response: Response, user: User = Depends(current_user)
+):
     body = await json_body(request)
-    annotation = await run_in_threadpool(annotation_service.update, user, annotation_id, body)
+    version = stated_version(body, request.headers.get("If-Match"))
+    annotation = await run_in_threadpool(annotation_service.update, user, annotation_id, body, version)
     users = await run_in_threadpool(user_store.batch_get, [annotation.completed_by])
+    response.headers["ETag"] = etag(annotation.version)
     return annotation_json(annotation, author(annotation, users))
 
 
