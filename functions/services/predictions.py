@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from functions.domain import fields as field_types
 from functions.domain.errors import NotFound, ValidationFailed
 from functions.domain.label_stream import uncertainty
 from functions.domain.records import Prediction, Project, User, utcnow
@@ -13,6 +14,7 @@ from functions.store import predictions as prediction_store
 from functions.store import tasks as task_store
 
 MAX_LIST = 10_000
+MODEL_VERSION_MAX = 255
 
 
 def _result(project: Project, value) -> list:
@@ -26,12 +28,19 @@ def _result(project: Project, value) -> list:
 
 
 def _score(value) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed.field("score", "A valid number is required.") from None
+    """Label Studio stores a float; here it must also be finite and fit a DynamoDB number."""
+    return field_types.optional(field_types.number, value, "score", from_text=True)
+
+
+def _model_version(value) -> str:
+    return field_types.text(value, "model_version", max_length=MODEL_VERSION_MAX)
+
+
+def _model(value) -> int | None:
+    # Label Studio's `model` is the ML backend that made it; anything but an id is left out, as before.
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= field_types.ID_MAX:
+        return value
+    return None
 
 
 def prediction_for(user: User, prediction_id: int, *, manage: bool = False) -> tuple[Prediction, Project]:
@@ -50,9 +59,7 @@ def create(user: User, fields: dict) -> Prediction:
     task, project = access.task_for(user, task_id, manage=True)
     if "result" not in fields:
         raise ValidationFailed.field("result", "This field is required.")
-    model_version = fields.get("model_version") or "undefined"
-    if not isinstance(model_version, str) or len(model_version) > 255:
-        raise ValidationFailed.field("model_version", "Must be a string of at most 255 characters.")
+    model_version = _model_version(fields.get("model_version") or "undefined")
     prediction = Prediction(
         id=prediction_store.new_ids(1),
         task_id=task.id,
@@ -60,7 +67,7 @@ def create(user: User, fields: dict) -> Prediction:
         result=_result(project, fields["result"]),
         score=_score(fields.get("score")),
         model_version=model_version,
-        model=fields.get("model") if isinstance(fields.get("model"), int) else None,
+        model=_model(fields.get("model")),
     )
     scores = None
     if prediction.score is not None:
@@ -93,8 +100,8 @@ def update(user: User, prediction_id: int, fields: dict) -> Prediction:
         changes["result"] = _result(project, fields["result"])
     if "score" in fields:
         changes["score"] = _score(fields["score"])
-    if "model_version" in fields and isinstance(fields["model_version"], str):
-        changes["model_version"] = fields["model_version"]
+    if "model_version" in fields:
+        changes["model_version"] = _model_version(fields["model_version"])
     saved = prediction_store.save(dataclasses.replace(prediction, **changes))
     if saved.score != prediction.score or saved.model_version != prediction.model_version:
         task = task_store.get(saved.task_id)

@@ -7,26 +7,13 @@ from typing import Any
 
 from functions.domain.errors import Conflict, NotFound, ValidationFailed
 from functions.domain.label_config import LabelConfig, parse_label_config
-from functions.domain.records import SAMPLING_MODES, SKIP_QUEUES, Project, User
+from functions.domain.project_fields import clean_project_fields
+from functions.domain.records import Project, User
 from functions.services import access, jobs
 from functions.store import projects as project_store
 from functions.store import users as user_store
 
 EDITABLE = ("title", *project_store.SETTINGS)
-TITLE_MAX = 50
-
-
-def _check_choices(changes: dict[str, Any]) -> None:
-    if "sampling" in changes and changes["sampling"] not in SAMPLING_MODES:
-        raise ValidationFailed.field("sampling", f'"{changes["sampling"]}" is not a valid choice.')
-    if "skip_queue" in changes and changes["skip_queue"] not in SKIP_QUEUES:
-        raise ValidationFailed.field("skip_queue", f'"{changes["skip_queue"]}" is not a valid choice.')
-    if "maximum_annotations" in changes and int(changes["maximum_annotations"]) < 1:
-        raise ValidationFailed.field(
-            "maximum_annotations", "Ensure this value is greater than or equal to 1."
-        )
-    if "title" in changes and (changes["title"] is None or len(changes["title"]) > TITLE_MAX):
-        raise ValidationFailed.field("title", f"Ensure this field has no more than {TITLE_MAX} characters.")
 
 
 def config_of(project: Project) -> LabelConfig:
@@ -35,8 +22,7 @@ def config_of(project: Project) -> LabelConfig:
 
 def create_project(user: User, fields: dict[str, Any]) -> Project:
     access.require_manager(user)
-    changes = {k: v for k, v in fields.items() if k in EDITABLE and v is not None}
-    _check_choices(changes)
+    changes = clean_project_fields({k: v for k, v in fields.items() if k in EDITABLE})
     project = Project(id=0, title=changes.pop("title", "") or "", created_by=user.id)
     for name, value in changes.items():
         setattr(project, name, value)
@@ -62,8 +48,7 @@ def list_projects(user: User, page: int, page_size: int) -> tuple[int, list[Proj
 
 def update_project(user: User, project_id: int, fields: dict[str, Any]) -> Project:
     project = access.project_for(user, project_id, manage=True)
-    changes = {k: v for k, v in fields.items() if k in EDITABLE}
-    _check_choices(changes)
+    changes = clean_project_fields({k: v for k, v in fields.items() if k in EDITABLE})
     if "label_config" in changes:
         config = parse_label_config(changes["label_config"])
         if "control_weights" not in changes:

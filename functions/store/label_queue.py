@@ -15,7 +15,7 @@ from pynamodb.expressions.update import Action
 
 from functions.domain.label_stream import SEQUENTIAL, UNCERTAINTY, UNIFORM, QueueEntry
 from functions.store.models import LeaseModel, TaskModel
-from functions.store.tasks import QUEUE_RANDOM_RANGE, lease_path, plain_map
+from functions.store.tasks import QUEUE_RANDOM_RANGE, lease_path, read_locks
 
 PAGE = 50
 _INDEXES = {
@@ -26,13 +26,12 @@ _INDEXES = {
 
 
 def _entry(item: TaskModel) -> QueueEntry:
-    locks = plain_map(item.locks)
     return QueueEntry(
         task_id=int(item.id),
         overlap=int(item.overlap or 1),
         total_annotations=int(item.total_annotations or 0),
         cancelled_annotations=int(item.cancelled_annotations or 0),
-        locks={int(k): float(v) for k, v in locks.items()},
+        locks=read_locks(item.locks),
         annotators=frozenset(int(u) for u in item.annotators or ()),
         skipped_by=frozenset(int(u) for u in item.skipped_by or ()),
         lease_rev=int(item.lease_rev or 0),

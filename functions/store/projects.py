@@ -6,7 +6,8 @@ import dataclasses
 import json
 from typing import Any
 
-from functions.domain.errors import NotFound
+from functions.domain.errors import NotFound, ValidationFailed
+from functions.domain.project_fields import fits
 from functions.domain.records import Project, utcnow
 from functions.store import ids
 from functions.store.errors import conflict_on_condition
@@ -23,11 +24,13 @@ COUNTERS = (
 )
 _STORED_APART = {"id", "title", "created_by", "created_at", "version", *COUNTERS}
 SETTINGS = tuple(f.name for f in dataclasses.fields(Project) if f.name not in _STORED_APART)
+SETTINGS_MAX_BYTES = 350 * 1024
 
 
 def _to_project(item: ProjectModel) -> Project:
     stored = json.loads(item.settings)
-    known: dict[str, Any] = {k: v for k, v in stored.items() if k in SETTINGS}
+    # A setting of the wrong type (stored before its checks existed) reads as its default.
+    known: dict[str, Any] = {k: v for k, v in stored.items() if k in SETTINGS and fits(k, v)}
     counters: dict[str, Any] = {c: int(getattr(item, c) or 0) for c in COUNTERS}
     return Project(
         id=int(item.id),
@@ -41,7 +44,16 @@ def _to_project(item: ProjectModel) -> Project:
 
 
 def _settings_json(project: Project) -> str:
-    return json.dumps({name: getattr(project, name) for name in SETTINGS}, separators=(",", ":"))
+    """The settings as stored. They share the project's item, whose size DynamoDB bounds at 400 KB: a
+    project whose settings would not fit is refused naming its largest setting."""
+    settings = {name: getattr(project, name) for name in SETTINGS}
+    text = json.dumps(settings, separators=(",", ":"), allow_nan=False)
+    if len(text.encode()) > SETTINGS_MAX_BYTES:
+        largest = max(SETTINGS, key=lambda name: len(json.dumps(settings[name])))
+        raise ValidationFailed.field(
+            largest, f"Too large: a project's settings take at most {SETTINGS_MAX_BYTES // 1024} KB together."
+        )
+    return text
 
 
 def new_id() -> int:
