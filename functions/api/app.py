@@ -5,7 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from functions.api import errors, sessions
-from functions.api.middleware import BodyLimit, SecurityHeaders, SlashAgnosticPaths
+from functions.api.middleware import (
+    BodyLimit,
+    ErrorBoundary,
+    JsonBodyCheck,
+    SecurityHeaders,
+    SlashAgnosticPaths,
+)
 from functions.api.routes import (
     data_io,
     data_manager,
@@ -45,7 +51,11 @@ def create_app() -> FastAPI:
         files,
     ):
         app.include_router(module.router)
+    # Each add_middleware wraps what is there: the last added runs first.
+    app.add_middleware(JsonBodyCheck)  # inside BodyLimit: holds at most the bound
     app.add_middleware(BodyLimit, max_bytes=get_settings().max_request_bytes)
+    # Inside SecurityHeaders, so a 500 or 503 carries them too.
+    app.add_middleware(ErrorBoundary)
     app.add_middleware(SecurityHeaders, exempt_prefixes=("/api/docs",))
     # Outermost, so every route sees the path without its trailing slash.
     app.add_middleware(SlashAgnosticPaths)

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import json
 from typing import overload
 
 from fastapi import Request
 
+from functions.domain import json_limits
 from functions.domain.errors import ValidationFailed
+
+# Where middleware.JsonBodyCheck leaves the body it parsed and checked, in the request's scope.
+PARSED_JSON = "labelstack.json_body"
+_ABSENT = object()
 
 
 async def json_body(request: Request, *, expect: type | tuple[type, ...] = dict):
-    raw = await request.body()
-    if not raw.strip():
-        raise ValidationFailed.field("non_field_errors", "Request body is empty; expected JSON.")
-    try:
-        value = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationFailed.field("non_field_errors", f"JSON parse error - {exc}") from None
+    """The request's JSON body, checked by json_limits (as JsonBodyCheck parsed it, or parsed here for a
+    body sent with another Content-Type), and of the type `expect`."""
+    value = request.scope.get(PARSED_JSON, _ABSENT)
+    if value is _ABSENT:
+        raw = await request.body()
+        if not raw.strip():
+            raise ValidationFailed.field("non_field_errors", "Request body is empty; expected JSON.")
+        value = json_limits.parse(raw)
     if not isinstance(value, expect):
         names = " or ".join(t.__name__ for t in (expect if isinstance(expect, tuple) else (expect,)))
         raise ValidationFailed.field(

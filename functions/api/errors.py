@@ -2,6 +2,12 @@
 
 Label Studio answers errors as `{id, status_code, version, detail, exc_info, validation_errors?}`; clients
 and the SDK read `detail` and `validation_errors`.
+
+Errors raised on purpose (DomainError, FastAPI's validation, HTTPException) are answered by the handlers
+`install` registers. Anything else is answered by `unexpected_response`, which the ErrorBoundary
+middleware calls: a 500 whose `id` is in the log with the traceback, or a 503 with Retry-After when a
+store is throttling or unreachable. Nothing is re-raised, so the connection stays open for the next
+request.
 """
 
 from __future__ import annotations
@@ -24,8 +30,11 @@ from functions.domain.errors import (
     ValidationFailed,
 )
 from functions.settings import VERSION
+from functions.store.errors import unavailable
 
 logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 1
 
 _STATUS = {
     ValidationFailed: 400,
@@ -37,9 +46,11 @@ _STATUS = {
 }
 
 
-def error_body(status: int, detail: str, validation_errors: dict | None = None) -> dict:
+def error_body(
+    status: int, detail: str, validation_errors: dict | None = None, *, request_id: str | None = None
+) -> dict:
     body = {
-        "id": str(uuid.uuid4()),
+        "id": request_id or str(uuid.uuid4()),
         "status_code": status,
         "version": VERSION,
         "detail": detail,
@@ -53,6 +64,28 @@ def error_body(status: int, detail: str, validation_errors: dict | None = None) 
 def error_response(status: int, detail: str, validation_errors: dict | None = None) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Token realm="api"'} if status == 401 else None
     return JSONResponse(error_body(status, detail, validation_errors), status_code=status, headers=headers)
+
+
+def unexpected_response(exc: Exception, method: str, path: str) -> JSONResponse:
+    """The answer to an exception nothing handled: 503 if a store is busy or unreachable (the client may
+    retry after `Retry-After` seconds), else 500. Both are logged under the body's `id`."""
+    request_id = str(uuid.uuid4())
+    if unavailable(exc):
+        logger.warning(
+            "unavailable [%s] %s %s: %s",
+            request_id,
+            method,
+            path,
+            exc,
+            exc_info=exc,
+            extra={"request_id": request_id},
+        )
+        body = error_body(503, "The service is busy; try again shortly.", request_id=request_id)
+        return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    logger.error(
+        "unhandled error [%s] %s %s", request_id, method, path, exc_info=exc, extra={"request_id": request_id}
+    )
+    return JSONResponse(error_body(500, "Internal server error", request_id=request_id), status_code=500)
 
 
 def _field_name(loc: tuple) -> str:
@@ -84,8 +117,3 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException):
         return error_response(exc.status_code, str(exc.detail))
-
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception):
-        logger.exception("unhandled error")
-        return error_response(500, "Internal server error")

@@ -1,10 +1,15 @@
-"""ASGI middleware: Label Studio's slash-agnostic paths, a bound on request bodies, security headers."""
+"""ASGI middleware: Label Studio's slash-agnostic paths, a bound on request bodies, a check of JSON
+bodies, one answer for unexpected errors, security headers."""
 
 from __future__ import annotations
 
 import json
+from email.message import Message
 
-from functions.api.errors import error_body
+from functions.api.bodies import PARSED_JSON
+from functions.api.errors import error_body, error_response, unexpected_response
+from functions.domain import json_limits
+from functions.domain.errors import ValidationFailed
 
 
 class SlashAgnosticPaths:
@@ -87,6 +92,102 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+def _is_json(content_type: bytes | None) -> bool:
+    """FastAPI's rule for a body it parses as JSON: no Content-Type, or application/json or …+json."""
+    if not content_type:
+        return True
+    message = Message()
+    message["content-type"] = content_type.decode("latin-1")
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+class JsonBodyCheck:
+    """Parse a JSON request body once, before any route, and answer 400 if it is not JSON labelstack can
+    store (NaN or Infinity, a number out of DynamoDB's range, a lone surrogate, nesting deeper than
+    json_limits.MAX_DEPTH; see functions/domain/json_limits.py).
+
+    Every route is covered, whether it reads the body with `bodies.json_body` (which takes the value
+    parsed here from the scope) or has FastAPI parse it into a model (FastAPI's own json.loads takes
+    NaN and recurses). The body is then handed on unchanged. Sits inside BodyLimit, so it never holds
+    more than the bound.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not _is_json(dict(scope.get("headers") or []).get(b"content-type")):
+            return await self.app(scope, receive, send)
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left: let the app see it
+                return await self.app(scope, _replay([], message, receive), send)
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        raw = b"".join(chunks)
+        if raw.strip():
+            try:
+                scope = {**scope, PARSED_JSON: json_limits.parse(raw)}
+            except ValidationFailed as exc:
+                return await error_response(400, exc.detail, exc.errors)(scope, receive, send)
+        body = {"type": "http.request", "body": raw, "more_body": False}
+        await self.app(scope, _replay([body], None, receive), send)
+
+
+def _replay(messages: list[dict], last: dict | None, receive):
+    """A `receive` that hands out `messages` (then `last`, if any), then waits on the real one."""
+    pending = [*messages, *([last] if last else [])]
+
+    async def replayed():
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
+
+
+class ErrorBoundary:
+    """Turn any exception the app lets out into a Label Studio-shaped answer (errors.unexpected_response)
+    inside the app.
+
+    Starlette's ServerErrorMiddleware sends its 500 and then re-raises, so the server drops the
+    connection and a client's next request on it fails. Here nothing is re-raised once an answer is
+    sent. An exception after the response has started can no longer change it: if the body was cut
+    short it is re-raised, so the server closes the connection and the client sees the truncation; if
+    the response was complete (a background task failed), it is only logged.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = finished = False
+
+        async def tracking_send(message):
+            nonlocal started, finished
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                finished = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            response = unexpected_response(exc, scope.get("method", ""), scope.get("path", ""))
+            if not started:
+                await response(scope, receive, send)
+            elif not finished:
+                raise
 
 
 # The web UI's Content-Security-Policy (web/index.html repeats it, but for frame-ancestors, in a <meta> for

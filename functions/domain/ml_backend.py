@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from functions.domain.errors import ValidationFailed
+from functions.domain.json_limits import check_size
 from functions.domain.records import utcnow
 
 KINDS = ("http", "sagemaker")
@@ -31,6 +32,7 @@ READABLE_STATES = {
     PREDICTING: "Predicting",
 }
 TITLE_MAX = 500
+EXTRA_PARAMS_MAX_BYTES = 64 * 1024
 DESCRIPTION_MAX = 10_000
 ERROR_MAX = 2_000
 _ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
@@ -159,6 +161,7 @@ def clean_changes(fields: dict) -> dict:
                 raise ValidationFailed.field(name, f'"{fields[name]}" is not a valid choice.')
             changes[name] = fields[name]
         elif name == "extra_params":
+            check_size(fields[name], name, EXTRA_PARAMS_MAX_BYTES)  # kept in the backend's item
             changes[name] = fields[name]
         elif name == "title":
             changes[name] = _string(fields, name, TITLE_MAX, allow_empty=False)

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from functions.domain.errors import ValidationFailed
+from functions.domain.json_limits import encoded_size, number_problem
 from functions.domain.label_config import LabelConfig
 
 # Label Studio's `settings.DATA_UNDEFINED_NAME`: the key of data read from a file with no field names.
@@ -37,6 +38,19 @@ class ImportedTask:
     # each {"result": list, "lead_time": float | None, "was_cancelled": bool, "ground_truth": bool,
     #       "completed_by": int | str | dict | None (as imported), "import_id": the imported "id" or None}
     annotations: list[dict] = field(default_factory=list)
+
+
+# A task's data moves to the files bucket when large; its meta stays in the task's item, whose 400 KB
+# DynamoDB bounds (inline data is at most `offload_bytes`, 300 KB by default).
+META_MAX_BYTES = 64 * 1024
+
+
+def meta_too_large(meta: dict) -> str | None:
+    """Why `meta` cannot be kept with its task (None if it can)."""
+    size = encoded_size(meta)
+    if size > META_MAX_BYTES:
+        return f'"meta" is {size} bytes as JSON; at most {META_MAX_BYTES} are kept with a task'
+    return None
 
 
 class _Invalid(ValueError):
@@ -260,6 +274,8 @@ def _task(item: object, config: LabelConfig | None, data_keys: tuple[str, ...]) 
         meta = {}
     elif not isinstance(meta, dict):
         raise _Invalid(f'"meta" must be a JSON object, got {_json_type(meta)}')
+    elif (too_large := meta_too_large(meta)) is not None:
+        raise _Invalid(too_large)
     annotations_key = "annotations" if item.get("annotations") is not None else "completions"
     return ImportedTask(
         data=data,
@@ -328,7 +344,7 @@ def _annotation(raw: object, j: int, config: LabelConfig | None) -> dict:
         # Label Studio marks imported annotations as ground truth unless told otherwise.
         "ground_truth": _flag(raw, "ground_truth", True, where),
         "completed_by": completed_by,
-        "import_id": raw.get("id"),
+        "import_id": _import_id(raw.get("id")),
     }
 
 
@@ -354,7 +370,7 @@ def _score(value: object) -> float | None:
         score = float(value)
     except (TypeError, ValueError):
         return None
-    return score if math.isfinite(score) else None
+    return score if number_problem(score) is None else None  # finite, and a number DynamoDB stores
 
 
 def _lead_time(value: object, where: str) -> float | None:
@@ -366,9 +382,16 @@ def _lead_time(value: object, where: str) -> float | None:
             seconds = float(value)
         except ValueError:
             seconds = math.nan
-        if math.isfinite(seconds):
+        if number_problem(seconds) is None:
             return seconds
     raise _Invalid(f"{where}.lead_time: must be a number of seconds, got {_preview_value(value)}")
+
+
+def _import_id(value: object) -> int | None:
+    # The annotation's id where it came from, kept for reference; one no id column could hold is dropped.
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) < value < 2**63:
+        return value
+    return None
 
 
 def _flag(raw: dict, name: str, default: bool, where: str) -> bool:

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from functions.domain.errors import ValidationFailed
+from functions.domain.json_limits import check_storable
 from functions.domain.user_patterns import PatternRefused, compile_user_pattern
 
 # How a column's values are read and compared.
@@ -370,10 +371,12 @@ def _parse_filter(item: Any, where: str) -> Filter:
         raise _fail(where, f"expected an object, got {_show(item)}")
     column = _column(item.get("filter"), "filter:tasks:", where + ".filter")
     op = item.get("operator")
-    if op not in OPERATORS:
+    if not isinstance(op, str) or op not in OPERATORS:
         raise _fail(where + ".operator", f"unknown operator {_show(op)}")
     # LS always sends `type`; only a data.<key> column needs it, a built-in column has its own kind.
     declared = item.get("type")
+    if isinstance(declared, dict | list):  # unhashable: `in DECLARED_TYPES` would raise
+        raise _fail(where + ".type", f"expected one of {', '.join(DECLARED_TYPES)}, got {_show(declared)}")
     if declared not in DECLARED_TYPES and (declared is not None or column not in COLUMNS):
         raise _fail(
             where + ".type", f"unknown type {_show(declared)}; expected one of {', '.join(DECLARED_TYPES)}"
@@ -418,6 +421,19 @@ def _parse_ordering(raw: Any) -> tuple[str, ...]:
     return tuple(ordering)
 
 
+def _loads(text: str) -> Any:
+    """JSON from a query string, held to what a body is (json_limits): a ValueError if not."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    try:
+        check_storable(value, "query")
+    except ValidationFailed as exc:
+        raise ValueError(exc.errors["query"][0]) from None
+    return value
+
+
 def _ids(raw: Any, where: str) -> frozenset[int]:
     if raw is None:
         return frozenset()
@@ -431,8 +447,8 @@ def _parse_selection(raw: Any) -> Selection:
         return Selection()
     if isinstance(raw, str):  # LS also takes selectedItems as a JSON string
         try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError:
+            raw = _loads(raw)
+        except ValueError:
             raise _fail("selectedItems", f"not valid JSON: {_show(raw)}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("all"), bool):
         raise _fail(
@@ -457,9 +473,11 @@ def parse_task_query(raw: dict | str | None) -> TaskQuery:
         if not text.startswith("{"):
             text = unquote(text)  # LS unquotes `?query=` once more: some clients encode it twice
         try:
-            raw = json.loads(text)
+            raw = _loads(text)
         except json.JSONDecodeError as exc:
             raise _fail("", f"not valid JSON ({exc.msg} at position {exc.pos})") from None
+        except ValueError as exc:
+            raise _fail("", f"not valid JSON ({exc})") from None
     if not isinstance(raw, dict):
         raise _fail("", f"expected a JSON object with filters, ordering and selectedItems, got {_show(raw)}")
     filters, conjunction = _parse_filters(raw.get("filters"))

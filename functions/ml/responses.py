@@ -7,9 +7,10 @@ batch is stored, and the reason goes on the backend.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
+from functions.domain.errors import ValidationFailed
+from functions.domain.json_limits import NotJSON, number_problem, parse
 from functions.domain.label_config import InvalidResult, LabelConfig
 
 
@@ -24,12 +25,20 @@ class PredictionDraft:
     model_version: str | None
 
 
+MODEL_VERSION_MAX = 255
+
+
 def parse_json(body: bytes, what: str):
+    """The answer's JSON, held to what labelstack can store (json_limits: finite numbers in DynamoDB's
+    range, valid Unicode, bounded nesting); anything else is the backend's error. Its size is bounded
+    where it is read (`ml_max_response_bytes`)."""
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        return parse(body, "answer")
+    except NotJSON:
         preview = body[:80].decode("utf-8", "replace")
         raise BackendError(f"{what} is not JSON: {preview!r}") from None
+    except ValidationFailed as exc:
+        raise BackendError(f"{what}: {' '.join(exc.errors['answer'])}") from None
 
 
 def results_of(answer) -> list:
@@ -53,9 +62,15 @@ def drafts_for(entry, config: LabelConfig, index: int) -> list[PredictionDraft]:
         score = item.get("score")
         if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
             raise BackendError(f"results[{index}].score must be a number")
+        if score is not None and number_problem(score):
+            raise BackendError(f"results[{index}].score: {number_problem(score)}")
         version = item.get("model_version")
         if version is not None and not isinstance(version, str):
             version = str(version)
+        if version is not None and len(version) > MODEL_VERSION_MAX:
+            raise BackendError(
+                f"results[{index}].model_version is longer than {MODEL_VERSION_MAX} characters"
+            )
         drafts.append(PredictionDraft(item["result"], float(score) if score is not None else None, version))
     return drafts
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functions.domain import fields as field_types
 from functions.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from functions.domain.label_stream import counts_toward_labeled
 from functions.domain.records import Annotation, Project, User, utcnow
@@ -11,6 +12,8 @@ from functions.store import annotations as annotation_store
 from functions.store import projects as project_store
 from functions.store import tasks as task_store
 from functions.store import users as user_store
+
+LAST_ACTION_MAX = 128
 
 
 def _validate_result(project: Project, result) -> list:
@@ -26,11 +29,23 @@ def _validate_result(project: Project, result) -> list:
 
 
 def _lead_time(value) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationFailed.field("lead_time", "A valid number is required.")
-    return float(value)
+    return field_types.optional(field_types.number, value, "lead_time")
+
+
+def _flag(fields: dict, name: str) -> bool:
+    # DRF's BooleanField: "false" is False (bool("false") would be True); null is the default, False.
+    return field_types.optional(field_types.boolean, fields.get(name), name) or False
+
+
+def _parent(fields: dict, name: str) -> int | None:
+    return field_types.optional(
+        field_types.integer, fields.get(name), name, minimum=1, maximum=field_types.ID_MAX
+    )
+
+
+def _last_action(value) -> str | None:
+    # Label Studio's choice of what was done last ("submitted", "updated", "imported", ...); kept as sent.
+    return field_types.optional(field_types.text, value, "last_action", max_length=LAST_ACTION_MAX)
 
 
 def annotation_for(user: User, annotation_id: int, *, change: bool = False) -> tuple[Annotation, Project]:
@@ -52,7 +67,7 @@ def list_for_task(user: User, task_id: int) -> tuple[list[Annotation], dict[int,
 
 def create(user: User, task_id: int, fields: dict) -> Annotation:
     task, project = access.task_for(user, task_id)
-    was_cancelled = bool(fields.get("was_cancelled") or False)
+    was_cancelled = _flag(fields, "was_cancelled")
     if was_cancelled and not project.show_skip_button:
         raise ValidationFailed.field("was_cancelled", "Skipping tasks is turned off in this project.")
     result = _validate_result(project, fields.get("result"))
@@ -64,11 +79,11 @@ def create(user: User, task_id: int, fields: dict) -> Annotation:
         completed_by=user.id,
         updated_by=user.id,
         was_cancelled=was_cancelled,
-        ground_truth=bool(fields.get("ground_truth") or False),
+        ground_truth=_flag(fields, "ground_truth"),
         lead_time=_lead_time(fields.get("lead_time")),
-        parent_prediction=fields.get("parent_prediction"),
-        parent_annotation=fields.get("parent_annotation"),
-        last_action=fields.get("last_action"),
+        parent_prediction=_parent(fields, "parent_prediction"),
+        parent_annotation=_parent(fields, "parent_annotation"),
+        last_action=_last_action(fields.get("last_action")),
     )
     return annotation_store.insert(
         annotation, counts_toward_labeled=counts_toward_labeled(was_cancelled, project.skip_queue)
@@ -88,10 +103,10 @@ def update(user: User, annotation_id: int, fields: dict, expected_version: int |
     if "lead_time" in fields:
         changes["lead_time"] = _lead_time(fields["lead_time"])
     if "ground_truth" in fields and fields["ground_truth"] is not None:
-        changes["ground_truth"] = bool(fields["ground_truth"])
+        changes["ground_truth"] = _flag(fields, "ground_truth")
     if "last_action" in fields:
-        changes["last_action"] = fields["last_action"]
-    if "was_cancelled" in fields and bool(fields["was_cancelled"]) != annotation.was_cancelled:
+        changes["last_action"] = _last_action(fields["last_action"])
+    if "was_cancelled" in fields and _flag(fields, "was_cancelled") != annotation.was_cancelled:
         raise ValidationFailed.field("was_cancelled", "Delete the annotation and submit a new one instead.")
     before, updated = annotation_store.update_fields(
         annotation.id, changes, expected_version=expected_version

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from functions.domain.errors import ValidationFailed
 from functions.domain.export_formats import export_file_for, formats_for_config, write_export
+from functions.domain.json_limits import check_size
 from functions.domain.records import User, utcnow
 from functions.services import access, jobs
 from functions.services.exporting import SPOOL_BYTES, export_tasks
@@ -25,6 +26,7 @@ from functions.store import projects as project_store
 from functions.store.export_snapshots import Snapshot, key_for
 
 MAX_TITLE = 2048
+OPTIONS_MAX_BYTES = 64 * 1024
 
 
 def create(user: User, project_id: int, fields: dict) -> Snapshot:
@@ -37,6 +39,7 @@ def create(user: User, project_id: int, fields: dict) -> Snapshot:
         value = fields.get(name)
         if value is not None and not isinstance(value, dict):
             raise ValidationFailed.field(name, "Expected a JSON object.")
+        check_size(value, name, OPTIONS_MAX_BYTES)  # kept in the snapshot's item
         options[name] = value
     snapshot = snapshot_store.create(project.id, user.id, title, options)
     jobs.submit("build_export_snapshot", {"project_id": project.id, "snapshot_id": snapshot.id})

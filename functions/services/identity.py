@@ -222,6 +222,9 @@ def register_user(
         raise ValidationFailed.field("role", f"Must be one of: {', '.join(ROLES)}.")
     if "@" not in email or len(email) > 254:
         raise ValidationFailed.field("email", "Enter a valid email address.")
+    for name, value in (("first_name", first_name), ("last_name", last_name), ("username", username)):
+        if len(value) > _NAME_MAX:
+            raise ValidationFailed.field(name, f"Must be a string of at most {_NAME_MAX} characters.")
     return user_store.create(email, role, first_name, last_name, username)
 
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from functions.domain.errors import Conflict, NotFound, ValidationFailed
+from functions.domain.json_limits import check_storable
 from functions.domain.label_stream import counts_toward_labeled
 from functions.domain.records import Annotation, ImportJob, Prediction, Project, Task, User, utcnow
 from functions.domain.task_import import ImportedTask, normalize_import, read_import_file
@@ -61,7 +62,12 @@ def read_payload(json_body=None, files: list[tuple[str, bytes]] | None = None) -
     if files:
         items: list = []
         for filename, content in files:
-            items.extend(read_import_file(filename, content))
+            found = read_import_file(filename, content)
+            try:
+                check_storable(found, "file")  # as a JSON body is checked on its way in
+            except ValidationFailed as exc:
+                raise ValidationFailed({"file": [f"{filename}: {exc.errors['file'][0]}"]}) from None
+            items.extend(found)
         return items
     if json_body is None:
         raise ValidationFailed.field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functions.domain import fields as field_types
 from functions.domain.errors import NotFound, ValidationFailed
 from functions.domain.label_stream import uncertainty
 from functions.domain.records import Prediction, Project, User, utcnow
@@ -11,6 +12,7 @@ from functions.store import predictions as prediction_store
 from functions.store import tasks as task_store
 
 MAX_LIST = 10_000
+MODEL_VERSION_MAX = 255
 
 
 def _result(project: Project, value) -> list:
@@ -24,12 +26,19 @@ def _result(project: Project, value) -> list:
 
 
 def _score(value) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed.field("score", "A valid number is required.") from None
+    """Label Studio stores a float; here it must also be finite and fit a DynamoDB number."""
+    return field_types.optional(field_types.number, value, "score", from_text=True)
+
+
+def _model_version(value) -> str:
+    return field_types.text(value, "model_version", max_length=MODEL_VERSION_MAX)
+
+
+def _model(value) -> int | None:
+    # Label Studio's `model` is the ML backend that made it; anything but an id is left out, as before.
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= field_types.ID_MAX:
+        return value
+    return None
 
 
 def prediction_for(user: User, prediction_id: int, *, manage: bool = False) -> tuple[Prediction, Project]:
@@ -48,9 +57,7 @@ def create(user: User, fields: dict) -> Prediction:
     task, project = access.task_for(user, task_id, manage=True)
     if "result" not in fields:
         raise ValidationFailed.field("result", "This field is required.")
-    model_version = fields.get("model_version") or "undefined"
-    if not isinstance(model_version, str) or len(model_version) > 255:
-        raise ValidationFailed.field("model_version", "Must be a string of at most 255 characters.")
+    model_version = _model_version(fields.get("model_version") or "undefined")
     prediction = Prediction(
         id=prediction_store.new_ids(1),
         task_id=task.id,
@@ -58,7 +65,7 @@ def create(user: User, fields: dict) -> Prediction:
         result=_result(project, fields["result"]),
         score=_score(fields.get("score")),
         model_version=model_version,
-        model=fields.get("model") if isinstance(fields.get("model"), int) else None,
+        model=_model(fields.get("model")),
     )
     scores = None
     if prediction.score is not None:
@@ -91,8 +98,8 @@ def update(user: User, prediction_id: int, fields: dict) -> Prediction:
         changes["result"] = _result(project, fields["result"])
     if "score" in fields:
         changes["score"] = _score(fields["score"])
-    if "model_version" in fields and isinstance(fields["model_version"], str):
-        changes["model_version"] = fields["model_version"]
+    if "model_version" in fields:
+        changes["model_version"] = _model_version(fields["model_version"])
     # Only the carried fields, so a concurrent change of the others is kept; compared with the values
     # this write replaced.
     before, saved = prediction_store.update_fields(prediction.id, changes)

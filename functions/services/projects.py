@@ -8,29 +8,16 @@ from typing import Any
 
 from functions.domain.errors import Conflict, NotFound, ValidationFailed
 from functions.domain.label_config import LabelConfig, parse_label_config
-from functions.domain.records import SAMPLING_MODES, SKIP_QUEUES, Project, User
+from functions.domain.project_fields import clean_project_fields
+from functions.domain.records import Project, User
 from functions.services import access, jobs
 from functions.store import projects as project_store
 from functions.store import users as user_store
 
 EDITABLE = ("title", *project_store.SETTINGS)
-TITLE_MAX = 50
 # A label config change derives `control_weights` from the stored ones; a concurrent change of those is
 # met by deriving again, a few times at most.
 _DERIVED_ATTEMPTS = 5
-
-
-def _check_choices(changes: dict[str, Any]) -> None:
-    if "sampling" in changes and changes["sampling"] not in SAMPLING_MODES:
-        raise ValidationFailed.field("sampling", f'"{changes["sampling"]}" is not a valid choice.')
-    if "skip_queue" in changes and changes["skip_queue"] not in SKIP_QUEUES:
-        raise ValidationFailed.field("skip_queue", f'"{changes["skip_queue"]}" is not a valid choice.')
-    if "maximum_annotations" in changes and int(changes["maximum_annotations"]) < 1:
-        raise ValidationFailed.field(
-            "maximum_annotations", "Ensure this value is greater than or equal to 1."
-        )
-    if "title" in changes and (changes["title"] is None or len(changes["title"]) > TITLE_MAX):
-        raise ValidationFailed.field("title", f"Ensure this field has no more than {TITLE_MAX} characters.")
 
 
 def config_of(project: Project) -> LabelConfig:
@@ -39,8 +26,7 @@ def config_of(project: Project) -> LabelConfig:
 
 def create_project(user: User, fields: dict[str, Any]) -> Project:
     access.require_manager(user)
-    changes = {k: v for k, v in fields.items() if k in EDITABLE and v is not None}
-    _check_choices(changes)
+    changes = clean_project_fields({k: v for k, v in fields.items() if k in EDITABLE})
     project = Project(id=0, title=changes.pop("title", "") or "", created_by=user.id)
     for name, value in changes.items():
         setattr(project, name, value)
@@ -74,8 +60,7 @@ def update_project(
     are kept (the store sets only the carried ones, in one conditional write).
     """
     project = access.project_for(user, project_id, manage=True)
-    changes = {k: v for k, v in fields.items() if k in EDITABLE}
-    _check_choices(changes)
+    changes = clean_project_fields({k: v for k, v in fields.items() if k in EDITABLE})
     config = parse_label_config(changes["label_config"]) if "label_config" in changes else None
     if not changes:
         if expected_version is not None and expected_version != project.version:

@@ -26,6 +26,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from functions.domain import fields as field_types
 from functions.domain.errors import NotFound, ValidationFailed
 from functions.domain.ls_json import annotation_json, task_json
 from functions.domain.records import Project, User, utcnow
@@ -134,7 +135,8 @@ def validate(user: User, kind: str, fields: dict) -> None:
     """`POST …/validate`: check settings (and reach the bucket) without saving; with `id`, over that
     storage's saved settings (so secrets need not be sent again)."""
     if fields.get("id") is not None:
-        storage, _ = storage_for(user, int(fields["id"]), kind, manage=True)
+        storage_id = field_types.integer(fields["id"], "id", minimum=1, maximum=field_types.ID_MAX)
+        storage, _ = storage_for(user, storage_id, kind, manage=True)
         _apply(storage, fields)
         check_access(storage)
         return

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from functions.domain.errors import NotFound, ValidationFailed
 from functions.domain.records import Annotation, Prediction, Project, Task, User, utcnow
-from functions.domain.task_import import normalize_import
+from functions.domain.task_import import meta_too_large, normalize_import
 from functions.services import access, ml_predictions, task_media
 from functions.services.projects import config_of
 from functions.store import annotations as annotation_store
@@ -102,6 +102,8 @@ def update_task(
     if meta is not None:
         if not isinstance(meta, dict):
             raise ValidationFailed.field("meta", "Expected a JSON object.")
+        if (too_large := meta_too_large(meta)) is not None:
+            raise ValidationFailed.field("meta", f"{too_large}.")
         changes["meta"] = meta
     updated = task_store.update_fields(task.id, changes, expected_version=expected_version)
     return views([updated])[0]

@@ -43,7 +43,7 @@ def _entry(item: dict) -> QueueEntry:
         overlap=number("overlap", 1),
         total_annotations=number("total_annotations", 0),
         cancelled_annotations=number("cancelled_annotations", 0),
-        locks={int(k): float(v["N"]) for k, v in locks.items() if "N" in v},
+        locks={int(k): float(v["N"]) for k, v in locks.items() if k.isdigit() and "N" in v},
         annotators=members("annotators"),
         skipped_by=members("skipped_by"),
         lease_rev=number("lease_rev", 0),

@@ -36,6 +36,15 @@ if TYPE_CHECKING:
 
 from functions.settings import Settings, get_settings
 
+# The ids the counters hand out fit a signed 64-bit integer (Label Studio's are PostgreSQL bigints).
+ID_LIMIT = 2**63 - 1
+
+
+def _reachable(key) -> bool:
+    """Whether a key may name an item: a number beyond any id names nothing, and asking about it would
+    fail (out of DynamoDB's number range, or of SQLite's integers) instead of finding nothing."""
+    return not isinstance(key, int | float) or isinstance(key, bool) or -ID_LIMIT <= key <= ID_LIMIT
+
 
 class _Base(Model):
     class Meta:
@@ -45,6 +54,23 @@ class _Base(Model):
 
     # Short table name; the deployed name is the configured prefix + this.
     TABLE = ""
+
+    @classmethod
+    def get(cls, hash_key, range_key=None, *args, **kwargs):
+        """As Model.get; a key no id can have (a client's 10**40, say) does not exist."""
+        if not (_reachable(hash_key) and _reachable(range_key)):
+            raise cls.DoesNotExist()
+        return super().get(hash_key, range_key, *args, **kwargs)
+
+    @classmethod
+    def batch_get(cls, items, *args, **kwargs):
+        """As Model.batch_get; keys no id can have are left out, as missing items are."""
+        keys = [
+            key
+            for key in items
+            if all(_reachable(part) for part in (key if isinstance(key, tuple | list) else (key,)))
+        ]
+        return super().batch_get(keys, *args, **kwargs)
 
 
 class Counter(_Base):

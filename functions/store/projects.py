@@ -12,7 +12,8 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 
-from functions.domain.errors import Conflict, NotFound
+from functions.domain.errors import Conflict, NotFound, ValidationFailed
+from functions.domain.project_fields import fits
 from functions.domain.records import Project, utcnow
 from functions.store import field_updates, ids
 from functions.store.errors import conflict_on_condition, is_condition_failure
@@ -30,6 +31,9 @@ COUNTERS = (
 )
 _STORED_APART = {"id", "title", "created_by", "created_at", "version", *COUNTERS}
 SETTINGS = tuple(f.name for f in dataclasses.fields(Project) if f.name not in _STORED_APART)
+# The settings share the project's item, which DynamoDB bounds at 400 KB; a few of them are long text
+# (label config, instructions, description), so each is held to this.
+SETTING_MAX_BYTES = 100 * 1024
 
 
 def _setting_path(name: str) -> Path:
@@ -37,14 +41,24 @@ def _setting_path(name: str) -> Path:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def _setting_text(name: str, value: Any) -> str:
+    text = _dumps(value)
+    if len(text.encode()) > SETTING_MAX_BYTES:
+        raise ValidationFailed.field(
+            name, f"Too large: a project setting takes at most {SETTING_MAX_BYTES // 1024} KB."
+        )
+    return text
 
 
 def _stored_settings(item: ProjectModel) -> dict[str, Any]:
     """The settings an item holds: its `setting_values`, over the JSON document items kept before them."""
     stored = json.loads(item.settings) if item.settings else {}
     stored.update({name: json.loads(text) for name, text in plain_map(item.setting_values).items()})
-    return {name: value for name, value in stored.items() if name in SETTINGS}
+    # A setting of the wrong type (stored before its checks existed) reads as its default.
+    return {name: value for name, value in stored.items() if name in SETTINGS and fits(name, value)}
 
 
 def _to_project(item: ProjectModel) -> Project:
@@ -61,7 +75,7 @@ def _to_project(item: ProjectModel) -> Project:
 
 
 def _setting_values(project: Project) -> dict[str, str]:
-    return {name: _dumps(getattr(project, name)) for name in SETTINGS}
+    return {name: _setting_text(name, getattr(project, name)) for name in SETTINGS}
 
 
 def new_id() -> int:
@@ -115,7 +129,7 @@ def update_settings(
         if name == "title":
             actions.append(ProjectModel.title.set(value))
         elif name in SETTINGS:
-            actions.append(_setting_path(name).set(_dumps(value)))
+            actions.append(_setting_path(name).set(_setting_text(name, value)))
         else:
             raise ValueError(f"{name!r} is not a project setting")
     # Without the map a SET of one of its entries is invalid: such an item is moved to it first.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -47,16 +48,69 @@ def _to_task(item: TaskModel) -> Task:
         labeling_count=int(item.labeling_count or 0),
         annotators=sorted(int(i) for i in (item.annotators or ())),
         skipped_by=sorted(int(i) for i in (item.skipped_by or ())),
-        prediction_scores={k: float(v) for k, v in plain_map(item.prediction_scores).items()},
-        locks={int(k): float(v) for k, v in plain_map(item.locks).items()},
+        prediction_scores=read_scores(item.prediction_scores),
+        locks=read_locks(item.locks),
         lease_rev=int(item.lease_rev or 0),
         completed_at=item.completed_at,
     )
 
 
 def plain_map(value) -> dict:
-    """A raw MapAttribute's value as a dict (PynamoDB hands back either form)."""
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value or {})
+    """A raw MapAttribute's value as a dict (PynamoDB hands back either form); anything else, {}."""
+    if hasattr(value, "as_dict"):
+        value = value.as_dict()
+    return value if isinstance(value, dict) else {}
+
+
+# `prediction_scores` is keyed by model version, which users choose, and DynamoDB refuses an empty map
+# key. So a key is the version with a `~` put before it when the version is empty or starts with `~`:
+# "" is stored as "~", "~v" as "~~v", any other version as itself (what was stored before this rule).
+_SCORE_KEY_MARK = "~"
+
+
+def _score_key(model_version: str) -> str:
+    if model_version == "" or model_version.startswith(_SCORE_KEY_MARK):
+        return _SCORE_KEY_MARK + model_version
+    return model_version
+
+
+def _model_version_of(key: str) -> str:
+    return key[1:] if key.startswith(_SCORE_KEY_MARK) else key
+
+
+def _finite(value) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def read_scores(raw) -> dict[str, float]:
+    """The stored scores by model version. An entry that is not a finite number is left out, so a task
+    holding one (written before the API checked scores) still reads, lists, exports and deletes."""
+    scores = {}
+    for key, value in plain_map(raw).items():
+        number = _finite(value)
+        if isinstance(key, str) and number is not None:
+            scores[_model_version_of(key)] = number
+    return scores
+
+
+def _stored_scores(scores: dict[str, float]) -> dict[str, float]:
+    return {_score_key(version): score for version, score in scores.items()}
+
+
+def read_locks(raw) -> dict[int, float]:
+    """Lease expiries by user id; an entry that is not (user id, number) is left out."""
+    locks = {}
+    for key, value in plain_map(raw).items():
+        expires = _finite(value)
+        if isinstance(key, str) and key.isdigit() and expires is not None:
+            locks[int(key)] = expires
+    return locks
 
 
 def to_item(task: Task, model_version: str = "") -> TaskModel:
@@ -89,7 +143,7 @@ def item_values(task: Task, model_version: str = "") -> dict[str, Any]:
         "labeling_count": task.labeling_count,
         "annotators": set(task.annotators) or None,
         "skipped_by": set(task.skipped_by) or None,
-        "prediction_scores": dict(task.prediction_scores),
+        "prediction_scores": _stored_scores(task.prediction_scores),
         "completed_at": task.completed_at,
         "locks": {},
         "lease_rev": 0,
@@ -208,7 +262,7 @@ def update_fields(task_id: int, changes: dict[str, Any], *, expected_version: in
 def score_actions(scores: dict[str, float], uncertainty: float | None) -> list:
     """Set the task's per-version prediction scores and its Uncertainty-sampling key."""
     return [
-        TaskModel.prediction_scores.set(scores),
+        TaskModel.prediction_scores.set(_stored_scores(scores)),
         TaskModel.uncertainty.set(uncertainty) if uncertainty is not None else TaskModel.uncertainty.remove(),
     ]
 

@@ -297,6 +297,35 @@ class SqliteDynamoDB:
 
     # --- one item -----------------------------------------------------------------------------------
 
+    @staticmethod
+    def _refuse_unstorable(old: Item | None, new: Item) -> None:
+        """DynamoDB's checks on the values a write sends: no empty attribute name (a map's keys included,
+        at any depth) and only numbers it can store. Refused here too, so code that passes on this engine
+        does not fail on AWS. Attributes the write leaves as they were are not looked at again."""
+        old = old or {}
+        pending: list[tuple[str, dict]] = [(k, v) for k, v in new.items() if old.get(k) != v]
+        while pending:
+            name, value = pending.pop()
+            if name == "":
+                raise error(
+                    "PutItem",
+                    "ValidationException",
+                    "One or more parameter values were invalid: Empty attribute name",
+                )
+            ((kind, raw),) = value.items()
+            try:
+                if kind == "N":
+                    expressions.canonical_number(raw)
+                elif kind == "NS":
+                    for number in raw:
+                        expressions.canonical_number(number)
+            except expressions.ExpressionError as exc:
+                raise error("PutItem", "ValidationException", str(exc)) from None
+            if kind == "M":
+                pending.extend(raw.items())
+            elif kind == "L":
+                pending.extend(("[]", element) for element in raw)
+
     def _read(self, conn, table: Table, row_key: tuple[Any, Any]) -> Item | None:
         row = conn.execute(
             "SELECT doc FROM items WHERE tbl = ? AND hk = ? AND rk = ?", (table.name, *row_key)
@@ -329,6 +358,7 @@ class SqliteDynamoDB:
             if new is None:
                 removed.append((table.name, *row_key))
             else:
+                self._refuse_unstorable(old, new)
                 doc = _dumps(new)
                 if len(doc) > ITEM_BYTES_LIMIT:
                     raise error(
