@@ -18,6 +18,7 @@ from tests.e2e import conftest as e2e
 
 # `labelstack dev` as a real process on a free port: the e2e suite's fixtures, shared.
 local_stack = e2e.local_stack
+local_stack_banner = e2e.local_stack_banner
 _local_stack_process = e2e._local_stack_process
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -148,3 +148,37 @@ def test_the_session_probe_answers_without_an_error_when_there_is_no_session(bro
     }
     assert 'labelstack_session=""' in dead.headers["set-cookie"]  # the dead cookie is cleared
     assert browser_client.get("/api/projects").status_code == 401  # everything else still refuses it
+
+
+def test_a_local_stacks_policy_adds_its_emulators_origin_to_images_and_media_only():
+    from functions.api.middleware import CONTENT_SECURITY_POLICY, content_security_policy, origin_of
+
+    emulator = origin_of("http://127.0.0.1:4566/bucket/key?X-Amz-Signature=abc")
+    assert emulator == "http://127.0.0.1:4566"
+    local = content_security_policy((emulator,))
+    directives = dict(d.strip().split(" ", 1) for d in local.split(";"))
+    assert directives["img-src"] == "'self' data: blob: https: http://127.0.0.1:4566"
+    assert directives["media-src"] == "'self' blob: https: http://127.0.0.1:4566"
+    assert local.count(emulator) == 2
+    assert local.replace(" http://127.0.0.1:4566", "") == CONTENT_SECURITY_POLICY
+    with pytest.raises(ValueError, match="not an http"):
+        origin_of("s3://bucket/key")
+
+
+def test_labelstack_dev_serves_index_html_with_the_apps_policy_in_its_meta(tmp_path):
+    from fastapi.testclient import TestClient
+    from starlette.applications import Starlette
+
+    from functions.api.middleware import content_security_policy
+    from infra.web_files import WebFiles
+
+    (tmp_path / "index.html").write_text(INDEX_HTML.read_text())
+    (tmp_path / "app.css").write_text("body {}")
+    policy = content_security_policy(("http://127.0.0.1:4566",))
+    site = Starlette()
+    site.mount("/", WebFiles(tmp_path, policy))
+    with TestClient(site) as client:
+        for path in ("/", "/index.html"):
+            meta = re.search(META_POLICY, client.get(path).text)
+            assert meta.group(1) == policy.replace("; frame-ancestors 'none'", ""), path
+        assert client.get("/app.css").text == "body {}"
