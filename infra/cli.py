@@ -56,9 +56,9 @@ def _dev(args: argparse.Namespace) -> int:
         admin, token = identity.ensure_admin(email, os.environ.get("LABELSTACK_ADMIN_TOKEN") or None)
         app = create_app()
         if (WEB_ROOT / "index.html").exists():
-            from fastapi.staticfiles import StaticFiles
+            from infra.web_files import WebFiles
 
-            app.mount("/", StaticFiles(directory=WEB_ROOT, html=True), name="web")
+            app.mount("/", WebFiles(WEB_ROOT, app.state.content_security_policy), name="web")
         demo_note = ""
         if args.demo:
             from infra.demo import load_demo

@@ -11,6 +11,8 @@ from functions.api.middleware import (
     JsonBodyCheck,
     SecurityHeaders,
     SlashAgnosticPaths,
+    content_security_policy,
+    origin_of,
 )
 from functions.api.routes import (
     data_io,
@@ -56,7 +58,18 @@ def create_app() -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=get_settings().max_request_bytes)
     # Inside SecurityHeaders, so a 500 or 503 carries them too.
     app.add_middleware(ErrorBoundary)
-    app.add_middleware(SecurityHeaders, exempt_prefixes=("/api/docs",))
+    # The policy pages are served with; `labelstack dev` puts it in index.html's <meta> too.
+    app.state.content_security_policy = content_security_policy(_media_origins())
+    app.add_middleware(
+        SecurityHeaders, policy=app.state.content_security_policy, exempt_prefixes=("/api/docs",)
+    )
     # Outermost, so every route sees the path without its trailing slash.
     app.add_middleware(SlashAgnosticPaths)
     return app
+
+
+def _media_origins() -> tuple[str, ...]:
+    """Where task media comes from besides our origin and https URLs: the AWS emulator of a local stack
+    (`aws_endpoint_url`), whose presigned URLs are plain http on 127.0.0.1. In AWS there is none."""
+    endpoint = get_settings().aws_endpoint_url
+    return (origin_of(endpoint),) if endpoint else ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from email.message import Message
+from urllib.parse import urlsplit
 
 from functions.api.bodies import PARSED_JSON
 from functions.api.errors import error_body, error_response, unexpected_response
@@ -193,15 +194,35 @@ class ErrorBoundary:
 # The web UI's Content-Security-Policy (web/index.html repeats it, but for frame-ancestors, in a <meta> for
 # hosts that serve the files without our headers). Scripts only from our origin, so an injected <script> or
 # onerror= never runs. 'unsafe-inline' for styles only: the Label Studio Frontend (React, antd) sets inline
-# <style> elements and style attributes at run time; it needs no eval. Images and media may come from
-# any https URL, as task data in Label Studio does (presigned S3 URLs included).
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob: https:; media-src 'self' blob: https:; font-src 'self' data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = (
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+# <style> elements and style attributes at run time; it needs no eval.
+#
+# Images and media come from our own origin (the sqlite engine's signed `/files/` URLs, the presign
+# redirects) and from https URLs: presigned URLs of the files bucket and of the S3 source storages a
+# manager connects at run time (any bucket, region or S3-compatible endpoint), and the public https URLs
+# task data may name, as in Label Studio. No plain http, but from the origins a deployment names.
+def content_security_policy(media_origins: tuple[str, ...] = ()) -> str:
+    """The policy, with images and media also allowed from `media_origins` (each `scheme://host:port`):
+    the local stack's AWS emulator, whose presigned URLs are plain http on 127.0.0.1."""
+    extra = "".join(f" {origin}" for origin in media_origins)
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"img-src 'self' data: blob: https:{extra}; media-src 'self' blob: https:{extra}; "
+        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]` of an http(s) URL: a CSP source naming that origin and no other."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+# What AWS serves (CloudFront's response headers policy, infra/aws/web.py) and web/index.html holds.
+CONTENT_SECURITY_POLICY = content_security_policy()
+OTHER_SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
@@ -214,15 +235,16 @@ class SecurityHeaders:
     Paths under `exempt_prefixes` (the Swagger page, which loads its own scripts) get all but the CSP.
     """
 
-    def __init__(self, app, exempt_prefixes: tuple[str, ...] = ()):
+    def __init__(self, app, policy: str = CONTENT_SECURITY_POLICY, exempt_prefixes: tuple[str, ...] = ()):
         self.app = app
         self.exempt_prefixes = exempt_prefixes
+        self.headers = ((b"content-security-policy", policy.encode()), *OTHER_SECURITY_HEADERS)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         exempt = scope["path"].startswith(self.exempt_prefixes) if self.exempt_prefixes else False
-        added = [h for h in SECURITY_HEADERS if not (exempt and h[0] == b"content-security-policy")]
+        added = [h for h in self.headers if not (exempt and h[0] == b"content-security-policy")]
 
         async def with_headers(message):
             if message["type"] == "http.response.start":

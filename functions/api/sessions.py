@@ -132,8 +132,18 @@ async def sign_in(request: Request, response: Response):
 
 
 @router.get("/api/session")
-def current_session(request: Request):
-    return _body(resolve(request.cookies.get(COOKIE)))
+def current_session(request: Request, response: Response):
+    """The browser's session, or `{"user": null}` without one: the page asks this before it knows whether
+    it is signed in, and "no" is an answer, not an error. A dead cookie is cleared, with why in `detail`
+    (every other route still answers 401 for it)."""
+    value = request.cookies.get(COOKIE)
+    if value is None:
+        return {"user": None}
+    try:
+        return _body(resolve(value))
+    except NotAuthenticated as exc:
+        forget_cookie(request, response)
+        return {"user": None, "detail": exc.detail}
 
 
 @router.delete("/api/session", status_code=204)

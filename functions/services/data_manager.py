@@ -35,6 +35,12 @@ _MANAGER_ONLY = {
 }
 
 
+def actions_for(user: User) -> dict[str, str]:
+    """The actions `user` may run ({id: title}), as Label Studio lists only those the user has the
+    permission for: a page never offers an action that would be refused."""
+    return {a: title for a, title in ACTIONS.items() if user.can_manage_projects or a not in _MANAGER_ONLY}
+
+
 def task_row(task: Task) -> dict:
     """The task's Data Manager columns, as `TaskQuery` reads them."""
     return {

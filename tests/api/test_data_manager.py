@@ -185,6 +185,9 @@ def test_actions_delete_annotations_predictions_and_tasks(api):
 
 def test_predictions_to_annotations_and_annotator_permissions(api, make_user):
     pid, ids, c = labeling_project(api, make_user, 2, annotators=("a",), predictions=[0.3])
+    # An annotator is offered only the actions an annotator may run.
+    listed = c["a"].get("/api/dm/actions", params={"project": pid}).json()
+    assert [a["id"] for a in listed] == ["predictions_to_annotations"]
     response = c["a"].post(
         "/api/dm/actions",
         params={"id": "predictions_to_annotations", "project": pid},

@@ -16,7 +16,9 @@ POST_FROM_PAGE = """async ([body, csrf]) => {
 }"""
 
 
-def test_cookie_posts_need_the_csrf_token_and_token_auth_does_not(page, local_stack):
+def test_cookie_posts_need_the_csrf_token_and_token_auth_does_not(page, local_stack, expected):
+    # Provoked on purpose: the page posts without the CSRF token, then with a wrong one.
+    expected.response(403, r"/api/projects$")
     sign_in(page)
     (cookie,) = [c for c in page.context.cookies() if c["name"] == "labelstack_session"]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"

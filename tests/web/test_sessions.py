@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import ADMIN_TOKEN
 
 INDEX_HTML = Path(__file__).resolve().parents[2] / "web" / "index.html"
+META_POLICY = r'http-equiv="Content-Security-Policy" content="([^"]+)"'
 
 
 @pytest.fixture
@@ -57,12 +58,19 @@ def test_unsafe_methods_with_the_cookie_need_the_csrf_header(browser_client):
     csrf = _sign_in(browser_client).json()["csrf_token"]
     project = {"title": "p", "label_config": '<View><Text name="t" value="$t"/></View>'}
     assert browser_client.post("/api/projects", json=project).status_code == 403
-    assert browser_client.post("/api/projects", json=project, headers={"X-CSRF-Token": "x" * 64}).status_code == 403
+    assert (
+        browser_client.post("/api/projects", json=project, headers={"X-CSRF-Token": "x" * 64}).status_code
+        == 403
+    )
     created = browser_client.post("/api/projects", json=project, headers={"X-CSRF-Token": csrf})
     assert created.status_code == 201
     # An Authorization header wins over the cookie and needs no CSRF token.
-    assert browser_client.post("/api/projects", json=project,
-                               headers={"Authorization": f"Token {ADMIN_TOKEN}"}).status_code == 201
+    assert (
+        browser_client.post(
+            "/api/projects", json=project, headers={"Authorization": f"Token {ADMIN_TOKEN}"}
+        ).status_code
+        == 201
+    )
 
 
 def test_sessions_are_stored_hashed_and_sign_out_revokes(browser_client):
@@ -106,8 +114,11 @@ def test_an_expired_or_altered_session_is_refused(browser_client, monkeypatch):
 def test_every_response_carries_the_security_headers(api):
     from functions.api.middleware import CONTENT_SECURITY_POLICY
 
-    for response in (api.get("/api/projects"), api.get("/api/nothing-here"),
-                     api.post("/api/projects", content=b"x" * 10, headers={"content-length": str(10**10)})):
+    for response in (
+        api.get("/api/projects"),
+        api.get("/api/nothing-here"),
+        api.post("/api/projects", content=b"x" * 10, headers={"content-length": str(10**10)}),
+    ):
         assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"] == "same-origin"
@@ -118,5 +129,56 @@ def test_every_response_carries_the_security_headers(api):
 def test_the_pages_meta_policy_is_the_header_policy_but_frame_ancestors():
     from functions.api.middleware import CONTENT_SECURITY_POLICY
 
-    meta = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', INDEX_HTML.read_text()).group(1)
+    meta = re.search(META_POLICY, INDEX_HTML.read_text()).group(1)
     assert meta == CONTENT_SECURITY_POLICY.replace("; frame-ancestors 'none'", "")
+
+
+def test_the_session_probe_answers_without_an_error_when_there_is_no_session(browser_client):
+    # The page asks before it knows: "no session" is a 200, not a 401 in the browser's console.
+    nobody = browser_client.get("/api/session")
+    assert nobody.status_code == 200 and nobody.json() == {"user": None}
+    _sign_in(browser_client)
+    value = browser_client.cookies["labelstack_session"]
+    expiry, _, secret = value.partition(".")
+    browser_client.cookies.set("labelstack_session", f"{expiry}.{secret}x")  # a session that does not exist
+    dead = browser_client.get("/api/session")
+    assert dead.status_code == 200 and dead.json() == {
+        "user": None,
+        "detail": "Session is invalid or signed out.",
+    }
+    assert 'labelstack_session=""' in dead.headers["set-cookie"]  # the dead cookie is cleared
+    assert browser_client.get("/api/projects").status_code == 401  # everything else still refuses it
+
+
+def test_a_local_stacks_policy_adds_its_emulators_origin_to_images_and_media_only():
+    from functions.api.middleware import CONTENT_SECURITY_POLICY, content_security_policy, origin_of
+
+    emulator = origin_of("http://127.0.0.1:4566/bucket/key?X-Amz-Signature=abc")
+    assert emulator == "http://127.0.0.1:4566"
+    local = content_security_policy((emulator,))
+    directives = dict(d.strip().split(" ", 1) for d in local.split(";"))
+    assert directives["img-src"] == "'self' data: blob: https: http://127.0.0.1:4566"
+    assert directives["media-src"] == "'self' blob: https: http://127.0.0.1:4566"
+    assert local.count(emulator) == 2
+    assert local.replace(" http://127.0.0.1:4566", "") == CONTENT_SECURITY_POLICY
+    with pytest.raises(ValueError, match="not an http"):
+        origin_of("s3://bucket/key")
+
+
+def test_labelstack_dev_serves_index_html_with_the_apps_policy_in_its_meta(tmp_path):
+    from fastapi.testclient import TestClient
+    from starlette.applications import Starlette
+
+    from functions.api.middleware import content_security_policy
+    from infra.web_files import WebFiles
+
+    (tmp_path / "index.html").write_text(INDEX_HTML.read_text())
+    (tmp_path / "app.css").write_text("body {}")
+    policy = content_security_policy(("http://127.0.0.1:4566",))
+    site = Starlette()
+    site.mount("/", WebFiles(tmp_path, policy))
+    with TestClient(site) as client:
+        for path in ("/", "/index.html"):
+            meta = re.search(META_POLICY, client.get(path).text)
+            assert meta.group(1) == policy.replace("; frame-ancestors 'none'", ""), path
+        assert client.get("/app.css").text == "body {}"

@@ -1,5 +1,5 @@
-// Building the page with DOM APIs only. Nothing here parses HTML, so task data, label configs and
-// instructions always show as text, whatever they contain.
+// Building the page with DOM APIs only. Nothing here parses HTML, so task data, label configs and titles
+// always show as text, whatever they contain (instructions, which are HTML, go through html.js).
 
 /** h("button", {class: "primary", onclick: fn}, "Save") — attributes are set, never parsed. */
 export function h(tag, attrs = {}, ...children) {
@@ -16,9 +16,9 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** Replace the page's content. */
+/** Replace the page's content; null/false children (a control the user's role does not get) are skipped. */
 export function show(...children) {
-  document.getElementById("page").replaceChildren(...children);
+  document.getElementById("page").replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false));
 }
 
 /** A message line that can be updated: `const note = status(); note.set("Saved")`. */

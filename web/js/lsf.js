@@ -15,10 +15,12 @@ let counter = 0;
 
 /** Destroy the current Label Studio instance, if any (one per page). */
 export function unmountLabelStudio() {
-  if (mounted) {
-    try { mounted.destroy(); } catch { /* already gone with its element */ }
-    mounted = null;
-  }
+  if (!mounted) return;
+  const instance = mounted;
+  mounted = null;
+  // The class keeps every instance it made in a static set: without this, every store ever mounted stays.
+  window.LabelStudio.instances?.delete(instance);
+  try { instance.destroy(); } catch { /* already gone with its element */ }
 }
 
 /**
@@ -37,17 +39,22 @@ export function mountLabelStudio(holder, config, task, user, handlers = null) {
     task,
     interfaces: handlers ? LABELING_INTERFACES.filter((name) => name !== "skip" || onSkip) : PREVIEW_INTERFACES,
     user: { pk: user.id, firstName: user.first_name || user.email, lastName: user.last_name || "" },
-    onLabelStudioLoad(ls) {
+    // Called inside the store's initialisation, before its first reactions run. An object tag (Text,
+    // HyperText) watches the selected annotation's regions from then on: with nothing selected that first
+    // run throws (mobx logs "Cannot read properties of null (reading 'regionStore')"). A task's
+    // annotations or predictions are selected by then; otherwise the new, empty annotation is made here,
+    // so that it is selected in time.
+    onStorageInitialized(ls) {
       const store = ls.annotationStore;
-      // The store fills in later (see below), so the task says whether there is an annotation to show.
       if (task.annotations?.length) return;
-      // After this tick: at load the prediction's regions are not built yet, and a copy made now comes out
-      // empty (Label Studio's own app defers this step the same way).
+      if (!task.predictions?.length) {
+        store.selectAnnotation(store.addAnnotation({ userGenerate: true }).id);
+        return;
+      }
+      // A prediction is copied into the annotation after this tick: its regions are not built yet, and a
+      // copy made now comes out empty (Label Studio's own app defers this step the same way).
       setTimeout(() => {
-        const prediction = store.predictions[0];
-        const annotation = prediction
-          ? store.addAnnotationFromPrediction(prediction)
-          : store.addAnnotation({ userGenerate: true });
+        const annotation = store.addAnnotationFromPrediction(store.predictions[0]);
         store.selectAnnotation(annotation.id);
       }, 0);
     },

@@ -44,8 +44,11 @@ function drawBar() {
 async function route() {
   unmountLabelStudio();
   const [path, search = ""] = location.hash.split("?");
+  let notice = "";
   if (!session) {
-    try { signedIn(await api("GET", "/api/session")); } catch { session = null; }
+    // Answers {user: null} without a session (and why, for a session that ended): no failed request.
+    const probe = await api("GET", "/api/session").catch((error) => ({ user: null, detail: error.message }));
+    if (probe.user) signedIn(probe); else notice = probe.detail || "";
   }
   drawBar();
   if (!session || path === "#/signin") {
@@ -53,7 +56,7 @@ async function route() {
     signInPage((newSession) => {
       signedIn(newSession);
       if (location.hash === "#/projects") route(); else location.hash = "#/projects";
-    });
+    }, notice);
     return;
   }
   const params = new URLSearchParams(search);

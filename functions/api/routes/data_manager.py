@@ -25,7 +25,7 @@ def list_actions(request: Request, user: User = Depends(current_user)):
             "dialog": None,
             "permission": "tasks.delete" if action.startswith("delete") else "tasks.change",
         }
-        for order, (action, title) in enumerate(data_manager.ACTIONS.items())
+        for order, (action, title) in enumerate(data_manager.actions_for(user).items())
     ]
 
 

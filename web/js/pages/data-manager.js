@@ -3,6 +3,7 @@
 
 import { api, query, upload } from "../api.js";
 import { h, preview, show, status } from "../dom.js";
+import { canManage } from "../roles.js";
 import { projectTabs } from "./project-tabs.js";
 
 const PAGE_SIZE = 25;
@@ -20,8 +21,9 @@ const ORDERINGS = [["", "ID ascending"], ["-tasks:id", "ID descending"],
 
 export async function dataManagerPage({ user, args: [projectId] }) {
   const project = await api("GET", `/api/projects/${projectId}`);
+  // Only the actions this user may run (the API lists no others).
   const actions = await api("GET", `/api/dm/actions?project=${projectId}`);
-  const canManage = user.role === "admin" || user.role === "manager";
+  const manager = canManage(user);
   const state = { page: 1, filters: [], ordering: "", selected: new Set(), total: 0 };
   // The data columns: the config's inputs first, then any other key the tasks on screen carry.
   const dataKeys = Object.values(project.parsed_label_config || {}).flatMap((c) => c.inputs || [])
@@ -143,14 +145,14 @@ export async function dataManagerPage({ user, args: [projectId] }) {
 
   await load();  // first, so the filter offers the data keys of the first page
   show(
-    projectTabs(project, "data", canManage),
+    projectTabs(project, "data", manager),
     h("div", { class: "toolbar" },
       h("a", { class: "button primary", href: `#/projects/${projectId}/label` }, "Label all tasks"),
-      canManage ? h("button", { type: "button", onclick: () => importDialog(projectId, load).showModal() }, "Import") : null,
+      manager ? h("button", { type: "button", onclick: () => importDialog(projectId, load).showModal() }, "Import") : null,
       h("a", { class: "button", href: `/api/projects/${projectId}/export?exportType=JSON`, download: `project-${projectId}.json` },
         "Export JSON"),
-      canManage ? h("button", { type: "button", onclick: () => snapshot(projectId, note) }, "Export snapshot (large projects)") : null),
-    filterBar(), chips, actionBar(), note, table, pager,
+      manager ? h("button", { type: "button", onclick: () => snapshot(projectId, note) }, "Export snapshot (large projects)") : null),
+    filterBar(), chips, actions.length ? actionBar() : null, note, table, pager,
   );
 }
 

@@ -3,15 +3,17 @@
 
 import { api } from "../api.js";
 import { h, show, status } from "../dom.js";
+import { sanitizedHtml } from "../html.js";
 import { mountLabelStudio } from "../lsf.js";
+import { authorOf, canChangeOthersAnnotations, canManage } from "../roles.js";
 import { projectTabs } from "./project-tabs.js";
 
 export async function labelPage({ user, params, args: [projectId] }) {
   const project = await api("GET", `/api/projects/${projectId}`);
-  const canManage = user.role === "admin" || user.role === "manager";
   const note = status();
   const holder = h("div", { class: "labeling", "data-testid": "labeling" });
-  const heading = h("p", { class: "muted", "data-testid": "task-heading" });
+  const heading = h("span", { class: "muted", "data-testid": "task-heading" });
+  const hasInstructions = Boolean(project.expert_instruction?.trim());
   const singleTask = params.get("task");
   // Annotation versions, for PATCH's optimistic concurrency (a stale version is a 409, not a lost edit).
   const versions = new Map();
@@ -35,7 +37,10 @@ export async function labelPage({ user, params, args: [projectId] }) {
     startedAt = performance.now();
     mountLabelStudio(holder, project.label_config, {
       id: task.id, data: task.data,
-      annotations: (task.annotations || []).filter((a) => !a.was_cancelled),
+      // An annotator may change only their own annotation: others' are not offered to them (Update would
+      // be refused), and without one of their own they get a new one.
+      annotations: (task.annotations || []).filter((a) => !a.was_cancelled
+        && (canChangeOthersAnnotations(user) || authorOf(a) === user.id)),
       predictions: task.predictions || [],
     }, user, {
       onSubmit: (result) => save("Submitted", () => api("POST", `/api/tasks/${task.id}/annotations`,
@@ -60,14 +65,24 @@ export async function labelPage({ user, params, args: [projectId] }) {
     }
   }
 
-  const page = [projectTabs(project, "label", canManage), heading, note, holder];
-  if (project.show_instruction && project.expert_instruction && !singleTask) {
-    // Instructions are shown as text: they are never parsed as HTML.
-    show(...page.slice(0, 1), h("section", { class: "card instructions", "data-testid": "instructions" },
-      h("h2", {}, "Instructions"), h("div", { class: "prose" }, project.expert_instruction),
-      h("button", { class: "primary", type: "button", onclick: () => { show(...page); open(); } }, "Start labeling")));
-    return;
+  // Label Studio shows a project's instructions before labeling when the project asks for it, and on demand.
+  function showInstructions(button) {
+    const dialog = h("dialog", { class: "card instructions", "data-testid": "instructions" },
+      h("h2", {}, "Instructions"), h("div", { class: "prose" }, sanitizedHtml(project.expert_instruction)),
+      h("form", { method: "dialog", class: "toolbar" }, h("button", { class: "primary", type: "submit" }, button)));
+    dialog.addEventListener("close", () => dialog.remove());
+    holder.after(dialog);
+    dialog.showModal();
+    return dialog;
   }
-  show(...page);
+
+  show(projectTabs(project, "label", canManage(user)),
+    h("div", { class: "toolbar" }, heading, hasInstructions
+      ? h("button", { type: "button", onclick: () => showInstructions("Close") }, "Show instructions") : null),
+    note, holder);
   await open();
+  if (hasInstructions && project.show_instruction && !singleTask) {
+    // The time spent reading is not labeling time.
+    showInstructions("Start labeling").addEventListener("close", () => { startedAt = performance.now(); });
+  }
 }

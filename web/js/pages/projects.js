@@ -1,6 +1,7 @@
 import { api } from "../api.js";
 import { configEditor } from "../config-editor.js";
 import { h, show, status } from "../dom.js";
+import { canManage } from "../roles.js";
 import { TEMPLATES } from "../templates.js";
 
 export async function projectsPage({ user }) {
@@ -12,8 +13,9 @@ export async function projectsPage({ user }) {
       h("span", { class: "muted" }, `${p.task_number} tasks · ${p.num_tasks_with_annotations} labeled · `
         + `${p.total_predictions_number} predictions`),
       h("a", { href: `#/projects/${p.id}/label`, class: "button" }, "Label"))))
-    : h("p", { class: "muted" }, "No projects yet.");
-  show(h("h1", {}, "Projects"), list, user.role === "admin" || user.role === "manager" ? createForm(user) : null);
+    : h("p", { class: "muted" }, canManage(user) ? "No projects yet."
+      : "No projects yet: a manager adds you to a project, and it shows here.");
+  show(h("h1", {}, "Projects"), list, canManage(user) ? createForm(user) : null);
 }
 
 export function swatch(color) {

@@ -3,6 +3,8 @@
 import { api } from "../api.js";
 import { configEditor } from "../config-editor.js";
 import { h, show, status } from "../dom.js";
+import { sanitizedHtml } from "../html.js";
+import { canManage } from "../roles.js";
 import { projectTabs } from "./project-tabs.js";
 
 const SECTIONS = [
@@ -13,6 +15,12 @@ const SAMPLING = ["Sequential sampling", "Uniform sampling", "Uncertainty sampli
 
 export async function settingsPage({ user, args: [projectId, section = "general"] }) {
   const project = await api("GET", `/api/projects/${projectId}`);
+  if (!canManage(user)) {
+    // No link leads here for other roles; a typed URL gets a plain answer, not forms that would be refused.
+    show(projectTabs(project, "settings", false), h("p", { class: "status error", "data-testid": "not-allowed" },
+      "Only managers and admins can change a project's settings."));
+    return;
+  }
   const draw = SECTION_PAGES[section] || SECTION_PAGES.general;
   const nav = h("nav", { class: "side" }, SECTIONS.map(([key, label]) => h("a", {
     href: `#/projects/${projectId}/settings/${key}`, class: key === section ? "current" : "",
@@ -26,7 +34,8 @@ export async function settingsPage({ user, args: [projectId, section = "general"
 /** A form whose fields map to project attributes; `read()` gives the PATCH body. */
 function projectForm(project, fields, read) {
   const note = status();
-  return h("form", { class: "card", onsubmit: async (event) => {
+  // Any edit makes an earlier "Saved." stale: it goes, so it never sits under a newer error.
+  return h("form", { class: "card", oninput: () => note.set(""), onsubmit: async (event) => {
     event.preventDefault();
     try {
       Object.assign(project, await api("PATCH", `/api/projects/${project.id}`, read()));
@@ -57,10 +66,16 @@ const SECTION_PAGES = {
   },
 
   instructions(project) {
-    const text = h("textarea", { name: "expert_instruction", rows: 8, value: project.expert_instruction });
+    const preview = h("div", { class: "prose instructions-preview", "data-testid": "instructions-preview" });
+    const render = () => preview.replaceChildren(sanitizedHtml(text.value));
+    const text = h("textarea", { name: "expert_instruction", rows: 8, value: project.expert_instruction,
+      class: "code", oninput: render });
     const showFirst = checkbox("show_instruction", project.show_instruction);
+    render();
     return [projectForm(project, [
-      h("label", {}, "Instructions for annotators (plain text)", text),
+      h("label", {}, "Instructions for annotators (HTML: formatting, links and images are kept; scripts are removed)",
+        text),
+      h("div", { class: "field" }, h("span", { class: "muted" }, "As annotators see them"), preview),
       h("label", { class: "inline" }, showFirst, "Show the instructions before labeling"),
     ], () => ({ expert_instruction: text.value, show_instruction: showFirst.checked }))];
   },
@@ -113,8 +128,9 @@ const SECTION_PAGES = {
     const members = await api("GET", `/api/projects/${project.id}/members`);
     const users = await api("GET", "/api/users").catch(() => []);
     const memberIds = new Set(members.map((m) => m.user.id));
-    const choice = h("select", { name: "user", "aria-label": "User" }, users.filter((u) => !memberIds.has(u.id))
-      .map((u) => h("option", { value: u.id }, `${u.email} (${u.role})`)));
+    const candidates = users.filter((u) => !memberIds.has(u.id));
+    const choice = h("select", { name: "user", "aria-label": "User" },
+      candidates.map((u) => h("option", { value: u.id }, `${u.email} (${u.role})`)));
     return [
       h("section", { class: "card" }, h("h2", {}, "Members"), h("ul", { class: "plain", "data-testid": "members" },
         members.map(({ user: m }) => h("li", {}, `${m.email} (${m.role}) `, h("button", { type: "button", onclick: async () => {
@@ -123,7 +139,11 @@ const SECTION_PAGES = {
       h("form", { class: "card", onsubmit: async (event) => {
         event.preventDefault();
         try { await api("POST", `/api/projects/${project.id}/members`, { user: Number(choice.value) }); location.reload(); } catch (e) { note.set(e.message, "error"); }
-      } }, h("h2", {}, "Add a member"), choice, h("button", { class: "primary", type: "submit" }, "Add")),
+      } }, h("h2", {}, "Add a member"),
+      // With nobody left to add there is nothing to choose: a message, not a form that cannot work.
+      candidates.length ? h("div", { class: "toolbar" }, choice, h("button", { class: "primary", type: "submit" }, "Add"))
+        : h("p", { class: "muted", "data-testid": "no-candidates" },
+          "Every user is already a member. New users are created by an admin (POST /api/users).")),
     ];
   },
 

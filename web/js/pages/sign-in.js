@@ -3,8 +3,9 @@ import { h, show, status } from "../dom.js";
 
 // There are no passwords: a user signs in once with their API token (`labelstack dev` prints the admin's;
 // an admin gets others' from POST /api/users) and gets an HttpOnly session cookie in exchange.
-export function signInPage(done) {  // done(session)
+export function signInPage(done, notice = "") {  // done(session); notice: why the last session ended
   const note = status();
+  if (notice) note.set(notice);
   const token = h("input", { type: "password", name: "token", autocomplete: "current-password", required: true,
     "aria-label": "API token" });
   const form = h("form", { class: "card narrow", onsubmit: async (event) => {

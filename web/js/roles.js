@@ -1,0 +1,18 @@
+// What a user's role lets them do, as the API decides it (functions/domain/records.py ROLES and User,
+// functions/services/access.py, functions/services/annotations.py). The pages offer only what the role
+// can do: an action the API would refuse with 403 is not shown at all.
+//
+//   admin      everything, in every project; creates and changes users
+//   manager    creates projects; in the projects they belong to: settings, import, members, models,
+//              deleting tasks, annotations and predictions, snapshots
+//   reviewer   labels and exports the projects they belong to; may change anyone's annotation
+//   annotator  labels and exports the projects they belong to; changes only their own annotations
+
+/** Create projects, and change the projects one can see: settings, import, members, deletions. */
+export const canManage = (user) => user.role === "admin" || user.role === "manager";
+
+/** Change (Update) an annotation someone else wrote. */
+export const canChangeOthersAnnotations = (user) => user.role !== "annotator";
+
+/** The id of an annotation's author: the API gives `completed_by` as an id, or in task views an object. */
+export const authorOf = (annotation) => annotation.completed_by?.id ?? annotation.completed_by ?? null;
