@@ -1,13 +1,23 @@
-"""Reading request bodies and query flags the way Label Studio clients send them."""
+"""Reading request JSON and query flags the way Label Studio clients send them."""
 
 from __future__ import annotations
 
 import json
-from typing import overload
+from typing import Any
 
 from fastapi import Request
 
 from functions.domain.errors import ValidationFailed
+
+
+def _not_a_number(literal: str) -> Any:
+    # `json` would accept NaN and Infinity; they are not JSON, and Label Studio's parser refuses them.
+    raise json.JSONDecodeError(f"{literal} is not a valid JSON number", literal, 0)
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request's JSON, as Label Studio parses it; raises json.JSONDecodeError (or UnicodeDecodeError)."""
+    return json.loads(raw, parse_constant=_not_a_number)
 
 
 async def json_body(request: Request, *, expect: type | tuple[type, ...] = dict):
@@ -15,7 +25,7 @@ async def json_body(request: Request, *, expect: type | tuple[type, ...] = dict)
     if not raw.strip():
         raise ValidationFailed.field("non_field_errors", "Request body is empty; expected JSON.")
     try:
-        value = json.loads(raw)
+        value = parse_json(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValidationFailed.field("non_field_errors", f"JSON parse error - {exc}") from None
     if not isinstance(value, expect):
@@ -31,23 +41,3 @@ def flag(value: str | None, default: bool = False) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in ("1", "true", "yes", "on")
-
-
-def required_int_param(value: str | None, name: str) -> int:
-    found = int_param(value, name)
-    if found is None:
-        raise ValidationFailed.field(name, "This query parameter is required.")
-    return found
-
-
-@overload
-def int_param(value: str | None, name: str, default: int) -> int: ...
-@overload
-def int_param(value: str | None, name: str, default: None = None) -> int | None: ...
-def int_param(value: str | None, name: str, default: int | None = None) -> int | None:
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ValidationFailed.field(name, "A valid integer is required.") from None

@@ -7,6 +7,7 @@ and the SDK read `detail` and `validation_errors`.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 from fastapi import FastAPI, Request
@@ -55,8 +56,18 @@ def error_response(status: int, detail: str, validation_errors: dict | None = No
     return JSONResponse(error_body(status, detail, validation_errors), status_code=status, headers=headers)
 
 
+_LOCATIONS = ("body", "query", "path", "header", "cookie")
+# Pydantic names the alternative of a union a value failed to be ("list[dict[str,any]]", "str",
+# "function-after[...]") in the error's location; a client wants the field's name only.
+_UNION_MEMBER = re.compile(r"[\w-]+\[.*\]|str|int|float|bool|bytes|none|[a-z]+(-[a-z]+)+")
+
+
 def _field_name(loc: tuple) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    """`result.0.from_name` for an error at `("body", "result", 0, "from_name")`; `non_field_errors` for
+    the body as a whole."""
+    if loc and loc[0] in _LOCATIONS:
+        loc = loc[1:]
+    parts = [str(p) for i, p in enumerate(loc) if i == 0 or not _UNION_MEMBER.fullmatch(str(p))]
     return ".".join(parts) or "non_field_errors"
 
 
