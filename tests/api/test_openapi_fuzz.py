@@ -11,6 +11,11 @@ a webhook, an export snapshot, a member), so generation reaches the services and
 No operation is excluded. The ones that make the server call out are safe here: the ML backend is a
 local stub, the webhook URL is a local one nothing listens on (deliveries are not pumped in this test),
 and any other URL the generator invents is refused by the SSRF guard (only 127.0.0.1 is allowed).
+
+Each operation is one test (positive, then negative) over one seeded installation for the module, run in
+the order DELETEs last. schemathesis's own pytest loader (`schemathesis.pytest.from_fixture`) cannot be
+used: it sets `_nodeid` on pytest's items, which pytest 9 no longer has. An exception inside the app
+reaches the test as itself (the ASGI transport raises it), with its traceback, rather than as a 500.
 """
 
 from __future__ import annotations
