@@ -1,8 +1,9 @@
-"""Reading request bodies and query flags the way Label Studio clients send them."""
+"""Reading request JSON and query flags the way Label Studio clients send them."""
 
 from __future__ import annotations
 
-from typing import overload
+import json
+from typing import Any
 
 from fastapi import Request
 
@@ -11,14 +12,24 @@ from functions.domain.errors import ValidationFailed
 
 # Where middleware.JsonBodyCheck leaves the body it parsed and checked, in the request's scope.
 PARSED_JSON = "labelstack.json_body"
-_ABSENT = object()
+ABSENT = object()
+
+
+def _not_a_number(literal: str) -> Any:
+    # `json` would accept NaN and Infinity; they are not JSON, and Label Studio's parser refuses them.
+    raise json.JSONDecodeError(f"{literal} is not a valid JSON number", literal, 0)
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request's JSON, as Label Studio parses it; raises json.JSONDecodeError (or UnicodeDecodeError)."""
+    return json.loads(raw, parse_constant=_not_a_number)
 
 
 async def json_body(request: Request, *, expect: type | tuple[type, ...] = dict):
     """The request's JSON body, checked by json_limits (as JsonBodyCheck parsed it, or parsed here for a
     body sent with another Content-Type), and of the type `expect`."""
-    value = request.scope.get(PARSED_JSON, _ABSENT)
-    if value is _ABSENT:
+    value = request.scope.get(PARSED_JSON, ABSENT)
+    if value is ABSENT:
         raw = await request.body()
         if not raw.strip():
             raise ValidationFailed.field("non_field_errors", "Request body is empty; expected JSON.")
@@ -36,23 +47,3 @@ def flag(value: str | None, default: bool = False) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in ("1", "true", "yes", "on")
-
-
-def required_int_param(value: str | None, name: str) -> int:
-    found = int_param(value, name)
-    if found is None:
-        raise ValidationFailed.field(name, "This query parameter is required.")
-    return found
-
-
-@overload
-def int_param(value: str | None, name: str, default: int) -> int: ...
-@overload
-def int_param(value: str | None, name: str, default: None = None) -> int | None: ...
-def int_param(value: str | None, name: str, default: int | None = None) -> int | None:
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ValidationFailed.field(name, "A valid integer is required.") from None

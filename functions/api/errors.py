@@ -13,6 +13,7 @@ request.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 from fastapi import FastAPI, Request
@@ -88,8 +89,18 @@ def unexpected_response(exc: Exception, method: str, path: str) -> JSONResponse:
     return JSONResponse(error_body(500, "Internal server error", request_id=request_id), status_code=500)
 
 
+_LOCATIONS = ("body", "query", "path", "header", "cookie")
+# Pydantic names the alternative of a union a value failed to be ("list[dict[str,any]]", "str",
+# "function-after[...]") in the error's location; a client wants the field's name only.
+_UNION_MEMBER = re.compile(r"[\w-]+\[.*\]|str|int|float|bool|bytes|none|[a-z]+(-[a-z]+)+")
+
+
 def _field_name(loc: tuple) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    """`result.0.from_name` for an error at `("body", "result", 0, "from_name")`; `non_field_errors` for
+    the body as a whole."""
+    if loc and loc[0] in _LOCATIONS:
+        loc = loc[1:]
+    parts = [str(p) for i, p in enumerate(loc) if i == 0 or not _UNION_MEMBER.fullmatch(str(p))]
     return ".".join(parts) or "non_field_errors"
 
 

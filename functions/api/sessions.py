@@ -21,11 +21,14 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Cookie, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from functions.api.bodies import json_body
+from functions.api.routing import LabelStudioRoute
+from functions.api.schemas.common import error_responses
+from functions.api.schemas.users import BrowserSession, NoSession, SessionRequest
 from functions.domain.errors import NotAuthenticated, PermissionDenied, ValidationFailed
 from functions.domain.ls_json import user_json
 from functions.domain.records import User, utcnow
@@ -40,7 +43,7 @@ _KIND = "session"
 # Plain HTTP is only acceptable to a browser on the machine itself (`labelstack dev`).
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
-router = APIRouter()
+router = APIRouter(route_class=LabelStudioRoute, tags=["Sessions"])
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def user_from_cookie(request: Request) -> User:
     return session.user
 
 
-def _body(session: Session) -> dict:
+def _answer(session: Session) -> dict:
     return {
         "user": user_json(session.user),
         "csrf_token": session.csrf_token,
@@ -108,16 +111,27 @@ def _secure(request: Request) -> bool:
     return (request.url.hostname or "") not in _LOOPBACK_HOSTS
 
 
-@router.post("/api/session", status_code=201)
-async def sign_in(request: Request, response: Response):
+def _json_only(request: Request) -> None:
     # A cross-site form cannot send JSON, so no other site can sign a browser into an account of its own.
+    # A dependency, so it is checked before the body is read.
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise ValidationFailed.field("token", 'Send the API token as JSON: {"token": "..."}.')
-    body = await json_body(request)
-    token = body.get("token")
-    if not isinstance(token, str) or not token.strip():
+
+
+@router.post(
+    "/api/session",
+    status_code=201,
+    response_model=BrowserSession,
+    dependencies=[Depends(_json_only)],
+    responses=error_responses(400, 401, 413),
+)
+async def sign_in(body: SessionRequest, request: Request, response: Response):
+    """Sign the browser in: trade the user's API token for an HttpOnly session cookie, once. The answer
+    has the CSRF token to send as X-CSRF-Token with every unsafe request of the session."""
+    token = body.token.strip()
+    if not token:
         raise ValidationFailed.field("token", "This field is required.")
-    user = await run_in_threadpool(identity.authenticate, f"Token {token.strip()}")
+    user = await run_in_threadpool(identity.authenticate, f"Token {token}")
     session = await run_in_threadpool(start, user)
     response.set_cookie(
         COOKIE,
@@ -128,28 +142,31 @@ async def sign_in(request: Request, response: Response):
         samesite="lax",
         secure=_secure(request),
     )
-    return _body(session)
+    return _answer(session)
 
 
-@router.get("/api/session")
-def current_session(request: Request, response: Response):
+SessionCookie = Annotated[str | None, Cookie(alias=COOKIE, description="The session, from sign-in.")]
+
+
+@router.get("/api/session", response_model=BrowserSession | NoSession)
+def current_session(request: Request, response: Response, cookie: SessionCookie = None):
     """The browser's session, or `{"user": null}` without one: the page asks this before it knows whether
     it is signed in, and "no" is an answer, not an error. A dead cookie is cleared, with why in `detail`
     (every other route still answers 401 for it)."""
-    value = request.cookies.get(COOKIE)
-    if value is None:
+    if cookie is None:
         return {"user": None}
     try:
-        return _body(resolve(value))
+        return _answer(resolve(cookie))
     except NotAuthenticated as exc:
         forget_cookie(request, response)
         return {"user": None, "detail": exc.detail}
 
 
-@router.delete("/api/session", status_code=204)
-def sign_out(request: Request):
+@router.delete("/api/session", status_code=204, responses=error_responses(401, 403))
+def sign_out(request: Request, cookie: SessionCookie = None):
+    """Sign the browser out: the session ends and its cookie is cleared. Needs the CSRF token."""
     user_from_cookie(request)  # signing out is an unsafe method too: it needs the CSRF token
-    user_store.delete_token(request.cookies[COOKIE])
+    user_store.delete_token(cookie or "")
     response = Response(status_code=204)
     forget_cookie(request, response)
     return response

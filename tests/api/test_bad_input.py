@@ -351,16 +351,18 @@ def test_an_ml_answer_that_cannot_be_stored_is_the_backends_error(api, task, mon
 
 
 @pytest.mark.parametrize("digits", [19, 40, 130])
-def test_an_id_no_object_can_have_is_a_404(api, digits):
+def test_an_id_no_object_can_have_is_a_400_naming_it(api, digits):
+    """Past what the store can hold, an id is refused at the edge (the path parameter is a 64-bit int)."""
     huge = "9" * digits
-    for path in (
-        f"/api/tasks/{huge}",
-        f"/api/projects/{huge}",
-        f"/api/annotations/{huge}",
-        f"/api/ml/{huge}",
+    for path, field in (
+        (f"/api/tasks/{huge}", "task_id"),
+        (f"/api/projects/{huge}", "project_id"),
+        (f"/api/annotations/{huge}", "annotation_id"),
+        (f"/api/ml/{huge}", "backend_id"),
     ):
         response = api.get(path)
-        assert response.status_code == 404, (path, response.text)
+        assert response.status_code == 400, (path, response.text)
+        assert list(response.json()["validation_errors"]) == [field]
     body = {"task": int(huge), "result": "Positive"}
     assert api.post("/api/predictions", json=body).status_code in (400, 404)
 

@@ -3,25 +3,64 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from functions.api.auth import current_user
-from functions.api.bodies import flag, int_param, json_body
+from functions.api.auth import CurrentUser
+from functions.api.bodies import json_body
+from functions.api.routing import LabelStudioRoute
+from functions.api.schemas.common import COMMON_ERRORS, ObjectId, QueryFlag, error_responses
+from functions.api.schemas.data_io import (
+    ConvertedSnapshot,
+    ConvertRequest,
+    ExportFormat,
+    ExportRequest,
+    ExportSnapshot,
+    ImportResult,
+    ImportStatus,
+    import_request_body,
+)
 from functions.domain.errors import ValidationFailed
 from functions.domain.ls_json import iso, user_brief
-from functions.domain.records import User
 from functions.services import export_snapshots, exporting, importing
 from functions.store import users as user_store
 
-router = APIRouter()
+router = APIRouter(route_class=LabelStudioRoute, responses=COMMON_ERRORS)
+_EXPORT_TYPE = "A format name from /export/formats (JSON when left out)."
+ExportType = Annotated[str | None, Query(alias="exportType", description=_EXPORT_TYPE)]
+# Label Studio's older name for exportType, still sent by some clients.
+LegacyExportType = Annotated[str | None, Query(alias="export_type", description="Same as exportType.")]
 
 
-@router.post("/api/projects/{project_id}/import", status_code=201)
-async def import_tasks(project_id: int, request: Request, user: User = Depends(current_user)):
+@router.post(
+    "/api/projects/{project_id}/import",
+    status_code=201,
+    response_model=ImportResult,
+    tags=["Import"],
+    responses=error_responses(409, 413),
+    openapi_extra={"requestBody": import_request_body()},
+)
+async def import_tasks(
+    project_id: ObjectId,
+    request: Request,
+    user: CurrentUser,
+    return_task_ids: Annotated[QueryFlag, Query(description="Answer with the new tasks' ids.")] = False,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="A retry with the same key and body gets the first answer back and imports nothing."
+        ),
+    ] = None,
+):
+    """Import tasks, with their annotations and predictions: a JSON list of tasks (or one task), or
+    uploaded files. Every task is checked before any is written. A large import runs in the background:
+    the answer's `import` is the id to poll."""
+    # The body is JSON or a multipart upload, which FastAPI cannot declare as one parameter: it is read
+    # here, and `import_request_body` describes it.
     content_type = request.headers.get("content-type", "")
     digest = hashlib.sha256()
     if content_type.startswith("multipart/form-data"):
@@ -44,15 +83,16 @@ async def import_tasks(project_id: int, request: Request, user: User = Depends(c
         user,
         project_id,
         raw_items,
-        return_task_ids=flag(request.query_params.get("return_task_ids")),
-        idempotency_key=request.headers.get("idempotency-key"),
+        return_task_ids=return_task_ids,
+        idempotency_key=idempotency_key,
         body_digest=digest.hexdigest(),
         lambda_context=request.scope.get("aws.context"),
     )
 
 
-@router.get("/api/projects/{project_id}/imports/{import_id}")
-def import_status(project_id: int, import_id: int, user: User = Depends(current_user)):
+@router.get("/api/projects/{project_id}/imports/{import_id}", response_model=ImportStatus, tags=["Import"])
+def import_status(project_id: ObjectId, import_id: ObjectId, user: CurrentUser):
+    """A background import's progress."""
     job = importing.get_import(user, project_id, import_id)
     return {
         "id": job.id,
@@ -69,24 +109,48 @@ def import_status(project_id: int, import_id: int, user: User = Depends(current_
     }
 
 
-@router.get("/api/projects/{project_id}/export/formats")
-def export_formats(project_id: int, user: User = Depends(current_user)):
+@router.get("/api/projects/{project_id}/export/formats", response_model=list[ExportFormat], tags=["Export"])
+def export_formats(project_id: ObjectId, user: CurrentUser):
+    """The export formats, those the project's label config cannot be written in marked `disabled`."""
     return exporting.export_formats(user, project_id)
 
 
-@router.get("/api/projects/{project_id}/export")
-async def export(project_id: int, request: Request, user: User = Depends(current_user)):
-    q = request.query_params
-    export_type = q.get("exportType") or q.get("export_type") or "JSON"
-    ids = [i for v in q.getlist("ids") + q.getlist("ids[]") if (i := int_param(v, "ids")) is not None]
+@router.get(
+    "/api/projects/{project_id}/export",
+    tags=["Export"],
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The export file, as an attachment: JSON, CSV, TSV, CoNLL, or a zip.",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def export(
+    project_id: ObjectId,
+    user: CurrentUser,
+    export_type: ExportType = None,
+    legacy_export_type: LegacyExportType = None,
+    download_all_tasks: Annotated[
+        QueryFlag, Query(description="Every task; otherwise only tasks with annotations.")
+    ] = False,
+    ids: Annotated[list[ObjectId], Query(description="Only these tasks.")] = [],  # noqa: B006
+    ids_brackets: Annotated[
+        list[ObjectId], Query(alias="ids[]", description="Same as ids (the form some clients send).")
+    ] = [],  # noqa: B006
+    majority_vote: Annotated[
+        QueryFlag, Query(description="One annotation per task: the majority's result.")
+    ] = False,
+):
+    """The project's tasks with their annotations in one download (Label Studio's quick export)."""
     written, body = await run_in_threadpool(
         exporting.export,
         user,
         project_id,
-        export_type,
-        download_all_tasks=flag(q.get("download_all_tasks")),
-        ids=ids or None,
-        majority=flag(q.get("majority_vote")),
+        export_type or legacy_export_type or "JSON",
+        download_all_tasks=download_all_tasks,
+        ids=[*ids, *ids_brackets] or None,
+        majority=majority_vote,
     )
     filename = f"project-{project_id}-export.{written.extension}"
     return StreamingResponse(
@@ -120,56 +184,80 @@ def _snapshot_json(snapshot, users: dict) -> dict:
     }
 
 
-@router.post("/api/projects/{project_id}/exports", status_code=201)
-async def create_snapshot(project_id: int, request: Request, user: User = Depends(current_user)):
-    body = await json_body(request)
-    snapshot = await run_in_threadpool(export_snapshots.create, user, project_id, body)
+@router.post(
+    "/api/projects/{project_id}/exports",
+    status_code=201,
+    response_model=ExportSnapshot,
+    tags=["Export"],
+    responses=error_responses(413),
+)
+async def create_snapshot(project_id: ObjectId, body: ExportRequest, user: CurrentUser):
+    """Start an export snapshot: built in the background; poll it until `completed`, then download it."""
+    snapshot = await run_in_threadpool(export_snapshots.create, user, project_id, body.sent())
     return _snapshot_json(snapshot, {user.id: user})
 
 
-@router.get("/api/projects/{project_id}/exports")
-def list_snapshots(project_id: int, user: User = Depends(current_user)):
+@router.get("/api/projects/{project_id}/exports", response_model=list[ExportSnapshot], tags=["Export"])
+def list_snapshots(project_id: ObjectId, user: CurrentUser):
+    """The project's export snapshots."""
     snapshots = export_snapshots.list_snapshots(user, project_id)
     users = user_store.batch_get(s.created_by for s in snapshots)
     return [_snapshot_json(s, users) for s in snapshots]
 
 
-@router.get("/api/projects/{project_id}/exports/{snapshot_id}")
-def get_snapshot(project_id: int, snapshot_id: int, user: User = Depends(current_user)):
+@router.get(
+    "/api/projects/{project_id}/exports/{snapshot_id}", response_model=ExportSnapshot, tags=["Export"]
+)
+def get_snapshot(project_id: ObjectId, snapshot_id: ObjectId, user: CurrentUser):
+    """An export snapshot and its conversions."""
     snapshot = export_snapshots.get(user, project_id, snapshot_id)
     return _snapshot_json(snapshot, user_store.batch_get([snapshot.created_by]))
 
 
-@router.delete("/api/projects/{project_id}/exports/{snapshot_id}", status_code=204)
-def delete_snapshot(project_id: int, snapshot_id: int, user: User = Depends(current_user)):
+@router.delete("/api/projects/{project_id}/exports/{snapshot_id}", status_code=204, tags=["Export"])
+def delete_snapshot(project_id: ObjectId, snapshot_id: ObjectId, user: CurrentUser):
+    """Delete an export snapshot and its files."""
     export_snapshots.delete(user, project_id, snapshot_id)
     return Response(status_code=204)
 
 
-@router.post("/api/projects/{project_id}/exports/{snapshot_id}/convert")
+@router.post(
+    "/api/projects/{project_id}/exports/{snapshot_id}/convert",
+    response_model=ConvertedSnapshot,
+    tags=["Export"],
+    responses=error_responses(413),
+)
 async def convert_snapshot(
-    project_id: int, snapshot_id: int, request: Request, user: User = Depends(current_user)
+    project_id: ObjectId, snapshot_id: ObjectId, body: ConvertRequest, user: CurrentUser
 ):
-    body = await json_body(request)
+    """Convert a completed snapshot to another format, in the background."""
     snapshot = await run_in_threadpool(
-        export_snapshots.convert, user, project_id, snapshot_id, body.get("export_type")
+        export_snapshots.convert, user, project_id, snapshot_id, body.export_type
     )
     return {
         "id": snapshot.id,
-        "export_type": body.get("export_type"),
+        "export_type": body.export_type,
         "converted_formats": [
             {"export_type": name, "status": status} for name, status in sorted(snapshot.converted.items())
         ],
     }
 
 
-@router.get("/api/projects/{project_id}/exports/{snapshot_id}/download")
+@router.get(
+    "/api/projects/{project_id}/exports/{snapshot_id}/download",
+    tags=["Export"],
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={303: {"description": "Location: a presigned URL of the file."}},
+)
 def download_snapshot(
-    project_id: int, snapshot_id: int, request: Request, user: User = Depends(current_user)
+    project_id: ObjectId,
+    snapshot_id: ObjectId,
+    user: CurrentUser,
+    export_type: ExportType = None,
+    legacy_export_type: LegacyExportType = None,
 ):
-    q = request.query_params
-    url = export_snapshots.download_url(
-        user, project_id, snapshot_id, q.get("exportType") or q.get("export_type")
-    )
+    """Download a snapshot's file (JSON, or a format it was converted to): a redirect to the file."""
+    url = export_snapshots.download_url(user, project_id, snapshot_id, export_type or legacy_export_type)
     # 303: the client fetches the file from S3 directly, however large it is.
     return RedirectResponse(url, status_code=303)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from functions.api.auth import current_user
-from functions.api.bodies import json_body, required_int_param
-from functions.domain.records import User
+from functions.api.auth import CurrentUser
+from functions.api.routing import LabelStudioRoute
+from functions.api.schemas.common import COMMON_ERRORS, ObjectId, error_responses
+from functions.api.schemas.data_manager import ActionRequest, ActionResult, DataManagerAction
 from functions.services import access, data_manager
 
-router = APIRouter()
+router = APIRouter(route_class=LabelStudioRoute, tags=["Data Manager"], responses=COMMON_ERRORS)
+ProjectParam = Annotated[ObjectId, Query(description="The project whose tasks to act on.")]
 
 
-@router.get("/api/dm/actions")
-def list_actions(request: Request, user: User = Depends(current_user)):
-    access.project_for(user, required_int_param(request.query_params.get("project"), "project"))
+@router.get("/api/dm/actions", response_model=list[DataManagerAction])
+def list_actions(user: CurrentUser, project: ProjectParam):
+    """The bulk actions the Data Manager offers."""
+    access.project_for(user, project)
     return [
         {
             "id": action,
@@ -29,10 +34,12 @@ def list_actions(request: Request, user: User = Depends(current_user)):
     ]
 
 
-@router.post("/api/dm/actions")
-async def run_action(request: Request, user: User = Depends(current_user)):
-    project_id = required_int_param(request.query_params.get("project"), "project")
-    action = request.query_params.get("id") or ""
-    body = await json_body(request)
-    query = {key: body.get(key) for key in ("filters", "ordering", "selectedItems") if key in body}
-    return await run_in_threadpool(data_manager.run_action, user, project_id, action, query)
+@router.post("/api/dm/actions", response_model=ActionResult, responses=error_responses(409, 413))
+async def run_action(
+    body: ActionRequest,
+    user: CurrentUser,
+    project: ProjectParam,
+    action: Annotated[str, Query(alias="id", description="Which action, from GET /api/dm/actions.")] = "",
+):
+    """Run a bulk action on the tasks the query selects."""
+    return await run_in_threadpool(data_manager.run_action, user, project, action, body.sent())

@@ -2,27 +2,42 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from functions.api import sessions
-from functions.api.auth import current_user
-from functions.api.bodies import json_body
+from functions.api.auth import CurrentUser
+from functions.api.routing import LabelStudioRoute
+from functions.api.schemas.common import COMMON_ERRORS, EmptyObject, ObjectId, error_responses
+from functions.api.schemas.meta import Health, Version
+from functions.api.schemas.users import (
+    AccessToken,
+    ApiKey,
+    CreatedPersonalAccessToken,
+    CreatedUser,
+    PatchedUserRequest,
+    PersonalAccessToken,
+    RefreshRequest,
+    UpdatedUser,
+    User,
+    UserRequest,
+)
 from functions.domain.ls_json import user_json
-from functions.domain.records import User
 from functions.services import identity
 from functions.settings import VERSION
 
-router = APIRouter()
+router = APIRouter(route_class=LabelStudioRoute)
 
 
-@router.get("/health")
+@router.get("/health", response_model=Health, tags=["Service"])
 def health():
+    """Whether the service answers (no credentials needed)."""
     return {"status": "UP"}
 
 
-@router.get("/api/version")
+@router.get("/api/version", response_model=Version, tags=["Service"])
 def version():
+    """The version, in Label Studio's shape (no credentials needed)."""
     # `label-studio-sdk` reads `edition`: "Community" makes exports take the one-request sync path.
     return {
         "release": VERSION,
@@ -45,18 +60,23 @@ def version():
     }
 
 
-@router.get("/api/current-user/whoami")
-def whoami(user: User = Depends(current_user)):
+@router.get("/api/current-user/whoami", response_model=User, tags=["Users"], responses=COMMON_ERRORS)
+def whoami(user: CurrentUser):
+    """The caller."""
     return user_json(user)
 
 
-@router.post("/api/current-user/reset-token")
-def reset_token(user: User = Depends(current_user)):
+@router.post("/api/current-user/reset-token", response_model=ApiKey, tags=["Tokens"], responses=COMMON_ERRORS)
+def reset_token(user: CurrentUser):
+    """A new API key for the caller. Every credential minted before it stops working: the old key, web
+    sessions, personal access tokens and their access tokens."""
     return {"token": identity.reset_legacy_token(user)}
 
 
-@router.post("/api/current-user/sign-out-everywhere")
-def sign_out_everywhere(request: Request, response: Response, user: User = Depends(current_user)):
+@router.post(
+    "/api/current-user/sign-out-everywhere", response_model=ApiKey, tags=["Tokens"], responses=COMMON_ERRORS
+)
+def sign_out_everywhere(request: Request, response: Response, user: CurrentUser):
     """Everything reset-token does (every session, personal access token and access token dies, and the
     API key is replaced, since a leaked key could mint them again), under the name people look for; the
     new key is in the answer, and a browser's own cookie is cleared."""
@@ -65,65 +85,97 @@ def sign_out_everywhere(request: Request, response: Response, user: User = Depen
     return {"token": token}
 
 
-@router.get("/api/token")
-def list_tokens(user: User = Depends(current_user)):
+@router.get("/api/token", response_model=list[PersonalAccessToken], tags=["Tokens"], responses=COMMON_ERRORS)
+def list_tokens(user: CurrentUser):
+    """The caller's live personal access tokens: ids and dates, never the tokens."""
     return identity.personal_access_tokens(user)
 
 
-@router.post("/api/token", status_code=201)
-def create_token(user: User = Depends(current_user)):
+@router.post(
+    "/api/token",
+    status_code=201,
+    response_model=CreatedPersonalAccessToken,
+    tags=["Tokens"],
+    responses=COMMON_ERRORS,
+)
+def create_token(user: CurrentUser):
+    """A personal access token (a refresh JWT), shown this once."""
     return identity.create_personal_access_token(user)
 
 
-@router.post("/api/token/blacklist")
-async def blacklist_token(request: Request, user: User = Depends(current_user)):
-    body = await json_body(request)
-    await run_in_threadpool(identity.revoke_personal_access_token, user, body.get("refresh"))
+@router.post(
+    "/api/token/blacklist",
+    response_model=EmptyObject,
+    tags=["Tokens"],
+    responses=error_responses(400, 401, 403, 404, 413),
+)
+async def blacklist_token(body: RefreshRequest, user: CurrentUser):
+    """Revoke one of the caller's personal access tokens, named by the token itself."""
+    await run_in_threadpool(identity.revoke_personal_access_token, user, body.refresh)
     return {}
 
 
-@router.delete("/api/token/{jti}", status_code=204)
-def revoke_token(jti: str, user: User = Depends(current_user)):
+@router.delete("/api/token/{jti}", status_code=204, tags=["Tokens"], responses=COMMON_ERRORS)
+def revoke_token(jti: str, user: CurrentUser):
+    """Revoke one of the caller's personal access tokens by its id."""
     identity.revoke_personal_access_token_by_id(user, jti)
     return Response(status_code=204)
 
 
-@router.post("/api/token/refresh")
-async def refresh_token(request: Request):
-    body = await json_body(request)
-    return {"access": await run_in_threadpool(identity.refresh_access_token, body.get("refresh"))}
+@router.post(
+    "/api/token/refresh",
+    response_model=AccessToken,
+    tags=["Tokens"],
+    responses=error_responses(400, 401, 413),
+)
+async def refresh_token(body: RefreshRequest):
+    """Trade a personal access token for a short-lived access token (no other credentials needed)."""
+    return {"access": await run_in_threadpool(identity.refresh_access_token, body.refresh)}
 
 
-@router.get("/api/users")
-def list_users(user: User = Depends(current_user)):
+@router.get("/api/users", response_model=list[User], tags=["Users"], responses=COMMON_ERRORS)
+def list_users(user: CurrentUser):
+    """Every user (admins and managers)."""
     return [user_json(u) for u in identity.list_users(user)]
 
 
-@router.post("/api/users", status_code=201)
-async def create_user(request: Request, user: User = Depends(current_user)):
-    body = await json_body(request)
+@router.post(
+    "/api/users",
+    status_code=201,
+    response_model=CreatedUser,
+    tags=["Users"],
+    responses=error_responses(400, 401, 403, 404, 409, 413),
+)
+async def create_user(body: UserRequest, user: CurrentUser):
+    """Create a user (admins); the answer has the new user's API token, shown this once."""
     created = await run_in_threadpool(
         identity.create_user,
         user,
-        str(body.get("email") or ""),
-        str(body.get("role") or "annotator"),
-        str(body.get("first_name") or ""),
-        str(body.get("last_name") or ""),
-        str(body.get("username") or ""),
+        body.email,
+        body.role or "annotator",
+        body.first_name or "",
+        body.last_name or "",
+        body.username or "",
     )
     # The new user's API token, shown this once (only its hash is stored).
     token = await run_in_threadpool(identity.reset_legacy_token, created)
     return {**user_json(created), "token": token}
 
 
-@router.get("/api/users/{user_id}")
-def get_user(user_id: int, user: User = Depends(current_user)):
+@router.get("/api/users/{user_id}", response_model=User, tags=["Users"], responses=COMMON_ERRORS)
+def get_user(user_id: ObjectId, user: CurrentUser):
+    """A user (admins and managers)."""
     return user_json(identity.get_user(user, user_id))
 
 
-@router.patch("/api/users/{user_id}")
-async def update_user(user_id: int, request: Request, user: User = Depends(current_user)):
-    body = await json_body(request)
-    updated, token = await run_in_threadpool(identity.update_user, user, user_id, body)
+@router.patch(
+    "/api/users/{user_id}",
+    response_model=UpdatedUser,
+    tags=["Users"],
+    responses=error_responses(400, 401, 403, 404, 413),
+)
+async def update_user(user_id: ObjectId, body: PatchedUserRequest, user: CurrentUser):
+    """Change a user (admins): names, and `is_active` to deactivate or reactivate."""
+    updated, token = await run_in_threadpool(identity.update_user, user, user_id, body.sent())
     # Reactivation issues a new API token, shown this once, as at creation.
     return {**user_json(updated), "token": token} if token else user_json(updated)

@@ -2,31 +2,48 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from functions.api.auth import current_user
-from functions.api.bodies import int_param, json_body
+from functions.api.auth import CurrentUser
+from functions.api.routing import LabelStudioRoute
+from functions.api.schemas.common import COMMON_ERRORS, ObjectId, Page, QueryInt, error_responses
+from functions.api.schemas.projects import (
+    LabelConfigCheck,
+    LabelConfigRequest,
+    MemberRequest,
+    PatchedProjectRequest,
+    Project,
+    ProjectMember,
+    ProjectRequest,
+)
 from functions.api.versions import etag, stated_version
-from functions.domain.errors import ValidationFailed
+from functions.domain import records
 from functions.domain.label_config import parse_label_config
 from functions.domain.ls_json import project_json, user_json
-from functions.domain.records import Project, User
 from functions.services import projects as project_service
 from functions.store import users as user_store
 
-router = APIRouter()
+router = APIRouter(route_class=LabelStudioRoute, tags=["Projects"], responses=COMMON_ERRORS)
+_WITH_BODY = error_responses(409, 413)
 
 
-def _project_body(project: Project) -> dict:
+def _project_body(project: records.Project) -> dict:
     created_by = user_store.batch_get([project.created_by]).get(project.created_by)
     return project_json(project, project_service.config_of(project).parsed, created_by)
 
 
-@router.get("/api/projects")
-def list_projects(request: Request, user: User = Depends(current_user)):
-    page = int_param(request.query_params.get("page"), "page", 1)
-    page_size = max(1, min(int_param(request.query_params.get("page_size"), "page_size", 100), 10_000))
+@router.get("/api/projects", response_model=Page[Project])
+def list_projects(
+    request: Request,
+    user: CurrentUser,
+    page: Annotated[QueryInt, Query(description="The page, from 1.")] = 1,
+    page_size: Annotated[QueryInt, Query(description="Projects a page (1 to 10,000).")] = 100,
+):
+    """The projects the caller can see, newest first, a page at a time."""
+    page_size = max(1, min(page_size, 10_000))
     total, projects = project_service.list_projects(user, page, page_size)
     base = str(request.url.remove_query_params(["page"]))
     has_next = page * page_size < total
@@ -38,68 +55,81 @@ def list_projects(request: Request, user: User = Depends(current_user)):
     }
 
 
-@router.post("/api/projects", status_code=201)
-async def create_project(request: Request, user: User = Depends(current_user)):
-    body = await json_body(request)
-    project = await run_in_threadpool(project_service.create_project, user, body)
+@router.post("/api/projects", status_code=201, response_model=Project, responses=_WITH_BODY)
+async def create_project(body: ProjectRequest, user: CurrentUser):
+    """Create a project (admins and managers); the caller becomes its first member."""
+    project = await run_in_threadpool(project_service.create_project, user, body.sent())
     return await run_in_threadpool(_project_body, project)
 
 
-@router.post("/api/projects/validate")
-async def validate_new_config(request: Request, user: User = Depends(current_user)):
-    body = await json_body(request)
-    config = parse_label_config(body.get("label_config") or "")
+@router.post("/api/projects/validate", response_model=LabelConfigCheck, responses=_WITH_BODY)
+async def validate_new_config(body: LabelConfigRequest, user: CurrentUser):
+    """Check a label config before creating a project with it."""
+    config = parse_label_config(body.label_config or "")
     return {"parsed_label_config": config.parsed, "data_keys": list(config.data_keys)}
 
 
-@router.get("/api/projects/{project_id}")
-def get_project(project_id: int, response: Response, user: User = Depends(current_user)):
+@router.get("/api/projects/{project_id}", response_model=Project)
+def get_project(project_id: ObjectId, user: CurrentUser, response: Response):
+    """A project, with its counters; its version is the ETag."""
     project = project_service.get_project(user, project_id)
     response.headers["ETag"] = etag(project.version)
     return _project_body(project)
 
 
-@router.patch("/api/projects/{project_id}")
+@router.patch("/api/projects/{project_id}", response_model=Project, responses=_WITH_BODY)
 async def update_project(
-    project_id: int, request: Request, response: Response, user: User = Depends(current_user)
+    project_id: ObjectId,
+    body: PatchedProjectRequest,
+    user: CurrentUser,
+    response: Response,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ):
-    body = await json_body(request)
-    version = stated_version(body, request.headers.get("If-Match"))
-    project = await run_in_threadpool(project_service.update_project, user, project_id, body, version)
+    """Change a project's settings (its managers); fields left out keep their values. A stated version
+    (`version`, or If-Match with the ETag) that is stale is a 409."""
+    fields = body.sent()
+    version = stated_version(fields, if_match)
+    fields.pop("version", None)
+    project = await run_in_threadpool(project_service.update_project, user, project_id, fields, version)
     response.headers["ETag"] = etag(project.version)
     return await run_in_threadpool(_project_body, project)
 
 
 @router.delete("/api/projects/{project_id}", status_code=204)
-def delete_project(project_id: int, user: User = Depends(current_user)):
+def delete_project(project_id: ObjectId, user: CurrentUser):
+    """Delete a project: it is gone at once; its tasks, annotations and predictions go in the background."""
     project_service.delete_project(user, project_id)
     return Response(status_code=204)
 
 
-@router.post("/api/projects/{project_id}/validate")
-async def validate_config(project_id: int, request: Request, user: User = Depends(current_user)):
-    body = await json_body(request)
+@router.post("/api/projects/{project_id}/validate", response_model=LabelConfigCheck, responses=_WITH_BODY)
+async def validate_config(project_id: ObjectId, body: LabelConfigRequest, user: CurrentUser):
+    """Check a label config for a project."""
     await run_in_threadpool(project_service.get_project, user, project_id)
-    config = parse_label_config(body.get("label_config") or "")
+    config = parse_label_config(body.label_config or "")
     return {"parsed_label_config": config.parsed, "data_keys": list(config.data_keys)}
 
 
-@router.get("/api/projects/{project_id}/members")
-def list_members(project_id: int, user: User = Depends(current_user)):
+@router.get("/api/projects/{project_id}/members", response_model=list[ProjectMember])
+def list_members(project_id: ObjectId, user: CurrentUser):
+    """The project's members."""
     return [{"user": user_json(m)} for m in project_service.members(user, project_id)]
 
 
-@router.post("/api/projects/{project_id}/members", status_code=201)
-async def add_member(project_id: int, request: Request, user: User = Depends(current_user)):
-    body = await json_body(request)
-    member_id = int_param(str(body.get("user", "")), "user")
-    if member_id is None:
-        raise ValidationFailed.field("user", "This field is required.")
-    member = await run_in_threadpool(project_service.add_member, user, project_id, member_id)
+@router.post(
+    "/api/projects/{project_id}/members",
+    status_code=201,
+    response_model=ProjectMember,
+    responses=_WITH_BODY,
+)
+async def add_member(project_id: ObjectId, body: MemberRequest, user: CurrentUser):
+    """Add a user to the project (its managers)."""
+    member = await run_in_threadpool(project_service.add_member, user, project_id, body.user)
     return {"user": user_json(member)}
 
 
 @router.delete("/api/projects/{project_id}/members/{member_id}", status_code=204)
-def remove_member(project_id: int, member_id: int, user: User = Depends(current_user)):
+def remove_member(project_id: ObjectId, member_id: ObjectId, user: CurrentUser):
+    """Take a user off the project (its managers)."""
     project_service.remove_member(user, project_id, member_id)
     return Response(status_code=204)
