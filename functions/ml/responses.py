@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 
 from functions.domain.label_config import InvalidResult, LabelConfig
+from functions.domain.model_answer import check_model_version, check_predicted_result, check_score
 
 
 class BackendError(Exception):
@@ -29,7 +30,11 @@ def parse_json(body: bytes, what: str):
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         preview = body[:80].decode("utf-8", "replace")
+        if sum(c.isprintable() or c.isspace() for c in preview) < 0.9 * len(preview):
+            raise BackendError(f"{what} is not JSON: {len(body)} bytes of binary data") from None
         raise BackendError(f"{what} is not JSON: {preview!r}") from None
+    except RecursionError:
+        raise BackendError(f"{what} is JSON nested too deeply to read") from None
 
 
 def results_of(answer) -> list:
@@ -37,6 +42,14 @@ def results_of(answer) -> list:
     if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
         raise BackendError('the /predict answer must be an object with a "results" list')
     return answer["results"]
+
+
+def answer_version(answer) -> str | None:
+    """The `model_version` a `/predict` answer names for all its predictions."""
+    try:
+        return check_model_version(answer.get("model_version") if isinstance(answer, dict) else None)
+    except InvalidResult as exc:
+        raise BackendError(f"the /predict answer's {exc}") from None
 
 
 def drafts_for(entry, config: LabelConfig, index: int) -> list[PredictionDraft]:
@@ -47,16 +60,12 @@ def drafts_for(entry, config: LabelConfig, index: int) -> list[PredictionDraft]:
         if not isinstance(item, dict) or "result" not in item:
             raise BackendError(f'results[{index}] must be a prediction object with a "result"')
         try:
-            config.validate_result(item["result"])
+            check_predicted_result(item["result"], config)
+            score = check_score(item.get("score"))
+            version = check_model_version(item.get("model_version"))
         except InvalidResult as exc:
             raise BackendError(f"results[{index}]: {exc}") from None
-        score = item.get("score")
-        if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
-            raise BackendError(f"results[{index}].score must be a number")
-        version = item.get("model_version")
-        if version is not None and not isinstance(version, str):
-            version = str(version)
-        drafts.append(PredictionDraft(item["result"], float(score) if score is not None else None, version))
+        drafts.append(PredictionDraft(item["result"], score, version))
     return drafts
 
 
