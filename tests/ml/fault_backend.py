@@ -201,6 +201,7 @@ def _junk() -> bytes:
 
 def main() -> None:
     port = int(sys.argv[1])
+    ThreadingHTTPServer.request_queue_size = 128  # many callers at once (the default backlog is 5)
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     server.serve_forever()

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from functions.api.auth import current_user
+from functions.api.backend_calls import call_backends
 from functions.api.bodies import json_body, required_int_param
 from functions.domain.records import User
 from functions.services import access, data_manager
@@ -35,4 +36,5 @@ async def run_action(request: Request, user: User = Depends(current_user)):
     action = request.query_params.get("id") or ""
     body = await json_body(request)
     query = {key: body.get(key) for key in ("filters", "ordering", "selectedItems") if key in body}
-    return await run_in_threadpool(data_manager.run_action, user, project_id, action, query)
+    run = call_backends if data_manager.calls_backends(action) else run_in_threadpool
+    return await run(data_manager.run_action, user, project_id, action, query)

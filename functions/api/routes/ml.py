@@ -1,13 +1,14 @@
 """/api/ml: a project's ML backends (Label Studio's paths and JSON, plus `kind: "sagemaker"`), the
-prediction job poll, and `/tasks/{id}/presign` that backends fetch media through."""
+prediction job poll, and `/tasks/{id}/presign` that backends fetch media through. Routes that call the
+backend run on the backend-call threads (functions/api/backend_calls.py)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
-from starlette.concurrency import run_in_threadpool
 
 from functions.api.auth import current_user
+from functions.api.backend_calls import call_backends
 from functions.api.bodies import flag, json_body, required_int_param
 from functions.api.errors import error_response
 from functions.domain.ls_json import iso
@@ -31,18 +32,18 @@ def list_backends(request: Request, user: User = Depends(current_user)):
 @router.post("/api/ml", status_code=201)
 async def create_backend(request: Request, user: User = Depends(current_user)):
     body = await json_body(request)
-    return _json(await run_in_threadpool(ml_backends.create, user, body))
+    return _json(await call_backends(ml_backends.create, user, body))
 
 
 @router.get("/api/ml/{backend_id}")
-def get_backend(backend_id: int, user: User = Depends(current_user)):
-    return _json(ml_backends.get(user, backend_id))
+async def get_backend(backend_id: int, user: User = Depends(current_user)):
+    return _json(await call_backends(ml_backends.get, user, backend_id))
 
 
 @router.patch("/api/ml/{backend_id}")
 async def update_backend(backend_id: int, request: Request, user: User = Depends(current_user)):
     body = await json_body(request)
-    return _json(await run_in_threadpool(ml_backends.update, user, backend_id, body))
+    return _json(await call_backends(ml_backends.update, user, backend_id, body))
 
 
 @router.delete("/api/ml/{backend_id}", status_code=204)
@@ -52,8 +53,8 @@ def delete_backend(backend_id: int, user: User = Depends(current_user)):
 
 
 @router.get("/api/ml/{backend_id}/versions")
-def versions(backend_id: int, user: User = Depends(current_user)):
-    return ml_backends.versions(user, backend_id)
+async def versions(backend_id: int, user: User = Depends(current_user)):
+    return await call_backends(ml_backends.versions, user, backend_id)
 
 
 @router.post("/api/ml/{backend_id}/train")
@@ -68,17 +69,17 @@ def trainings(backend_id: int, user: User = Depends(current_user)):
 
 
 @router.post("/api/ml/{backend_id}/predict/test")
-def predict_test(backend_id: int, request: Request, user: User = Depends(current_user)):
+async def predict_test(backend_id: int, request: Request, user: User = Depends(current_user)):
     if not flag(request.query_params.get("random")):
-        ml_backends.backend_for(user, backend_id, manage=True)
+        await call_backends(ml_backends.backend_for, user, backend_id, manage=True)
         return error_response(501, "Only random=true is supported: a test on a random task.")
-    return ml_backends.predict_test(user, backend_id)
+    return await call_backends(ml_backends.predict_test, user, backend_id)
 
 
 @router.post("/api/ml/{backend_id}/interactive-annotating")
 async def interactive_annotating(backend_id: int, request: Request, user: User = Depends(current_user)):
     body = await json_body(request)
-    return JSONResponse(await run_in_threadpool(ml_backends.interactive, user, backend_id, body))
+    return JSONResponse(await call_backends(ml_backends.interactive, user, backend_id, body))
 
 
 @router.get("/api/ml/{backend_id}/jobs/{job_id}")
