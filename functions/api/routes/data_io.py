@@ -15,6 +15,7 @@ from functions.domain.errors import ValidationFailed
 from functions.domain.ls_json import iso, user_brief
 from functions.domain.records import User
 from functions.services import export_snapshots, exporting, importing
+from functions.services import predictions as prediction_service
 from functions.store import users as user_store
 
 router = APIRouter()
@@ -49,6 +50,13 @@ async def import_tasks(project_id: int, request: Request, user: User = Depends(c
         body_digest=digest.hexdigest(),
         lambda_context=request.scope.get("aws.context"),
     )
+
+
+@router.post("/api/projects/{project_id}/import/predictions", status_code=201)
+async def import_predictions(project_id: int, request: Request, user: User = Depends(current_user)):
+    """Label Studio's predictions import (the legacy SDK's `create_predictions`): `{"created": n}`."""
+    body = await json_body(request, expect=list)
+    return await run_in_threadpool(prediction_service.import_predictions, user, project_id, body)
 
 
 @router.get("/api/projects/{project_id}/imports/{import_id}")

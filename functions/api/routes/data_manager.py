@@ -34,7 +34,8 @@ def list_actions(request: Request, user: User = Depends(current_user)):
 async def run_action(request: Request, user: User = Depends(current_user)):
     project_id = required_int_param(request.query_params.get("project"), "project")
     action = request.query_params.get("id") or ""
-    body = await json_body(request)
+    # No body acts on every task, as in Label Studio (the legacy SDK sends none).
+    body = await json_body(request) if (await request.body()).strip() else {}
     query = {key: body.get(key) for key in ("filters", "ordering", "selectedItems") if key in body}
     run = call_backends if data_manager.calls_backends(action) else run_in_threadpool
     return await run(data_manager.run_action, user, project_id, action, query)
