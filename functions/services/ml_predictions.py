@@ -96,7 +96,7 @@ def retrieve(user: User, project: Project, tasks: list[Task]) -> dict:
 
 
 def detail(outcome: Outcome, backend: MLBackend) -> str:
-    """ "Retrieved N predictions", and why not more when some tasks got none."""
+    """The answer's detail: how many predictions were retrieved, and why not more when tasks got none."""
     reasons = []
     if outcome.error:
         reasons.append(f"the ML backend failed: {outcome.error}")
