@@ -139,7 +139,9 @@ def _update_unread(task_id: int, actions: list[Action], condition) -> None:
     task, its data included, into a model nobody reads: in a batch of predictions that was most of the
     store's time, and on DynamoDB every task's bytes cross the wire once more."""
     hash_key, _ = TaskModel._serialize_keys(task_id)
-    TaskModel._get_connection().update_item(hash_key, actions=actions, condition=condition, return_values="NONE")
+    TaskModel._get_connection().update_item(
+        hash_key, actions=actions, condition=condition, return_values="NONE"
+    )
 
 
 def insert_batch(

@@ -6,6 +6,7 @@ once the backend answers correctly again it is back to CO."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import httpx
@@ -151,3 +152,59 @@ def test_the_fault_server_really_misbehaves(fault_server):
     assert len(junk.content) == 5 * 1024 * 1024
     ok = httpx.post(f"{fault_server.url}/ok/predict", json=task, timeout=5).json()
     assert ok["results"][0]["result"][0]["value"] == {"choices": ["Positive"]}
+
+
+def predict_calls(server: BackendProcess, fault: str) -> int:
+    return server._call("GET", "/_calls").get(fault, 0)
+
+
+@pytest.mark.usefixtures("allow_local")
+def test_prediction_on_load_records_a_failure_and_asks_again_only_after_a_while(
+    api, fault_server, monkeypatch
+):
+    from infra.local_stack import apply_settings
+
+    pid, ids = project_with_tasks(api, ["good", "bad", "great"])
+    ml = register(api, pid, "http", "html", fault_server)
+    heal(fault_server, "html", healed=False)
+    api.patch(f"/api/projects/{pid}", json={"evaluate_predictions_automatically": True})
+    before = predict_calls(fault_server, "html")
+    assert api.get(f"/api/tasks/{ids[0]}").json()["predictions"] == []  # the read never fails
+    seen = api.get(f"/api/ml/{ml['id']}").json()
+    assert seen["state"] == "ER" and "not json" in seen["error_message"].lower()
+    # A failed backend is not waited on for every task an annotator opens.
+    assert api.get(f"/api/tasks/{ids[1]}").json()["predictions"] == []
+    assert api.get(f"/api/projects/{pid}/next").status_code == 200
+    assert predict_calls(fault_server, "html") == before + 1
+    # Once LABELSTACK_ML_RETRY_AFTER has passed it is asked again; it works now, so it is back to CO.
+    monkeypatch.setenv("LABELSTACK_ML_RETRY_AFTER", "0")
+    apply_settings({})
+    heal(fault_server, "html")
+    assert [p["model_version"] for p in api.get(f"/api/tasks/{ids[1]}").json()["predictions"]] == [
+        "fault-model-1"
+    ]
+    assert api.get(f"/api/ml/{ml['id']}").json()["state"] == "CO"
+    monkeypatch.delenv("LABELSTACK_ML_RETRY_AFTER")
+    apply_settings({})
+
+
+@pytest.mark.usefixtures("allow_local")
+def test_a_background_job_on_a_hanging_backend_ends_with_the_reason(api, fault_server, monkeypatch):
+    from infra.local_stack import apply_settings
+
+    monkeypatch.setenv("LABELSTACK_ML_SYNC_PREDICT_LIMIT", "2")
+    apply_settings({})
+    pid, ids = project_with_tasks(api, ["good", "bad", "great"])
+    heal(fault_server, "hang", healed=False)
+    fields = {"project": pid, "url": f"{fault_server.url}/hang", "title": "hang", "timeout": 1.0}
+    ml = api.post("/api/ml", json=fields).json()
+    threads_before = set(threading.enumerate())
+    body = retrieve(api, pid)
+    assert "job" in body
+    for thread in set(threading.enumerate()) - threads_before:
+        thread.join(timeout=30)
+    job = api.get(f"/api/ml/{ml['id']}/jobs/{body['job']}").json()
+    assert job["status"] == "failed" and "timed out after 1 s" in job["error"], job
+    assert job["detail"].startswith("Retrieved 0 predictions: the ML backend failed:"), job
+    assert api.get(f"/api/ml/{ml['id']}").json()["state"] == "ER"
+    assert all(predictions_of(api, i) == [] for i in ids)
