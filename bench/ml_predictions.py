@@ -7,6 +7,11 @@ and runs the Data Manager's "Retrieve predictions" over all tasks (a background 
 once with the model registered as an `http` backend and once as a `sagemaker` one. `--backend-url`
 measures an `http` backend already running instead.
 
+The model server keeps a model per project for Label Studio's routes and serves one model, its own, on
+SageMaker's: so the `http` run trains the project's model and the `sagemaker` run trains the endpoint's
+(what a training run of the project owning the endpoint deploys). An untrained model answers no
+predictions, and the retrieval's detail says so.
+
     .venv/bin/python -m bench.ml_predictions [--tasks 10000] [--batch-size 100] [--backend-url URL]
 """
 
@@ -34,8 +39,9 @@ def review(rng: random.Random, label: str) -> str:
     return " ".join(words)
 
 
-def train(model_url: str, rng: random.Random, project: int) -> None:
-    """A few labeled reviews for the model's state of `project` (the built-in model learns per project)."""
+def train(model_url: str, rng: random.Random, project: int | None) -> None:
+    """A few labeled reviews for the model's state of `project` (the built-in model learns per project),
+    or with None, for the model the server's SageMaker routes serve."""
     tasks = [
         {
             "id": i,
@@ -56,11 +62,10 @@ def train(model_url: str, rng: random.Random, project: int) -> None:
         }
         for i, label in enumerate(["Positive", "Negative"] * 50)
     ]
-    answer = httpx.post(
-        f"{model_url}/train",
-        json={"annotations": tasks, "project": str(project), "label_config": CONFIG},
-        timeout=120,
-    )
+    body = {"annotations": tasks, "label_config": CONFIG}
+    if project is not None:
+        body["project"] = str(project)
+    answer = httpx.post(f"{model_url}/train", json=body, timeout=120)
     answer.raise_for_status()
 
 
@@ -83,6 +88,7 @@ def run(client, pid: int, fields: dict) -> dict:
     assert job["status"] == "completed", job
     box["backend calls"] = job.get("calls")
     box["stored"] = client.get(f"/api/projects/{pid}").json()["total_predictions_number"]
+    box["detail"] = job.get("detail") or body.get("detail")
     return box
 
 
@@ -130,7 +136,7 @@ def main() -> None:
             response = client.post(f"/api/projects/{pid}/import", json=tasks)
             _wait_import(client, pid, response.json())
             if not args.backend_url:
-                train(model.url, rng, pid)
+                train(model.url, rng, pid if kind == "http" else None)
             rows.append((kind, run(client, pid, fields)))
 
         print(
@@ -151,6 +157,7 @@ def main() -> None:
             )
         for kind, box in rows:
             print(f"\n{kind}: DynamoDB calls by operation:", dict(sorted(box["by_op"].items())))
+            print(f"{kind}: {box['detail']}")
     finally:
         model.stop()
         stack.stop()

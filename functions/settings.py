@@ -54,11 +54,21 @@ class Settings:
     task_lock_seconds: int
     # Name of the Lambda that runs background jobs; unset means "run them in this process" (local stack).
     jobs_function_name: str | None
-    # ML backends (functions/ml). Timeouts in seconds; Label Studio's defaults.
+    # ML backends (functions/ml). Timeouts in seconds; Label Studio's defaults but for predictions.
     ml_connect_timeout: float = 1.0
     ml_health_timeout: float = 1.0
     ml_setup_timeout: float = 3.0
-    ml_predict_timeout: float = 100.0
+    # A new backend's `timeout` (Label Studio: 100 s): what one /predict may take in a background job.
+    ml_predict_timeout: float = 20.0
+    # What all backend calls of one API request may take together, whatever the backend's `timeout`:
+    # API Gateway gives the API Lambda 29 s.
+    ml_api_timeout: float = 20.0
+    # The training call (START_TRAINING to /webhook): the SDK fits synchronously, in a background run.
+    ml_train_timeout: float = 100.0
+    # Threads for API requests waiting on backends, apart from those every other route runs on.
+    ml_call_threads: int = 64
+    # A backend whose predictions failed is not asked again when a task is opened for this many seconds.
+    ml_retry_after: float = 60.0
     # Prediction when a task is opened: the annotator waits on it, so it is short.
     ml_task_load_timeout: float = 2.0
     ml_retries: int = 2  # retries of a failed connection (not of an answered request)
@@ -109,7 +119,11 @@ def get_settings() -> Settings:
         ml_connect_timeout=_float("LABELSTACK_ML_CONNECT_TIMEOUT", 1.0),
         ml_health_timeout=_float("LABELSTACK_ML_HEALTH_TIMEOUT", 1.0),
         ml_setup_timeout=_float("LABELSTACK_ML_SETUP_TIMEOUT", 3.0),
-        ml_predict_timeout=_float("LABELSTACK_ML_PREDICT_TIMEOUT", 100.0),
+        ml_predict_timeout=_float("LABELSTACK_ML_PREDICT_TIMEOUT", 20.0),
+        ml_api_timeout=_float("LABELSTACK_ML_API_TIMEOUT", 20.0),
+        ml_train_timeout=_float("LABELSTACK_ML_TRAIN_TIMEOUT", 100.0),
+        ml_call_threads=max(1, _int("LABELSTACK_ML_CALL_THREADS", 64)),
+        ml_retry_after=_float("LABELSTACK_ML_RETRY_AFTER", 60.0),
         ml_task_load_timeout=_float("LABELSTACK_ML_TASK_LOAD_TIMEOUT", 2.0),
         ml_retries=_int("LABELSTACK_ML_RETRIES", 2),
         ml_batch_size=max(1, _int("LABELSTACK_ML_BATCH_SIZE", 100)),

@@ -57,7 +57,9 @@ class MLBackend:
     model_version: str = ""
     state: str = DISCONNECTED
     error_message: str | None = None
-    timeout: float = 100.0
+    # Seconds one /predict may take (Label Studio's default is 100); calls an API request waits on are
+    # held to the settings' ml_api_timeout as well.
+    timeout: float = 20.0
     endpoint_name: str = ""
     region: str = ""
     target_variant: str = ""
@@ -69,6 +71,9 @@ class MLBackend:
     # The error is a failed training run's: it stays until the next status a run or an edit writes
     # (connection checks do not clear it).
     training_failed: bool = False
+    # The error is a failed prediction's (a /predict that timed out or answered something unusable): it
+    # stays until a prediction succeeds, since /health and /setup working says nothing about /predict.
+    predict_failed: bool = False
     # Another project owns this backend's SageMaker endpoint: prediction only (set when connected).
     read_only: bool = False
 

@@ -10,20 +10,24 @@ that reached the server.
 from __future__ import annotations
 
 import base64
+import http.client
 import ipaddress
 import json
 import socket
+import time
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import IncompleteRead
 from urllib3.util import Retry, Timeout
 
 from functions.domain.url_guard import AllowList, BlockedURL, Target, check_address, parse_target
 
 USER_AGENT = "labelstack/ml"
 MAX_REDIRECTS = 3
+_CHUNK = 64 * 1024
 _REDIRECTS = (301, 302, 303, 307, 308)
 
 
@@ -84,6 +88,8 @@ def request(
 ) -> Response:
     """One request with the guard; raise BlockedURL, Unreachable, or return the (bounded) answer.
 
+    `timeout` bounds the wait for the answer and the reading of it together (a backend trickling its
+    answer a byte at a time is given up on too), after `connect_timeout` per connection attempt.
     `body` sends these exact bytes as JSON (a webhook signs them); `json_body` serializes a value."""
     if body is None and json_body is not None:
         body = json.dumps(json_body, ensure_ascii=False).encode()
@@ -135,6 +141,7 @@ def _once(
     if target.port != default_port:
         host_header += f":{target.port}"
     pool_timeout = Timeout(connect=connect_timeout, read=timeout)
+    started = time.monotonic()
     pool: urllib3.HTTPConnectionPool
     if target.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(
@@ -171,26 +178,62 @@ def _once(
         try:
             if raw.status in _REDIRECTS and raw.headers.get("Location"):
                 return Response(raw.status, b"", url), raw.headers["Location"]
-            data = raw.read(max_bytes + 1)
+            data = _read_body(raw, max_bytes, started + timeout, timeout)
         finally:
             raw.release_conn()
     except (Urllib3Error, OSError) as exc:
-        raise Unreachable(_reason(exc)) from None
+        raise Unreachable(_reason(exc, timeout)) from None
     finally:
         pool.close()
-    if len(data) > max_bytes:
-        raise Unreachable(f"the answer is larger than {max_bytes} bytes")
     return Response(raw.status, data, url), None
 
 
-def _reason(exc: Exception) -> str:
-    """A short reason without urllib3's object reprs."""
-    inner = getattr(exc, "reason", None) or exc
-    text = str(inner)
-    if "timed out" in text.lower() or isinstance(inner, (TimeoutError, socket.timeout)):
-        return "timed out"
-    if "refused" in text.lower():
+def _read_body(raw, max_bytes: int, deadline: float, timeout: float) -> bytes:
+    """The answer's body, at most `max_bytes`, read before `deadline` (time.monotonic)."""
+    chunks, size = [], 0
+    while chunk := raw.read1(_CHUNK):
+        size += len(chunk)
+        if size > max_bytes:
+            raise Unreachable(f"the answer is larger than {max_bytes} bytes")
+        if time.monotonic() > deadline:
+            raise Unreachable(f"timed out after {timeout:g} s while reading the answer")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and those inside it (urllib3 wraps the socket's error in one or two layers)."""
+    found: list[BaseException] = []
+    pending: list[BaseException] = [exc]
+    while pending and len(found) < 10:
+        current = pending.pop(0)
+        if current in found:
+            continue
+        found.append(current)
+        inner = [getattr(current, "reason", None), current.__cause__, current.__context__, *current.args]
+        pending.extend(e for e in inner if isinstance(e, BaseException))
+    return found
+
+
+def _reason(exc: BaseException, timeout: float) -> str:
+    """A short reason a person can act on, without urllib3's object reprs."""
+    causes = _causes(exc)
+    for cause in causes:
+        if isinstance(cause, (IncompleteRead, http.client.IncompleteRead)):
+            # Both kinds of IncompleteRead: what arrived (a count or the bytes) and how much was missing.
+            got = cause.partial if isinstance(cause.partial, int) else len(cause.partial)
+            missing = cause.expected if isinstance(cause.expected, int) else 0
+            return f"the answer was cut off after {got} of the {got + missing} bytes announced"
+    texts = " ".join(str(c) for c in causes).lower()
+    if any(isinstance(c, (TimeoutError, socket.timeout)) for c in causes) or "timed out" in texts:
+        return f"timed out after {timeout:g} s"
+    if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in texts:
         return "connection refused"
+    if any(isinstance(c, ConnectionResetError) for c in causes):
+        return "connection reset by the backend before it answered"
+    if any(isinstance(c, http.client.RemoteDisconnected) for c in causes):
+        return "the backend closed the connection without answering"
+    text = str(exc)
     return text.split(": ", 1)[-1][:300] if text else type(exc).__name__
 
 

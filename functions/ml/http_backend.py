@@ -13,7 +13,7 @@ from functions.domain.records import Project
 from functions.domain.url_guard import BlockedURL, parse_allow_list
 from functions.ml import guarded_http
 from functions.ml.protocol import BackendDown, extra_params_text, predict_request, project_uid
-from functions.ml.responses import BackendError, parse_json, results_of
+from functions.ml.responses import BackendError, answer_version, parse_json, results_of
 from functions.settings import Settings
 
 
@@ -57,7 +57,8 @@ class HttpBackend:
                 "either not provided or are incorrect"
             )
         if not response.ok:
-            raise BackendError(f"{what}: the ML backend answered HTTP {response.status}")
+            said = _said(response.body)
+            raise BackendError(f"{what}: the ML backend answered HTTP {response.status}{said}")
         return parse_json(response.body, f"the answer to {what}")
 
     def health(self) -> None:
@@ -98,8 +99,7 @@ class HttpBackend:
             predict_request(project, tasks, context),
         )
         answer = self._json(response, "POST /predict")
-        version = answer.get("model_version") if isinstance(answer, dict) else None
-        return results_of(answer), (str(version) if version is not None else None)
+        return results_of(answer), answer_version(answer)
 
     def versions(self) -> list[str] | None:
         response = self._call("GET", "versions", self.settings.ml_setup_timeout)
@@ -116,7 +116,13 @@ class HttpBackend:
         response = self._call(
             "POST",
             "webhook",
-            self.settings.ml_predict_timeout,
+            self.settings.ml_train_timeout,
             {"action": "START_TRAINING", "project": project_payload},
         )
         return self._json(response, "POST /webhook START_TRAINING")
+
+
+def _said(body: bytes) -> str:
+    """What the backend said with an error status, shortened (the SDK answers `{"error": "..."}`)."""
+    text = body[:200].decode("utf-8", "replace").strip()
+    return f": {text}" if text else ""

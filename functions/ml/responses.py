@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from functions.domain.errors import ValidationFailed
-from functions.domain.json_limits import NotJSON, number_problem, parse
+from functions.domain.json_limits import NotJSON, parse
 from functions.domain.label_config import InvalidResult, LabelConfig
+from functions.domain.model_answer import check_model_version, check_predicted_result, check_score
 
 
 class BackendError(Exception):
@@ -36,9 +37,13 @@ def parse_json(body: bytes, what: str):
         return parse(body, "answer")
     except NotJSON:
         preview = body[:80].decode("utf-8", "replace")
+        if sum(c.isprintable() or c.isspace() for c in preview) < 0.9 * len(preview):
+            raise BackendError(f"{what} is not JSON: {len(body)} bytes of binary data") from None
         raise BackendError(f"{what} is not JSON: {preview!r}") from None
     except ValidationFailed as exc:
         raise BackendError(f"{what}: {' '.join(exc.errors['answer'])}") from None
+    except RecursionError:
+        raise BackendError(f"{what} is JSON nested too deeply to read") from None
 
 
 def results_of(answer) -> list:
@@ -46,6 +51,14 @@ def results_of(answer) -> list:
     if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
         raise BackendError('the /predict answer must be an object with a "results" list')
     return answer["results"]
+
+
+def answer_version(answer) -> str | None:
+    """The `model_version` a `/predict` answer names for all its predictions."""
+    try:
+        return check_model_version(answer.get("model_version") if isinstance(answer, dict) else None)
+    except InvalidResult as exc:
+        raise BackendError(f"the /predict answer's {exc}") from None
 
 
 def drafts_for(entry, config: LabelConfig, index: int) -> list[PredictionDraft]:
@@ -56,22 +69,12 @@ def drafts_for(entry, config: LabelConfig, index: int) -> list[PredictionDraft]:
         if not isinstance(item, dict) or "result" not in item:
             raise BackendError(f'results[{index}] must be a prediction object with a "result"')
         try:
-            config.validate_result(item["result"])
+            check_predicted_result(item["result"], config)
+            score = check_score(item.get("score"))
+            version = check_model_version(item.get("model_version"))
         except InvalidResult as exc:
             raise BackendError(f"results[{index}]: {exc}") from None
-        score = item.get("score")
-        if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
-            raise BackendError(f"results[{index}].score must be a number")
-        if score is not None and number_problem(score):
-            raise BackendError(f"results[{index}].score: {number_problem(score)}")
-        version = item.get("model_version")
-        if version is not None and not isinstance(version, str):
-            version = str(version)
-        if version is not None and len(version) > MODEL_VERSION_MAX:
-            raise BackendError(
-                f"results[{index}].model_version is longer than {MODEL_VERSION_MAX} characters"
-            )
-        drafts.append(PredictionDraft(item["result"], float(score) if score is not None else None, version))
+        drafts.append(PredictionDraft(item["result"], score, version))
     return drafts
 
 

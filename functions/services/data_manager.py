@@ -90,6 +90,11 @@ def filtered_page(
     return project, len(matching), matching[start : start + page_size]
 
 
+def calls_backends(action: str) -> bool:
+    """Whether the action calls the project's ML backend (and so may wait on it)."""
+    return action == "retrieve_tasks_predictions"
+
+
 def run_action(user: User, project_id: int, action: str, raw_query) -> dict:
     if action not in ACTIONS:
         raise ValidationFailed.field(

@@ -4,7 +4,9 @@ pre-annotation and the test prediction.
 Connecting is what Label Studio does on create and edit: `/health` then `/setup` for `http` (a
 DescribeEndpoint and a test invocation for `sagemaker`); a backend that fails is not saved, and the
 answer is a 400 with Label Studio's message under the field to fix. Reading a backend refreshes its state
-(CO, or DI when it is down, ER with the reason when it answers nonsense), as Label Studio does.
+(CO, or DI when it is down, ER with the reason when it answers nonsense), as Label Studio does, except
+that a failed prediction's ER stays until a prediction succeeds: /health and /setup working says nothing
+about /predict. Every call an API request waits on keeps to the request's budget (functions/ml/budget.py).
 Managers and admins change backends; every member may read them and use interactive pre-annotation.
 
 A `sagemaker` backend claims its endpoint for its project when it is connected (functions/store/
@@ -33,7 +35,7 @@ from functions.domain.ml_backend import (
 )
 from functions.domain.records import Prediction, Project, Task, User
 from functions.domain.url_guard import BlockedURL, parse_allow_list, parse_target
-from functions.ml import guarded_http
+from functions.ml import budget, guarded_http
 from functions.ml.client import client_for
 from functions.ml.protocol import BackendDown, predict_request
 from functions.ml.responses import BackendError, drafts_for, parse_predictions
@@ -97,7 +99,7 @@ def _connect(backend: MLBackend, project: Project) -> None:
     try:
         version = client.setup(project)
         if backend.kind == "sagemaker":
-            _test_invocation(client, project)
+            _test_invocation(client, backend, project)
     except BackendDown as exc:
         raise ValidationFailed.field(
             _target_field(backend),
@@ -119,11 +121,12 @@ def _connect(backend: MLBackend, project: Project) -> None:
         backend.model_version = version
 
 
-def _test_invocation(client, project: Project) -> None:
+def _test_invocation(client, backend: MLBackend, project: Project) -> None:
     """A SageMaker endpoint proves it speaks the protocol by predicting one task (none if the project
     has no tasks yet) and answering in shape."""
     first = task_store.batch_get(task_store.page_ids(project.id, 0, 1))
-    results, _ = client.predict(project, backend_tasks(first))
+    timeout = budget.for_request(backend).call_timeout()
+    results, _ = client.predict(project, backend_tasks(first), timeout=timeout)
     parse_predictions(results, len(first), config_of(project))
 
 
@@ -209,20 +212,48 @@ def refresh(backend: MLBackend, project: Project) -> MLBackend:
         return backend_store.set_status(backend, DISCONNECTED, short_error(str(exc)))
     except BackendError as exc:
         return backend_store.set_status(backend, ERROR, short_error(str(exc)))
+    return record_setup(backend, version)
+
+
+def record_setup(backend: MLBackend, version: str) -> MLBackend:
+    """/health and /setup worked: CO with the version /setup reported (when the backend follows it),
+    except over a failed prediction's or training run's ER, which only a prediction or a run clears."""
     new_version = version if version and backend.auto_update else None
-    if (
-        backend.state != CONNECTED
-        or backend.error_message
-        or (new_version and new_version != backend.model_version)
-    ):
+    changed = bool(new_version and new_version != backend.model_version)
+    if backend.state == TRAINING:
+        return backend
+    if backend.predict_failed or backend.training_failed:
+        if not changed:
+            return backend
+        return backend_store.set_status(
+            backend,
+            backend.state,
+            backend.error_message,
+            new_version,
+            predict_failed=backend.predict_failed,
+            training_failed=backend.training_failed,
+        )
+    if backend.state != CONNECTED or backend.error_message or changed:
         return backend_store.set_status(backend, CONNECTED, None, new_version)
     return backend
 
 
-def record_failure(backend: MLBackend, reason: str) -> MLBackend:
-    """The backend failed while predicting: state ER with the reason (what users see on the backend)."""
+def record_failure(backend: MLBackend, reason: str, *, predicting: bool = True) -> MLBackend:
+    """The backend failed: state ER with the reason (what users see on the backend). A failed
+    prediction's ER stays until a prediction succeeds; a failed /setup's until the next refresh."""
     logger.warning("ML backend %s failed: %s", backend.id, reason)
-    return backend_store.set_status(backend, ERROR, short_error(reason))
+    return backend_store.set_status(backend, ERROR, short_error(reason), predict_failed=predicting)
+
+
+def record_success(backend: MLBackend, model_version: str | None = None) -> MLBackend:
+    """The backend answered a prediction correctly: back to CO (not while a training run has it)."""
+    if backend.state == TRAINING:
+        return backend
+    if backend.state != CONNECTED or backend.error_message or backend.predict_failed:
+        return backend_store.set_status(backend, CONNECTED, None, model_version)
+    if model_version and model_version != backend.model_version:
+        return backend_store.set_status(backend, CONNECTED, None, model_version)
+    return backend
 
 
 def update(user: User, backend_id: int, fields: dict) -> MLBackend:
@@ -293,14 +324,17 @@ def interactive(user: User, backend_id: int, body: dict) -> dict:
     task, _ = access.task_for(user, task_id)
     if task.project_id != project.id:
         raise NotFound("No Task matches the given query.")
+    timeout = budget.for_request(backend).call_timeout()
     try:
-        results, _ = client_for(backend).predict(project, backend_tasks([task]), context=context)
-        if not results:
-            return {"data": None}
-        drafts_for(results[0], config_of(project), 0)
+        sent = backend_tasks([task])
+        results, _ = client_for(backend).predict(project, sent, context=context, timeout=timeout)
+        if results:
+            drafts_for(results[0], config_of(project), 0)
     except BackendError as exc:
+        record_failure(backend, str(exc))
         return {"errors": [short_error(str(exc))]}
-    return {"data": results[0]}
+    record_success(backend)
+    return {"data": results[0] if results else None}
 
 
 def predict_test(user: User, backend_id: int) -> dict:
@@ -317,9 +351,12 @@ def predict_test(user: User, backend_id: int) -> dict:
     sent = backend_tasks([task])
     request = predict_request(project, sent, None)
     where = backend.url.rstrip("/") + "/predict" if backend.kind == "http" else backend.endpoint_name
+    timeout = budget.for_request(backend).call_timeout()
     try:
-        results, _ = client_for(backend).predict(project, sent)
+        results, _ = client_for(backend).predict(project, sent, timeout=timeout)
+        parse_predictions(results, len(sent), config_of(project))
     except BackendError as exc:
+        record_failure(backend, str(exc))
         return {
             "status": 500,
             "error_message": short_error(str(exc)),
@@ -328,6 +365,7 @@ def predict_test(user: User, backend_id: int) -> dict:
             "request": request,
             "response": None,
         }
+    record_success(backend)
     return {
         "status": 200,
         "error_message": None,

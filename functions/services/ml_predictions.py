@@ -7,27 +7,34 @@ everything, not one per task), and a selection over `LABELSTACK_ML_SYNC_PREDICT_
 background job whose progress the client polls. Tasks that already have a prediction of the backend's
 current model version are skipped. A batch is checked whole before anything of it is stored: a backend
 that is down, too slow or answers garbage leaves that batch unstored and the backend in state ER with the
-reason, and labeling goes on.
+reason, and labeling goes on. The answer says why fewer predictions came back than tasks were selected
+(the backend failed, the request's time ran out, the model returned none, the tasks had them already).
+
+A retrieval the API request waits on keeps to the request's budget (functions/ml/budget.py): a hanging
+backend ends it after the backend's timeout, and all of its calls together stay under `ml_api_timeout`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from functions.domain.errors import Conflict, NotFound, ValidationFailed
+from functions.domain.errors import Conflict, NotFound
 from functions.domain.label_stream import uncertainty
 from functions.domain.ls_json import iso
-from functions.domain.ml_backend import CONNECTED, MLBackend, short_error
+from functions.domain.ml_backend import CONNECTED, ERROR, MLBackend, describe_target, short_error
 from functions.domain.records import Prediction, Project, Task, User, utcnow
+from functions.ml import budget
+from functions.ml.budget import Budget
 from functions.ml.client import client_for
 from functions.ml.protocol import MLClient
 from functions.ml.responses import BackendError, PredictionDraft, parse_predictions
 from functions.services import access, jobs
-from functions.services.ml_backends import backend_tasks, record_failure
+from functions.services.ml_backends import backend_tasks, record_failure, record_setup, record_success
 from functions.services.projects import config_of
 from functions.settings import get_settings
 from functions.store import blobs, ids
@@ -47,6 +54,9 @@ class Outcome:
     skipped: int = 0  # already had a prediction of the current version
     calls: int = 0  # /predict calls (InvokeEndpoint for SageMaker)
     error: str | None = None
+    sent: int = 0  # tasks sent to the backend
+    abstained: int = 0  # tasks sent that the model answered no prediction for
+    unsent: int = 0  # tasks not sent: the request's time ran out
 
 
 def project_backend(project_id: int) -> MLBackend | None:
@@ -70,19 +80,52 @@ def retrieve(user: User, project: Project, tasks: list[Task]) -> dict:
     """The Data Manager action `retrieve_tasks_predictions` over the selected tasks."""
     backend = project_backend(project.id)
     if backend is None:
-        raise ValidationFailed.field("project", "The project has no ML backend; connect one at /api/ml.")
+        reason = "the project has no ML backend; connect one at /api/ml"
+        return {"processed_items": 0, "detail": f"Retrieved 0 predictions: {reason}", "error": reason}
     if len(tasks) > get_settings().ml_sync_predict_limit:
         return _start_job(backend, [t.id for t in tasks])
-    outcome = predict_tasks(project, backend, tasks)
+    outcome = predict_tasks(project, backend, tasks, limit=budget.for_request(backend))
     body: dict[str, Any] = {
         "processed_items": outcome.predicted,
-        "detail": f"Retrieved {outcome.predictions} predictions",
+        "detail": detail(outcome, backend),
         "skipped_items": outcome.skipped,
     }
     if outcome.error:
-        body["detail"] += f"; the ML backend failed: {outcome.error}"
         body["error"] = outcome.error
     return body
+
+
+def detail(outcome: Outcome, backend: MLBackend) -> str:
+    """The answer's detail: how many predictions were retrieved, and why not more when tasks got none."""
+    reasons = []
+    if outcome.error:
+        reasons.append(f"the ML backend failed: {outcome.error}")
+    if outcome.unsent:
+        reasons.append(
+            f"{outcome.unsent} tasks were not sent: the backend calls of one request may take "
+            f"{get_settings().ml_api_timeout:g} s in all; retrieve them again, or select more than "
+            f"{get_settings().ml_sync_predict_limit} tasks to predict them in the background"
+        )
+    if outcome.abstained:
+        model = "the model" if backend.kind == "http" else f"the model of {describe_target(backend)}"
+        hint = (
+            "an untrained model returns none: train it from this project"
+            if backend.kind == "http"
+            else "an untrained model returns none; an endpoint serves the model of the project that "
+            "owns it, trained by that project's training runs"
+        )
+        reasons.append(
+            f"{model} returned no predictions for {outcome.abstained} of the {outcome.sent} tasks sent "
+            f"({hint})"
+        )
+    if outcome.skipped:
+        reasons.append(
+            f"{outcome.skipped} tasks already had a prediction of model version {backend.model_version}"
+        )
+    if not outcome.tasks and not outcome.unsent and not outcome.error:
+        reasons.append("no tasks were selected")
+    text = f"Retrieved {outcome.predictions} predictions"
+    return f"{text}: {'; '.join(reasons)}" if reasons else text
 
 
 def predict_tasks(
@@ -90,23 +133,28 @@ def predict_tasks(
     backend: MLBackend,
     tasks: Iterable[Task],
     *,
+    limit: Budget | None = None,
     progress: Callable[[Outcome], None] | None = None,
 ) -> Outcome:
+    """Predict `tasks` in batches and store what fits the label config; the first failure stops it, with
+    the backend in ER. `limit` is the time budget (a background job's by default)."""
+    limit = limit or budget.for_job(backend)
     outcome = Outcome()
     client = client_for(backend)
     try:
         version = client.setup(project)
     except BackendError as exc:
         outcome.error = str(exc)
-        record_failure(backend, outcome.error)
+        record_failure(backend, outcome.error, predicting=False)
         return outcome
-    if (version and backend.auto_update and version != backend.model_version) or backend.state != CONNECTED:
-        backend_store.set_status(
-            backend, CONNECTED, None, version if version and backend.auto_update else None
-        )
+    backend = record_setup(backend, version)
     current = backend.model_version
     config = config_of(project)
+    answered = False
     for batch in _batches(tasks, get_settings().ml_batch_size):
+        if limit.spent():
+            outcome.unsent += len(batch)  # counted, not sent
+            continue
         outcome.tasks += len(batch)
         existing = prediction_store.batch_get([i for t in batch for i in t.prediction_ids])
         done = {p.task_id for p in existing if current and p.model_version == current}
@@ -115,12 +163,16 @@ def predict_tasks(
         if todo:
             try:
                 sent = backend_tasks(todo, [p for p in existing if p.task_id not in done])
-                results, answered_version = _predict(client, project, sent, outcome)
+                outcome.sent += len(sent)
+                results, answered_version = _predict(client, project, sent, outcome, limit)
                 drafts = parse_predictions(results, len(todo), config)
             except BackendError as exc:
                 outcome.error = str(exc)
                 record_failure(backend, outcome.error)
                 break
+            if not answered:
+                backend, answered = record_success(backend), True
+            outcome.abstained += sum(1 for found in drafts if not found)
             stored = store(project, backend, list(zip(todo, drafts, strict=True)), answered_version)
             outcome.predicted += len({p.task_id for p in stored})
             outcome.predictions += len(stored)
@@ -130,16 +182,21 @@ def predict_tasks(
 
 
 def _predict(
-    client: MLClient, project: Project, sent: list[dict], outcome: Outcome, timeout: float | None = None
+    client: MLClient, project: Project, sent: list[dict], outcome: Outcome, limit: Budget
 ) -> tuple[list, str | None]:
     outcome.calls += 1
-    results, version = client.predict(project, sent, timeout=timeout)
+    results, version = client.predict(project, sent, timeout=limit.call_timeout())
     if len(results) == 1 and len(sent) > 1:
         # Label Studio's rule: one result for many tasks means a backend without batch support.
         results = []
         for task in sent:
+            if limit.spent():
+                raise BackendError(
+                    f"the backend answers one task per call, and the time for this request ran out after "
+                    f"{len(results)} of {len(sent)} tasks"
+                )
             outcome.calls += 1
-            one, version = client.predict(project, [task], timeout=timeout)
+            one, version = client.predict(project, [task], timeout=limit.call_timeout())
             if len(one) != 1:
                 raise BackendError(f"the backend answered {len(one)} results for 1 task")
             results.extend(one)
@@ -250,7 +307,11 @@ def run_job(backend_id: int, job_id: int) -> None:
 
         outcome = predict_tasks(project, backend, tasks(), progress=progress)
         progress(outcome)
-        job.update(status="failed" if outcome.error else "completed", error=outcome.error)
+        job.update(
+            status="failed" if outcome.error else "completed",
+            error=outcome.error,
+            detail=detail(outcome, backend_store.get(backend_id)),
+        )
     except Exception as exc:
         logger.exception("prediction job %s failed", job_id)
         job.update(status="failed", error=short_error(f"{type(exc).__name__}: {exc}"))
@@ -273,6 +334,38 @@ def job_status(user: User, backend_id: int, job_id: int) -> dict:
 # Reading tasks: prediction on load, and which predictions annotators see.
 
 
+# At most one prediction on load per backend at a time in this process: a slow backend holds one
+# request's thread, not one per annotator opening a task.
+_loading: set[int] = set()
+_loading_lock = threading.Lock()
+
+
+def _claim_load(backend_id: int) -> bool:
+    with _loading_lock:
+        if backend_id in _loading:
+            return False
+        _loading.add(backend_id)
+        return True
+
+
+def _release_load(backend_id: int) -> None:
+    with _loading_lock:
+        _loading.discard(backend_id)
+
+
+def _worth_asking(backend: MLBackend) -> bool:
+    """A connected backend; one whose predictions failed only once `ml_retry_after` has passed (a failed
+    backend is not waited on for every task an annotator opens)."""
+    if backend.state == CONNECTED:
+        return True
+    retry_after = get_settings().ml_retry_after
+    return (
+        backend.state == ERROR
+        and backend.predict_failed
+        and (utcnow() - backend.updated_at).total_seconds() >= retry_after
+    )
+
+
 def predict_on_load(project: Project, task: Task, predictions: list[Prediction]) -> list[Prediction]:
     """With `evaluate_predictions_automatically`, a task opened without a prediction of the backend's
     current version gets one: one call with a short timeout. Never fails the read."""
@@ -281,14 +374,21 @@ def predict_on_load(project: Project, task: Task, predictions: list[Prediction])
     backend = None
     try:
         backend = project_backend(project.id)
-        if backend is None or backend.state != CONNECTED:
-            return predictions  # a failed backend is retried on its next refresh, not on every task read
+        if backend is None or not _worth_asking(backend):
+            return predictions
         if any(p.model_version == backend.model_version for p in predictions):
             return predictions
-        results, answered_version = client_for(backend).predict(
-            project, backend_tasks([task], predictions), timeout=get_settings().ml_task_load_timeout
-        )
-        drafts = parse_predictions(results, 1, config_of(project))[0]
+        if not _claim_load(backend.id):
+            return predictions  # another request is asking it now
+        try:
+            timeout = min(get_settings().ml_task_load_timeout, budget.per_call(backend))
+            results, answered_version = client_for(backend).predict(
+                project, backend_tasks([task], predictions), timeout=timeout
+            )
+            drafts = parse_predictions(results, 1, config_of(project))[0]
+        finally:
+            _release_load(backend.id)
+        record_success(backend)
         stored = store(project, backend, [(task, drafts)], answered_version)
     except BackendError as exc:
         if backend is not None:

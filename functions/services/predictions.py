@@ -13,6 +13,8 @@ from functions.store import tasks as task_store
 
 MAX_LIST = 10_000
 MODEL_VERSION_MAX = 255
+MAX_IMPORT = 10_000  # predictions per `import/predictions` request
+_IMPORT_BATCH = 100  # tasks per store write
 
 
 def _result(project: Project, value) -> list:
@@ -72,6 +74,73 @@ def create(user: User, fields: dict) -> Prediction:
         scores = {**task.prediction_scores, prediction.model_version: prediction.score}
     return prediction_store.insert(
         prediction, scores=scores, uncertainty=uncertainty(scores or {}, project.model_version)
+    )
+
+
+def import_predictions(user: User, project_id: int, items) -> dict:
+    """Label Studio's `POST /api/projects/{id}/import/predictions` (the legacy SDK's
+    `create_predictions`): a list of `{task, result, score, model_version}`, every task one of the
+    project's. All or nothing: any bad item is a 400 naming it, before anything is stored."""
+    project = access.project_for(user, project_id, manage=True)
+    if not isinstance(items, list) or not items:
+        raise ValidationFailed.field("non_field_errors", "Expected a non-empty list of predictions.")
+    if len(items) > MAX_IMPORT:
+        raise ValidationFailed.field(
+            "non_field_errors", f"At most {MAX_IMPORT} predictions per request; send {len(items)} in parts."
+        )
+    wanted: list[int] = sorted({i["task"] for i in items if isinstance(i, dict) and _is_id(i.get("task"))})
+    tasks = {t.id: t for t in task_store.batch_get(wanted) if t.project_id == project.id}
+    drafts: list[Prediction] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ValidationFailed.field(f"{index}", "Must be a prediction object.")
+        task_id = item.get("task")
+        if not _is_id(task_id) or task_id not in tasks:
+            raise ValidationFailed.field(
+                f"{index}.task",
+                f"{task_id!r} is not a task of project {project.id}; predictions must name one of its tasks.",
+            )
+        try:
+            drafts.append(_draft(project, task_id, item))
+        except ValidationFailed as exc:
+            raise ValidationFailed({f"{index}.{k}": v for k, v in exc.errors.items()}) from None
+    next_id = prediction_store.new_ids(len(drafts))
+    for offset, prediction in enumerate(drafts):
+        prediction.id = next_id + offset
+    by_task: dict[int, list[Prediction]] = {}
+    for prediction in drafts:
+        by_task.setdefault(prediction.task_id, []).append(prediction)
+    task_ids = list(by_task)
+    for start in range(0, len(task_ids), _IMPORT_BATCH):
+        chunk = task_ids[start : start + _IMPORT_BATCH]
+        scores: dict[int, tuple[dict[str, float], float | None]] = {}
+        for task_id in chunk:
+            found = dict(tasks[task_id].prediction_scores)
+            found.update({p.model_version: p.score for p in by_task[task_id] if p.score is not None})
+            if found != tasks[task_id].prediction_scores:
+                scores[task_id] = (found, uncertainty(found, project.model_version))
+        prediction_store.insert_batch(project.id, [p for t in chunk for p in by_task[t]], scores)
+    return {"created": len(drafts)}
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _draft(project: Project, task_id: int, fields: dict) -> Prediction:
+    if "result" not in fields:
+        raise ValidationFailed.field("result", "This field is required.")
+    model_version = fields.get("model_version") or "undefined"
+    if not isinstance(model_version, str) or len(model_version) > 255:
+        raise ValidationFailed.field("model_version", "Must be a string of at most 255 characters.")
+    return Prediction(
+        id=0,
+        task_id=task_id,
+        project_id=project.id,
+        result=_result(project, fields["result"]),
+        score=_score(fields.get("score")),
+        model_version=model_version,
+        model=fields.get("model") if _is_id(fields.get("model")) else None,
     )
 
 

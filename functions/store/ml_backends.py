@@ -34,6 +34,7 @@ def _to_backend(item: MLBackendModel) -> MLBackend:
         model_version=item.model_version or "",
         job=json.loads(item.job) if item.job else {},
         training_failed=bool(item.training_failed),
+        predict_failed=bool(item.predict_failed),
         read_only=bool(item.read_only),
         **{k: v for k, v in settings.items() if k in _SETTINGS},
     )
@@ -98,11 +99,16 @@ def save(backend: MLBackend) -> MLBackend:
 
 
 def _status_actions(
-    state: str, error_message: str | None, model_version: str | None, training_failed: bool = False
+    state: str,
+    error_message: str | None,
+    model_version: str | None,
+    training_failed: bool = False,
+    predict_failed: bool = False,
 ) -> list:
     actions = [
         MLBackendModel.state.set(state),
         MLBackendModel.training_failed.set(training_failed),
+        MLBackendModel.predict_failed.set(predict_failed),
         MLBackendModel.error_message.set(error_message)
         if error_message is not None
         else MLBackendModel.error_message.remove(),
@@ -119,16 +125,18 @@ def set_status(
     model_version: str | None = None,
     *,
     training_failed: bool = False,
+    predict_failed: bool = False,
 ) -> MLBackend:
-    """Record what calling the backend showed (no version check: the server's observation wins)."""
+    """Record what calling the backend showed (no version check: the server's observation wins).
+    `training_failed`/`predict_failed` say whose error it is (MLBackend)."""
     backend.state, backend.error_message, backend.updated_at = state, error_message, utcnow()
-    backend.training_failed = training_failed
+    backend.training_failed, backend.predict_failed = training_failed, predict_failed
     if model_version is not None:
         backend.model_version = model_version
     with conflict_on_condition(NOT_FOUND):
         MLBackendModel(backend.id).update(
             actions=[
-                *_status_actions(state, error_message, model_version, training_failed),
+                *_status_actions(state, error_message, model_version, training_failed, predict_failed),
                 MLBackendModel.updated_at.set(backend.updated_at),
             ],
             condition=MLBackendModel.id.exists(),

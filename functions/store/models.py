@@ -433,6 +433,7 @@ class MLBackendModel(_Base):
     training_run = NumberAttribute(null=True)
     trained_annotations = NumberAttribute(default=0)
     training_failed = BooleanAttribute(default=False)
+    predict_failed = BooleanAttribute(default=False)  # the error is a failed prediction's
     # A `sagemaker` backend whose endpoint another project owns (MLEndpointModel): it may predict, never
     # train. Written by the server when the backend is connected, never by users.
     read_only = BooleanAttribute(default=False)

@@ -208,7 +208,11 @@ def test_a_failing_backend_stores_nothing_and_goes_to_error_while_labeling_works
     stored = api.get("/api/ml", params={"project": pid}).json()[0]  # the list shows the stored state
     assert stored["state"] == "ER" and reason in stored["error_message"]
     assert api.get(f"/api/projects/{pid}/next").status_code == 200
-    # Reading the backend refreshes its state, as Label Studio does: /health and /setup still work.
+    # Reading the backend checks /health and /setup, which still work; that says nothing about /predict,
+    # so the failure stays shown until a prediction succeeds.
+    assert api.get(f"/api/ml/{ml['id']}").json()["state"] == "ER"
+    backend.reset()
+    assert retrieve(api, pid)["processed_items"] == 5
     assert api.get(f"/api/ml/{ml['id']}").json()["state"] == "CO"
 
 

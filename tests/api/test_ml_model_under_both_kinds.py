@@ -16,6 +16,7 @@ import pytest
 
 from infra.local_stack import create_emulated_endpoint
 from tests.api.test_ml_backends import allow_local, predictions_of, project_with_tasks, retrieve  # noqa: F401
+from tests.api.test_projects import TEXT_CONFIG
 from tests.ml.harness import ROOT, free_port
 from tests.ml_endpoints.support import model_server
 from tests.ml_endpoints.test_porting import write_models
@@ -116,3 +117,82 @@ def test_one_model_class_predicts_the_same_as_http_and_as_sagemaker(
     assert over_http == over_sagemaker
     assert over_http["good phone"] == (["Positive"], 0.5)
     assert over_http["bad battery"] == (["Negative"], 0.0)
+
+
+@pytest.fixture
+def builtin_endpoint(tmp_path, aws, monkeypatch):
+    """The built-in text classifier behind `labelstack ml serve`, also known as a SageMaker endpoint."""
+    from infra.local_stack import apply_settings
+
+    create_emulated_endpoint("labelstack-builtin", config_name="builtin-1", model_name="builtin")
+    with model_server("text_classifier", tmp_path / "builtin") as url:
+        monkeypatch.setenv("LABELSTACK_SAGEMAKER_RUNTIME_URL", url)
+        apply_settings({})
+        yield url
+    monkeypatch.delenv("LABELSTACK_SAGEMAKER_RUNTIME_URL")
+    apply_settings({})
+
+
+def train_builtin(url: str, project: int | None) -> None:
+    """Label Studio's legacy `/train` with labeled reviews: for a project's model, or (None) for the model
+    the server's SageMaker routes serve."""
+    words = {"Positive": ["good", "great", "love"], "Negative": ["bad", "awful", "broken"]}
+    tasks = [
+        {
+            "id": i,
+            "data": {"text": f"{words[label][i % 3]} {words[label][(i + 1) % 3]} thing"},
+            "annotations": [
+                {
+                    "id": i,
+                    "result": [
+                        {
+                            "from_name": "sentiment",
+                            "to_name": "text",
+                            "type": "choices",
+                            "value": {"choices": [label]},
+                        }
+                    ],
+                }
+            ],
+        }
+        for i, label in enumerate(["Positive", "Negative"] * 10)
+    ]
+    body: dict = {"annotations": tasks, "label_config": TEXT_CONFIG}
+    if project is not None:
+        body["project"] = str(project)
+    httpx.post(f"{url}/train", json=body, timeout=60).raise_for_status()
+
+
+@pytest.mark.usefixtures("allow_local")
+def test_the_endpoint_serves_its_own_model_and_says_when_it_has_none(api, builtin_endpoint):
+    """Why `sagemaker` retrieval stored nothing where `http` stored everything: the server keeps a model per
+    project for Label Studio's routes and serves its own on SageMaker's; training a project's model over
+    http leaves the endpoint's untrained, and an untrained model answers no predictions."""
+    http_project, _ = project_with_tasks(api, TEXTS)
+    train_builtin(builtin_endpoint, http_project)
+    assert api.post("/api/ml", json={"project": http_project, "url": builtin_endpoint}).status_code == 201
+    assert retrieve(api, http_project)["processed_items"] == len(TEXTS)
+
+    sm_project, sm_tasks = project_with_tasks(api, TEXTS)
+    response = api.post(
+        "/api/ml",
+        json={
+            "project": sm_project,
+            "kind": "sagemaker",
+            "endpoint_name": "labelstack-builtin",
+            "region": "us-east-1",
+        },
+    )
+    assert response.status_code == 201, response.text
+    body = retrieve(api, sm_project)
+    assert body["processed_items"] == 0 and "error" not in body
+    assert body["detail"].startswith(
+        "Retrieved 0 predictions: the model of SageMaker endpoint labelstack-builtin in us-east-1 "
+        f"returned no predictions for {len(TEXTS)} of the {len(TEXTS)} tasks sent "
+        "(an untrained model returns none"
+    ), body
+    assert api.get("/api/ml", params={"project": sm_project}).json()[0]["state"] == "CO"  # not a failure
+
+    train_builtin(builtin_endpoint, None)
+    assert retrieve(api, sm_project)["processed_items"] == len(TEXTS)
+    assert predictions_of(api, sm_tasks[0])[0]["result"][0]["value"]["choices"] == ["Positive"]

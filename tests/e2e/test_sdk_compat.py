@@ -47,6 +47,21 @@ def test_legacy_client(local_stack):
     # The Data Manager filter the legacy client sends for "labeled tasks".
     assert [t["id"] for t in project.get_labeled_tasks()] == [ids[0]]
     assert project.get_task(ids[1])["predictions"][0]["result"][0]["value"] == {"choices": ["Negative"]}
+    created = project.create_predictions(
+        [
+            {"task": ids[0], "result": CHOICE, "score": 0.7, "model_version": "bulk"},
+            {"task": ids[2], "result": "Neutral", "model_version": "bulk"},
+        ]
+    )
+    assert created == {"created": 2}
+    assert [p["model_version"] for p in project.get_task(ids[2])["predictions"]] == ["bulk"]
+    # Label Studio's Data Manager action with no body acts on every task.
+    deleted = httpx.post(
+        f"{local_stack}/api/dm/actions?id=delete_tasks_predictions&project={project.id}",
+        headers={"Authorization": f"Token {E2E_TOKEN}"},
+    )
+    assert deleted.status_code == 200 and deleted.json()["processed_items"] == 3
+    assert all(not project.get_task(i)["predictions"] for i in ids)
     assert project.id in [p.id for p in ls.list_projects()]
 
 

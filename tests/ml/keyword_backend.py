@@ -6,7 +6,9 @@
 The model labels a text Positive when it contains "good"/"love"/"great", else Negative. Beside the
 protocol, the test harness can read what the backend received (`GET /_calls`) and switch it into a
 failure mode (`POST /_mode {"mode": ...}`): "ok", "slow" (sleeps 3 s in /predict), "garbage" (not JSON),
-"wrong_count" (one result too few), "bad_region" (a from_name not in the config), "no_versions".
+"wrong_count" (one result too few), "bad_region" (a from_name not in the config), "no_versions",
+"one_result" (the first task's prediction only, whatever was sent: a backend without batch support, which
+Label Studio then calls once per task).
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ class KeywordSentiment(LabelStudioMLBase):
                     "score": 0.9 if label == "Positive" else 0.6,
                 }
             )
+        if mode == "one_result":
+            return predictions[:1]
         return predictions[:-1] if mode == "wrong_count" else predictions
 
 

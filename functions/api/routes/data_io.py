@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -22,11 +22,13 @@ from functions.api.schemas.data_io import (
     ExportSnapshot,
     ImportResult,
     ImportStatus,
+    PredictionsImported,
     import_request_body,
 )
 from functions.domain.errors import ValidationFailed
 from functions.domain.ls_json import iso, user_brief
 from functions.services import export_snapshots, exporting, importing
+from functions.services import predictions as prediction_service
 from functions.store import users as user_store
 
 router = APIRouter(route_class=LabelStudioRoute, responses=COMMON_ERRORS)
@@ -88,6 +90,24 @@ async def import_tasks(
         body_digest=digest.hexdigest(),
         lambda_context=request.scope.get("aws.context"),
     )
+
+
+@router.post(
+    "/api/projects/{project_id}/import/predictions",
+    status_code=201,
+    response_model=PredictionsImported,
+    tags=["Import"],
+)
+async def import_predictions(
+    project_id: ObjectId,
+    body: Annotated[
+        list[dict[str, Any]],
+        Body(description="Predictions, each naming its `task` (of this project) with `result` and `score`."),
+    ],
+    user: CurrentUser,
+):
+    """Label Studio's predictions import (the legacy SDK's `create_predictions`): all are stored or none."""
+    return await run_in_threadpool(prediction_service.import_predictions, user, project_id, body)
 
 
 @router.get("/api/projects/{project_id}/imports/{import_id}", response_model=ImportStatus, tags=["Import"])

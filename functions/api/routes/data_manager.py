@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from functions.api.auth import CurrentUser
+from functions.api.backend_calls import call_backends
 from functions.api.routing import LabelStudioRoute
 from functions.api.schemas.common import COMMON_ERRORS, ObjectId, error_responses
 from functions.api.schemas.data_manager import ActionRequest, ActionResult, DataManagerAction
@@ -36,10 +37,13 @@ def list_actions(user: CurrentUser, project: ProjectParam):
 
 @router.post("/api/dm/actions", response_model=ActionResult, responses=error_responses(409, 413))
 async def run_action(
-    body: ActionRequest,
     user: CurrentUser,
     project: ProjectParam,
     action: Annotated[str, Query(alias="id", description="Which action, from GET /api/dm/actions.")] = "",
+    body: ActionRequest | None = None,
 ):
-    """Run a bulk action on the tasks the query selects."""
-    return await run_in_threadpool(data_manager.run_action, user, project, action, body.sent())
+    """Run a bulk action on the tasks the query selects; without a body, on every task (as Label Studio
+    does: the legacy SDK sends none)."""
+    query = body.sent() if body is not None else {}
+    run = call_backends if data_manager.calls_backends(action) else run_in_threadpool
+    return await run(data_manager.run_action, user, project, action, query)

@@ -1,5 +1,6 @@
 """/api/ml: a project's ML backends (Label Studio's paths and JSON, plus `kind: "sagemaker"`), the
-prediction job poll, and `/tasks/{id}/presign` that backends fetch media through."""
+prediction job poll, and `/tasks/{id}/presign` that backends fetch media through. Routes that call the
+backend run on the backend-call threads (functions/api/backend_calls.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import RedirectResponse
-from starlette.concurrency import run_in_threadpool
 
 from functions.api.auth import CurrentUser
+from functions.api.backend_calls import call_backends
 from functions.api.errors import error_response
 from functions.api.routing import LabelStudioRoute
 from functions.api.schemas.common import COMMON_ERRORS, ObjectId, QueryFlag, error_responses
@@ -47,19 +48,19 @@ def list_backends(
 async def create_backend(body: MLBackendRequest, user: CurrentUser):
     """Register an ML backend (managers): it is connected first (`/health` and `/setup`, or a test
     invocation of a SageMaker endpoint), and one that fails is not saved."""
-    return _json(await run_in_threadpool(ml_backends.create, user, body.sent()))
+    return _json(await call_backends(ml_backends.create, user, body.sent()))
 
 
 @router.get("/api/ml/{backend_id}", response_model=MLBackend)
-def get_backend(backend_id: ObjectId, user: CurrentUser):
+async def get_backend(backend_id: ObjectId, user: CurrentUser):
     """An ML backend, its state refreshed by asking it."""
-    return _json(ml_backends.get(user, backend_id))
+    return _json(await call_backends(ml_backends.get, user, backend_id))
 
 
 @router.patch("/api/ml/{backend_id}", response_model=MLBackend, responses=error_responses(409, 413))
 async def update_backend(backend_id: ObjectId, body: PatchedMLBackendRequest, user: CurrentUser):
     """Change an ML backend (managers); a new location is connected before it is saved."""
-    return _json(await run_in_threadpool(ml_backends.update, user, backend_id, body.sent()))
+    return _json(await call_backends(ml_backends.update, user, backend_id, body.sent()))
 
 
 @router.delete("/api/ml/{backend_id}", status_code=204)
@@ -70,9 +71,9 @@ def delete_backend(backend_id: ObjectId, user: CurrentUser):
 
 
 @router.get("/api/ml/{backend_id}/versions", response_model=ModelVersions)
-def versions(backend_id: ObjectId, user: CurrentUser):
+async def versions(backend_id: ObjectId, user: CurrentUser):
     """The model versions the backend offers."""
-    return ml_backends.versions(user, backend_id)
+    return await call_backends(ml_backends.versions, user, backend_id)
 
 
 @router.post(
@@ -100,7 +101,7 @@ def trainings(backend_id: ObjectId, user: CurrentUser):
     response_model=PredictTest,
     responses=error_responses(501),
 )
-def predict_test(
+async def predict_test(
     backend_id: ObjectId,
     user: CurrentUser,
     random: Annotated[
@@ -109,9 +110,9 @@ def predict_test(
 ):
     """Send one random task to the backend's /predict and answer with the whole exchange (managers)."""
     if not random:
-        ml_backends.backend_for(user, backend_id, manage=True)
+        await call_backends(ml_backends.backend_for, user, backend_id, manage=True)
         return error_response(501, "Only random=true is supported: a test on a random task.")
-    return ml_backends.predict_test(user, backend_id)
+    return await call_backends(ml_backends.predict_test, user, backend_id)
 
 
 @router.post(
@@ -122,7 +123,7 @@ def predict_test(
 async def interactive_annotating(backend_id: ObjectId, body: InteractiveRequest, user: CurrentUser):
     """Interactive pre-annotation: the backend's prediction for a task, given what the annotator did.
     A backend failure is a 200 with `errors`, as in Label Studio, so the editor keeps working."""
-    return await run_in_threadpool(ml_backends.interactive, user, backend_id, body.sent())
+    return await call_backends(ml_backends.interactive, user, backend_id, body.sent())
 
 
 @router.get("/api/ml/{backend_id}/jobs/{job_id}", response_model=PredictionJob)

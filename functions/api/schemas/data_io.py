@@ -129,3 +129,7 @@ class ConvertedSnapshot(ResponseBody):
     id: int
     export_type: str | None
     converted_formats: list[ConvertedFormat]
+
+
+class PredictionsImported(ResponseBody):
+    created: int = Field(description="How many predictions were stored.")

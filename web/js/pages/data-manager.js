@@ -134,7 +134,8 @@ export async function dataManagerPage({ user, args: [projectId] }) {
       try {
         const result = await api("POST", `/api/dm/actions?${query({ project: projectId, id: action.value })}`,
           dmQuery({ all: false, included: [...state.selected] }));
-        note.set(result?.detail || `Done: ${action.selectedOptions[0].textContent}.`, "ok");
+        // Retrieve Predictions answers 200 with the backend's failure in `error` (the detail says it).
+        note.set(result?.detail || `Done: ${action.selectedOptions[0].textContent}.`, result?.error ? "error" : "ok");
         state.selected.clear();
         load();
       } catch (error) { note.set(error.message, "error"); }
