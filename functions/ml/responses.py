@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from functions.domain.errors import ValidationFailed
-from functions.domain.json_limits import NotJSON, parse
+from functions.domain.json_limits import NotJSON, number_problem, parse
 from functions.domain.label_config import InvalidResult, LabelConfig
 from functions.domain.model_answer import check_model_version, check_predicted_result, check_score
 
@@ -74,6 +74,8 @@ def drafts_for(entry, config: LabelConfig, index: int) -> list[PredictionDraft]:
             version = check_model_version(item.get("model_version"))
         except InvalidResult as exc:
             raise BackendError(f"results[{index}]: {exc}") from None
+        if score is not None and (problem := number_problem(score)):  # 1e-145: in range, not storable
+            raise BackendError(f"results[{index}].score: {problem}")
         drafts.append(PredictionDraft(item["result"], score, version))
     return drafts
 

@@ -35,8 +35,8 @@ REASONS = {
     "infinite-score": "score",
     "huge-score": "score",
     "junk": "not json",
-    "deep-nesting": "nested",
-    "deep-value": "nested",
+    "deep-nesting": "nesting is deeper",
+    "deep-value": "nesting is deeper",
 }
 
 
