@@ -171,6 +171,13 @@ class Table:
         return {n: item[n] for n in names if n in item}
 
 
+def _check_number(text: str) -> None:
+    """DynamoDB's number checks; an integer of up to 38 digits (ids, counts, times) passes at a glance."""
+    digits = text[1:] if text.startswith("-") else text
+    if not (digits.isdigit() and digits.isascii() and len(digits) <= 38):
+        expressions.canonical_number(text)
+
+
 @functools.cache
 def _method_name(operation: str) -> str:
     """ "PutItem" -> "_op_put_item"."""
@@ -315,10 +322,10 @@ class SqliteDynamoDB:
             ((kind, raw),) = value.items()
             try:
                 if kind == "N":
-                    expressions.canonical_number(raw)
+                    _check_number(raw)
                 elif kind == "NS":
                     for number in raw:
-                        expressions.canonical_number(number)
+                        _check_number(number)
             except expressions.ExpressionError as exc:
                 raise error("PutItem", "ValidationException", str(exc)) from None
             if kind == "M":
