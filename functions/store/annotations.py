@@ -209,18 +209,9 @@ def update_fields(
     Concurrent changes of other fields (a review and an edit) are kept (see field_updates.py). Conflict
     when `expected_version` is given and stale; NotFound when the annotation is gone.
     """
-    actions: list[Action] = []
-    for name, value in changes.items():
-        if name == "result":
-            result, result_ref = blobs.pack(value, _result_key(annotation_id))
-            actions += [
-                field_updates.set_or_remove(AnnotationModel.result, result),
-                field_updates.set_or_remove(AnnotationModel.result_ref, result_ref),
-            ]
-        elif name in CHANGEABLE:
-            actions.append(field_updates.set_or_remove(getattr(AnnotationModel, name), value))
-        else:
-            raise ValueError(f"{name!r} is not a field an annotation change sets")
+    actions = field_updates.child_actions(
+        AnnotationModel, changes, CHANGEABLE, _result_key(annotation_id), "an annotation"
+    )
     old = field_updates.update(
         AnnotationModel,
         annotation_id,

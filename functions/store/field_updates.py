@@ -21,6 +21,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from functions.domain.errors import Conflict, NotFound
+from functions.store import blobs
 from functions.store.errors import is_condition_failure
 
 M = TypeVar("M", bound=Model)
@@ -29,6 +30,26 @@ M = TypeVar("M", bound=Model)
 def set_or_remove(attribute: Any, value: Any) -> Action:
     """SET a value; an absent one (None) is REMOVEd, as the item would not hold it either."""
     return attribute.set(value) if value is not None else attribute.remove()
+
+
+def child_actions(
+    model: type[Model], changes: dict[str, Any], changeable: Any, result_key: str, what: str
+) -> list[Action]:
+    """The actions setting an annotation's or prediction's changed fields; its `result` is packed as it
+    is stored (offloaded to `result_key` when large)."""
+    actions: list[Action] = []
+    for name, value in changes.items():
+        if name == "result":
+            result, result_ref = blobs.pack(value, result_key)
+            actions += [
+                set_or_remove(model.result, result),  # type: ignore[attr-defined]
+                set_or_remove(model.result_ref, result_ref),  # type: ignore[attr-defined]
+            ]
+        elif name in changeable:
+            actions.append(set_or_remove(getattr(model, name), value))
+        else:
+            raise ValueError(f"{name!r} is not a field {what} change sets")
+    return actions
 
 
 def update(

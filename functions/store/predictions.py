@@ -130,18 +130,9 @@ def update_fields(prediction_id: int, changes: dict[str, Any]) -> tuple[Predicti
     """Set the fields in `changes` (of CHANGEABLE), and only those, in one UpdateItem; return the
     prediction as it was just before the write and as the write left it. Concurrent changes of other
     fields are kept (see field_updates.py); NotFound when the prediction is gone."""
-    actions: list[Action] = []
-    for name, value in changes.items():
-        if name == "result":
-            result, result_ref = blobs.pack(value, _result_key(prediction_id))
-            actions += [
-                field_updates.set_or_remove(PredictionModel.result, result),
-                field_updates.set_or_remove(PredictionModel.result_ref, result_ref),
-            ]
-        elif name in CHANGEABLE:
-            actions.append(field_updates.set_or_remove(getattr(PredictionModel, name), value))
-        else:
-            raise ValueError(f"{name!r} is not a field a prediction change sets")
+    actions = field_updates.child_actions(
+        PredictionModel, changes, CHANGEABLE, _result_key(prediction_id), "a prediction"
+    )
     old = field_updates.update(
         PredictionModel,
         prediction_id,
