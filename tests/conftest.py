@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import contextmanager
 
 # Before any labelstack module reads its settings: no real AWS, ever.
 os.environ.update(
@@ -34,6 +36,30 @@ def engine() -> str:
     return ENGINE
 
 
+@contextmanager
+def _dynamodb_requests_one_at_a_time():
+    """DynamoDB applies each request atomically (a conditional write or an ADD never interleaves with
+    another on the same item); moto in-process runs threads' requests through the same Python objects at
+    once. Handling moto's DynamoDB requests one at a time gives the tests what DynamoDB guarantees, so
+    the races of many threads are tested on both engines."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    real = BotocoreStubber.process_request
+    lock = threading.Lock()
+
+    def one_at_a_time(self, request):
+        if "//dynamodb." not in request.url:
+            return real(self, request)  # e.g. SQS long polls must not hold the others back
+        with lock:
+            return real(self, request)
+
+    BotocoreStubber.process_request = one_at_a_time
+    try:
+        yield
+    finally:
+        BotocoreStubber.process_request = real
+
+
 @pytest.fixture
 def aws(tmp_path, engine):
     """A fresh store on the engine under test, the files bucket and the queues; the rest of AWS in moto."""
@@ -41,7 +67,7 @@ def aws(tmp_path, engine):
 
     env = {"LABELSTACK_STORE_ENGINE": engine, "LABELSTACK_DATA_DIR": str(tmp_path / "data")}
     saved = {name: os.environ.get(name) for name in env}
-    with mock_aws():
+    with mock_aws(), _dynamodb_requests_one_at_a_time():
         apply_settings(env)
         provision()
         try:

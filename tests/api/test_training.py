@@ -19,7 +19,6 @@ from infra.local_training import LocalTrainingRunner
 from tests.api.test_ml_backends import allow_local, backend, backend_process, predictions_of, retrieve  # noqa: F401
 from tests.api.test_projects import create_project
 from tests.api.test_tasks import import_
-from tests.conftest import ENGINE
 from tests.ml_endpoints.support import SENTIMENT_CONFIG, model_server, reviews
 
 ENDPOINT = "labelstack-test-sentiment"
@@ -309,10 +308,6 @@ def test_an_outsider_registering_anothers_endpoint_gets_it_read_only(api, builti
     assert len(started) == 1
 
 
-@pytest.mark.skipif(
-    ENGINE != "sqlite",
-    reason="a race of conditional writes: DynamoDB guarantees it in AWS, moto in-process does not lock",
-)
 def test_two_projects_racing_for_an_endpoint_give_it_to_one(api, builtin_endpoint):
     from concurrent.futures import ThreadPoolExecutor
 
