@@ -55,8 +55,7 @@ check: prereqs-test $(TEST_STAMP) $(WEB_STAMP)
 	$(MAKE) test-dynamodb
 
 # The API and events suites again on the `dynamodb` engine (moto), the one AWS runs; the store's own
-# contract already ran on both in the line above.
-# The API and events suites again on the dynamodb engine (moto). Left out: suites of the HTTP edge and of
+# contract already ran on both in the line above. Left out: suites of the HTTP edge and of
 # the ML backend clients, whose answers do not depend on the store (the sqlite engine refuses what
 # DynamoDB refuses, so the sqlite run covers their store writes): they took three of its nine minutes.
 ENGINE_AGNOSTIC := tests/api/test_openapi_fuzz.py tests/api/test_ml_faults.py \

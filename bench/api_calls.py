@@ -127,6 +127,11 @@ def _operations(client, pid: int, ids: list[int], size: int) -> dict[str, dict]:
         "GET /api/tasks last page": lambda: client.get(
             "/api/tasks", params={"project": pid, "page_size": 100, "page": (size + 99) // 100}
         ),
+        # A page this process served before, or the one after it (a client walking pages 1, 2, 3…):
+        # counted from the bookmark, not from page 1 (functions/store/page_bookmarks.py).
+        "GET /api/tasks last page again": lambda: client.get(
+            "/api/tasks", params={"project": pid, "page_size": 100, "page": (size + 99) // 100}
+        ),
     }
     for name, call in ops.items():
         with counted() as box:

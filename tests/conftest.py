@@ -63,6 +63,7 @@ def _dynamodb_requests_one_at_a_time():
 @pytest.fixture
 def aws(tmp_path, engine):
     """A fresh store on the engine under test, the files bucket and the queues; the rest of AWS in moto."""
+    from functions.store import page_bookmarks
     from infra.local_stack import apply_settings, provision
 
     env = {"LABELSTACK_STORE_ENGINE": engine, "LABELSTACK_DATA_DIR": str(tmp_path / "data")}
@@ -70,6 +71,7 @@ def aws(tmp_path, engine):
     with mock_aws(), _dynamodb_requests_one_at_a_time():
         apply_settings(env)
         provision()
+        page_bookmarks.forget_all()  # ids start again in a fresh store
         try:
             yield
         finally:

@@ -79,6 +79,9 @@ class Project:
     total_predictions_number: int = 0
     num_tasks_with_annotations: int = 0
     finished_task_number: int = 0
+    # Task removals ever (deletes, undone imports): with task_number it names the project's set of tasks,
+    # on which page bookmarks are kept (functions/store/page_bookmarks.py).
+    tasks_removed: int = 0
     # Bumped by every settings edit (counters do not bump it): a client that states the version it read
     # gets a 409 when it is stale; one that states none has its edit applied to the stored settings.
     version: int = 0

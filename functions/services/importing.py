@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 
 from functions.domain.errors import Conflict, NotFound, ValidationFailed
@@ -144,6 +145,8 @@ def clear_interrupted() -> int:
     for job, body_ref in import_store.unfinished():
         if job.first_task_id is not None:
             task_store.delete_many(range(job.first_task_id, job.first_task_id + job.task_count))
+            with suppress(NotFound):  # the project may be gone since
+                project_store.add_counters(job.project_id, tasks_removed=job.task_count)
         job.status, job.error, job.finished_at = "failed", INTERRUPTED, utcnow()
         job.first_task_id = None
         import_store.update(job)
@@ -306,6 +309,8 @@ def _undo(tasks: list[Task], annotations: list[Annotation], predictions: list[Pr
         task_store.delete_many(t.id for t in tasks)
         annotation_store.delete_many(a.id for a in annotations)
         prediction_store.delete_many(p.id for p in predictions)
+        if tasks:  # uncounted, but they were in the project's index: its pages moved
+            project_store.add_counters(tasks[0].project_id, tasks_removed=len(tasks))
     except Exception:
         logger.exception("could not undo a failed import of %d tasks", len(tasks))
 

@@ -63,7 +63,8 @@ def list_tasks(
     # Django's paginator: page 1 always exists (maybe empty); a later page past the end is a 404.
     if page > 1 and offset >= project.task_number:
         raise NotFound("Invalid page.")
-    tasks = task_store.batch_get(task_store.page_ids(project_id, offset, page_size))
+    task_set = (project.task_number, project.tasks_removed)
+    tasks = task_store.batch_get(task_store.page_ids(project_id, offset, page_size, task_set))
     if page > 1 and not tasks:
         raise NotFound("Invalid page.")
     return project, (views(tasks) if with_children else tasks)
@@ -124,6 +125,7 @@ def delete_task_records(project: Project, task: Task) -> None:
     project_store.add_counters(
         project.id,
         task_number=-1,
+        tasks_removed=1,
         total_annotations_number=-len(finished),
         skipped_annotations_number=-(len(annotations) - len(finished)),
         ground_truth_number=-sum(a.ground_truth for a in annotations),

@@ -171,6 +171,7 @@ class ProjectModel(_Base):
     total_predictions_number = NumberAttribute(default=0)
     num_tasks_with_annotations = NumberAttribute(default=0)
     finished_task_number = NumberAttribute(default=0)
+    tasks_removed = NumberAttribute(default=0)
     # Next per-project task number (Label Studio's inner_id), reserved in ranges like global ids.
     inner_id_seq = NumberAttribute(default=0)
     version = NumberAttribute(default=0)

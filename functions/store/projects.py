@@ -28,6 +28,7 @@ COUNTERS = (
     "total_predictions_number",
     "num_tasks_with_annotations",
     "finished_task_number",
+    "tasks_removed",
 )
 _STORED_APART = {"id", "title", "created_by", "created_at", "version", *COUNTERS}
 SETTINGS = tuple(f.name for f in dataclasses.fields(Project) if f.name not in _STORED_APART)
@@ -186,9 +187,16 @@ def counter_actions(**deltas: int) -> list:
 
 
 def add_counters(project_id: int, **deltas: int) -> None:
+    """Add the deltas to the project's counters, atomically. NotFound when the project is gone."""
     actions = counter_actions(**deltas)
-    if actions:
+    if not actions:
+        return
+    try:
         ProjectModel(project_id).update(actions=actions, condition=ProjectModel.id.exists())
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            raise NotFound("No Project matches the given query.") from exc
+        raise
 
 
 def reserve_inner_ids(project_id: int, count: int) -> int:

@@ -15,7 +15,8 @@ from pynamodb.expressions.update import Action
 from functions.domain.errors import NotFound
 from functions.domain.label_stream import uncertainty
 from functions.domain.records import Task
-from functions.store import blobs, bulk, field_updates
+from functions.settings import get_settings
+from functions.store import blobs, bulk, field_updates, page_bookmarks
 from functions.store.errors import conflict_on_condition
 from functions.store.models import TaskModel
 
@@ -181,16 +182,20 @@ def batch_get(task_ids: list[int]) -> list[Task]:
     return [_to_task(found[i]) for i in task_ids if i in found]
 
 
-def page_ids(project_id: int, offset: int, limit: int) -> list[int]:
+def page_ids(
+    project_id: int, offset: int, limit: int, generation: tuple[int, ...] | None = None
+) -> list[int]:
     """Task ids `offset`..`offset+limit` of a project, in id order.
 
     DynamoDB has no OFFSET: the skipped part is counted (Select=COUNT over the keys-only index, up to
-    1 MB of keys — tens of thousands — per call), then one page of keys is read.
+    1 MB of keys — tens of thousands — per call), then one page of keys is read. With `generation` (the
+    project's task set, see page_bookmarks.py) the count starts at the nearest page this process served.
     """
     conn = TaskModel._get_connection()
     index = TaskModel.project_index.Meta.index_name
-    start_key = None
-    remaining = offset
+    counted, after_id = page_bookmarks.nearest(project_id, generation, offset) if generation else (0, None)
+    start_key = None if after_id is None else _index_key(project_id, after_id)
+    remaining = offset - counted
     while remaining > 0:
         page = conn.query(
             str(project_id), index_name=index, select="COUNT", limit=remaining, exclusive_start_key=start_key
@@ -199,6 +204,9 @@ def page_ids(project_id: int, offset: int, limit: int) -> list[int]:
         start_key = page.get("LastEvaluatedKey")
         if start_key is None:
             return []
+    settle = 0.0 if get_settings().store_engine == "sqlite" else INDEX_SETTLE_SECONDS
+    if generation and start_key is not None and counted < offset:
+        page_bookmarks.note(project_id, generation, offset, int(start_key["id"]["N"]), settle_seconds=settle)
     found: list[int] = []
     while len(found) < limit:
         page = conn.query(
@@ -208,7 +216,19 @@ def page_ids(project_id: int, offset: int, limit: int) -> list[int]:
         start_key = page.get("LastEvaluatedKey")
         if start_key is None:
             break
+    if generation and found:
+        page_bookmarks.note(project_id, generation, offset + len(found), found[-1], settle_seconds=settle)
     return found
+
+
+# How long a changed task set must have been current before its pages are noted: DynamoDB's index
+# catches up with a write within a second or so (page_bookmarks.py); the sqlite engine's at once.
+INDEX_SETTLE_SECONDS = 5.0
+
+
+def _index_key(project_id: int, task_id: int) -> dict:
+    """The project index's ExclusiveStartKey that resumes just after `task_id` (its keys and the table's)."""
+    return {"project_id": {"N": str(project_id)}, "id": {"N": str(task_id)}}
 
 
 def iter_ids(project_id: int) -> Iterator[list[int]]:

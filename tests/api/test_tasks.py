@@ -390,3 +390,32 @@ def test_parallel_prediction_changes_all_land(api, monkeypatch):
     assert stored["result"][0]["value"] == {"choices": ["Negative"]}
     assert (stored["score"], stored["model_version"]) == (0.25, "m2")
     assert api.patch("/api/predictions/999999", json={"score": 0.1}).status_code == 404
+
+
+def test_walking_pages_after_deletes_and_imports_gives_every_task_once(api, monkeypatch):
+    """The SDK's walk (pages 1, 2, 3…) starts each page at a bookmark; deletes and imports in between
+    must not leave a bookmark pointing at the wrong place."""
+    monkeypatch.setattr(task_store, "INDEX_SETTLE_SECONDS", 0.0)  # moto's index is current at once
+    pid = create_project(api)["id"]
+
+    def walk() -> list[str]:
+        texts, page = [], 1
+        while True:
+            answer = api.get("/api/tasks", params={"project": pid, "page": page, "page_size": 7})
+            if answer.status_code == 404:
+                return texts
+            texts += [t["data"]["text"] for t in answer.json()["tasks"]]
+            page += 1
+
+    ids = import_(api, pid, [{"text": f"t{i}"} for i in range(40)])["task_ids"]
+    assert walk() == [f"t{i}" for i in range(40)]
+    for tid in ids[:3] + ids[20:22]:
+        assert api.delete(f"/api/tasks/{tid}").status_code == 204
+    expected = [f"t{i}" for i in range(40) if i not in (0, 1, 2, 20, 21)]
+    assert walk() == expected
+    api.post(
+        f"/api/dm/actions?id=delete_tasks&project={pid}",
+        json={"selectedItems": {"all": False, "included": ids[5:7]}},
+    )
+    import_(api, pid, [{"text": "new"}])
+    assert walk() == [t for t in expected if t not in ("t5", "t6")] + ["new"]

@@ -56,6 +56,41 @@ def test_pages_come_in_id_order_and_never_mix_projects(aws):
     assert [t.id for t in got] == [1248, 1000]
 
 
+def test_page_bookmarks_make_a_page_walk_count_only_from_the_page_before(aws, monkeypatch):
+    """A client walking pages 1, 2, 3…: each page starts from where the one before ended, whatever the
+    page number; a task set that changed (a removal, an addition) starts over and pages stay exact."""
+    monkeypatch.setattr(task_store, "INDEX_SETTLE_SECONDS", 0.0)  # moto's index, like sqlite's, is current
+    _project(1)
+    _project(2)
+    _tasks(1, range(1, 2001))
+    _tasks(2, range(5001, 5101))
+    counted: list[int] = []
+    connection = type(task_store.TaskModel._get_connection())
+    real_query = connection.query
+
+    def query(self, *args, select=None, limit=None, **kwargs):
+        if select == "COUNT":
+            counted.append(limit)
+        return real_query(self, *args, select=select, limit=limit, **kwargs)
+
+    monkeypatch.setattr(connection, "query", query)
+    walk = [task_store.page_ids(1, offset, 100, (2000, 0)) for offset in range(0, 2000, 100)]
+    assert [i for page in walk for i in page] == list(range(1, 2001))
+    assert counted == []  # every page after the first started at the end of the page before
+    assert task_store.page_ids(1, 1500, 100, (2000, 0)) == list(range(1501, 1601))  # a page seen before
+    assert task_store.page_ids(1, 1550, 10, (2000, 0)) == list(range(1551, 1561))
+    assert counted == [50]  # from the nearest bookmark (1500), not from 0
+    # Another generation: task 3 removed, so every later page moved by one.
+    task_store.delete(3)
+    assert task_store.page_ids(1, 1500, 100, (1999, 1)) == list(range(1502, 1602))
+    assert counted[-1] == 1500
+    # An import of tasks with ids below the bookmarks (ranges reserved earlier, written later).
+    _tasks(1, [0])
+    assert task_store.page_ids(1, 1500, 100, (2000, 1)) == list(range(1501, 1601))
+    assert task_store.page_ids(2, 50, 10, (100, 0)) == list(range(5051, 5061))  # other projects apart
+    assert task_store.page_ids(1, 1500, 100) == list(range(1501, 1601))  # no generation: no bookmarks
+
+
 def test_the_queue_index_is_sparse_and_follows_labeling(aws):
     _project(1)
     _tasks(1, range(1, 6))

@@ -44,6 +44,9 @@ def error(operation: str, code: str, message: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": message}}, operation)
 
 
+_PLAIN_INTEGER = re.compile(r"-?[0-9]{1,18}")
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -52,6 +55,8 @@ def column(value: dict) -> Any:
     """A key attribute's typed value as the SQLite value that sorts as DynamoDB sorts it."""
     kind, raw = next(iter(value.items()))
     if kind == "N":
+        if _PLAIN_INTEGER.fullmatch(raw):
+            return int(raw)  # ids and counts: Decimal's round trip gives the same, ten times slower
         number = Decimal(raw)
         return int(number) if number == number.to_integral_value() else float(number)
     if kind == "S":
@@ -176,6 +181,33 @@ def _check_number(text: str) -> None:
     digits = text[1:] if text.startswith("-") else text
     if not (digits.isdigit() and digits.isascii() and len(digits) <= 38):
         expressions.canonical_number(text)
+
+
+# In an item's JSON text (typed values: {"N":"12"}) quotes inside strings are escaped, and a name or a
+# typed value starts right after `{` or `,`: so these find exactly the item's numbers that are not plain
+# integers, its number sets, and an empty attribute name.
+_UNUSUAL_NUMBER = re.compile(r'\{"N":"(?!-?[0-9]{1,38}")([^"]*)"')
+_NUMBER_SET = re.compile(r'\{"NS":\[([^\]]*)\]')
+_EMPTY_NAME = re.compile(r'[{,]"":')
+
+
+def _refuse_unstorable_text(doc: str) -> None:
+    """`SqliteDynamoDB._refuse_unstorable` for a new item, on its JSON text: one regex pass instead of a
+    walk over every attribute (a 10,000-task import spent a fifth of its time walking)."""
+    if _EMPTY_NAME.search(doc):
+        raise error(
+            "PutItem",
+            "ValidationException",
+            "One or more parameter values were invalid: Empty attribute name",
+        )
+    numbers = _UNUSUAL_NUMBER.findall(doc)
+    for number_set in _NUMBER_SET.findall(doc):
+        numbers += json.loads(f"[{number_set}]")
+    try:
+        for number in numbers:
+            _check_number(number)
+    except expressions.ExpressionError as exc:
+        raise error("PutItem", "ValidationException", str(exc)) from None
 
 
 @functools.cache
@@ -365,8 +397,11 @@ class SqliteDynamoDB:
             if new is None:
                 removed.append((table.name, *row_key))
             else:
-                self._refuse_unstorable(old, new)
                 doc = _dumps(new)
+                if old is None:
+                    _refuse_unstorable_text(doc)
+                else:
+                    self._refuse_unstorable(old, new)
                 if len(doc) > ITEM_BYTES_LIMIT:
                     raise error(
                         "PutItem", "ValidationException", "Item size has exceeded the maximum allowed size"
