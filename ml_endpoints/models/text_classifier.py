@@ -16,10 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-
 from ml_endpoints import artifacts
 from ml_endpoints.model import LabelStudioMLBase, ModelResponse, PredictionValue, model_dir
 
@@ -143,6 +139,11 @@ def train(
     examples: list[Example], *, from_name: str | None = None, to_name: str | None = None, c: float = 4.0
 ) -> dict:
     """Fit TF-IDF + logistic regression; return the artifact document."""
+    # scikit-learn with numpy and scipy is ~110 MB resident: imported when a model is first trained or
+    # loaded, so a model server (labelstack dev starts one) that no project uses stays small.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
     labels = sorted({example.label for example in examples})
     if len(labels) < 2:
         raise NotEnoughData(
@@ -182,6 +183,10 @@ class Classifier:
     """A loaded artifact: scikit-learn objects rebuilt from the JSON numbers."""
 
     def __init__(self, document: dict):
+        import numpy as np  # see train() for why here
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
         try:
             if document.get("format") != FORMAT:
                 raise InvalidArtifact(f"not a {FORMAT} artifact")
