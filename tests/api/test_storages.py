@@ -209,17 +209,18 @@ def test_bad_fields_are_400s_naming_the_field(api):
 
 def test_a_nested_quantifier_key_filter_syncs_in_linear_time(api):
     pid = create_project(api)["id"]
-    # A backtracking engine needs about 1 s for the short key, twice that per character more: the short
-    # key's bucket comes first so such an engine fails the test instead of hanging it.
-    for length in (24, 1000):
+    # A backtracking engine needs about 1 s for a 24-character key, twice that per character more (a
+    # minute for the short key here): the short key's bucket comes first so such an engine fails the test
+    # instead of hanging it. The bound leaves room for a busy machine's sync of two objects.
+    for length in (30, 1000):
         b = bucket(f"nested-{length}")
         put(b, "aaa")
         put(b, "a" * length + "!")
         storage = source(api, pid, b, regex_filter="(a+)+$", use_blob_urls=True)
         done = sync(api, f"/api/storages/s3/{storage['id']}")
         assert done["status"] == "completed" and done["last_sync_count"] == 1, done
-        assert done["meta"]["duration"] < 1, f"{done['meta']['duration']} s with a {length + 1}-character key"
-    assert [t["data"]["text"] for t in tasks_of(api, pid)] == ["s3://nested-24/aaa", "s3://nested-1000/aaa"]
+        assert done["meta"]["duration"] < 5, f"{done['meta']['duration']} s with a {length + 1}-character key"
+    assert [t["data"]["text"] for t in tasks_of(api, pid)] == ["s3://nested-30/aaa", "s3://nested-1000/aaa"]
 
 
 def test_a_key_filter_linear_time_matching_cannot_have_is_a_400_naming_it(api):
