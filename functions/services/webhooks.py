@@ -44,6 +44,7 @@ from functions.store import blobs
 from functions.store import projects as project_store
 from functions.store import tasks as task_store
 from functions.store import webhooks as webhook_store
+from functions.store.atomic import atomic
 
 logger = logging.getLogger(__name__)
 USER_AGENT = "labelstack-webhooks"
@@ -157,29 +158,39 @@ def publish(project_id: int, action: str, payload_of, delivery_key: str) -> int:
     """Queue `action` for every webhook that wants it; returns how many were queued.
 
     `payload_of()` builds Label Studio's payload (called only if some webhook wants it). `delivery_key`
-    names this event: queuing the same event again (a retried stream record) queues nothing new.
+    names this event: an event whose delivery was logged already (a stream record handled again after a
+    restart or a failed batch) queues nothing new.
+
+    The messages are queued, then logged: a crash in between queues them again on the record's retry
+    (at least once, never lost). On the sqlite engine both are one transaction, so a `labelstack dev`
+    killed at any point neither loses nor repeats a delivery it had queued.
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown webhook action {action!r}")
     hooks = subscribers(project_id, action)
     if not hooks:
         return 0
-    payload = payload_of()
-    messages = []
-    for hook in hooks:
-        delivery_id = f"{delivery_key}:{action}"
-        if not webhook_store.log_queued(hook.id, delivery_id, action):
-            continue
-        body = json.dumps(body_for(hook, action, payload), ensure_ascii=False, separators=(",", ":"))
-        message = {"webhook_id": hook.id, "delivery_id": delivery_id, "action": action}
-        if len(body.encode()) > _INLINE_BODY_BYTES:
-            ref = f"webhooks/{hook.id}/{delivery_id.replace(':', '-')}.json"
-            blobs.put_bytes(ref, body.encode(), "application/json")
-            message["body_ref"] = ref
-        else:
-            message["body"] = body
-        messages.append(message)
-    webhook_store.enqueue(messages)
+    delivery_id = f"{delivery_key}:{action}"
+    payload = None
+    messages: list[dict] = []
+    with atomic():
+        for hook in hooks:
+            if webhook_store.delivery_status(hook.id, delivery_id) is not None:
+                continue
+            if payload is None:
+                payload = payload_of()
+            body = json.dumps(body_for(hook, action, payload), ensure_ascii=False, separators=(",", ":"))
+            message: dict = {"webhook_id": hook.id, "delivery_id": delivery_id, "action": action}
+            if len(body.encode()) > _INLINE_BODY_BYTES:
+                ref = f"webhooks/{hook.id}/{delivery_id.replace(':', '-')}.json"
+                blobs.put_bytes(ref, body.encode(), "application/json")
+                message["body_ref"] = ref
+            else:
+                message["body"] = body
+            messages.append(message)
+        webhook_store.enqueue(messages)
+        for queued in messages:
+            webhook_store.log_queued(queued["webhook_id"], delivery_id, action)
     return len(messages)
 
 
@@ -240,6 +251,10 @@ def deliver(message: dict, attempt: int) -> str:
         webhook = webhook_store.get(webhook_id)
     except NotFound:
         return "dropped"
+    if webhook_store.delivery_status(webhook_id, delivery_id) == "delivered":
+        # SQS may hand a message out twice, and a stop between the receiver's answer and the message's
+        # deletion leaves it queued: what the log says was delivered is not sent again.
+        return "delivered"
     if not webhook.is_active:
         webhook_store.log_attempt(
             webhook_id,

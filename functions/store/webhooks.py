@@ -99,9 +99,17 @@ def delete(webhook_id: int) -> None:
 # --- the delivery log -----------------------------------------------------------------------------------
 
 
+def delivery_status(webhook_id: int, delivery_id: str) -> str | None:
+    """The logged status of a delivery (queued, retrying, delivered, failed); None if never queued."""
+    try:
+        item = WebhookDeliveryModel.get(webhook_id, delivery_id, attributes_to_get=["status"])
+    except WebhookDeliveryModel.DoesNotExist:
+        return None
+    return item.status
+
+
 def log_queued(webhook_id: int, delivery_id: str, action: str) -> bool:
-    """Record a delivery about to be queued; False if this very delivery was queued before (a stream
-    record retried after another subscriber failed), so it is not sent twice."""
+    """Record a queued delivery; False if it was logged before (then its log is left as it is)."""
     now = utcnow()
     item = WebhookDeliveryModel(
         webhook_id,

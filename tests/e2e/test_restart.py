@@ -1,18 +1,21 @@
 """`labelstack dev` keeps its data: `kill -9` while annotators submit, restart on the same data directory,
-and everything that was answered with a 2xx is still there, counted right, with working credentials, and
-no child process outlived the killed stack.
+and everything that was answered with a 2xx is still there, counted right, with working credentials, its
+webhooks delivered once, and no child process outlived the killed stack.
 
 Runs on the sqlite engine only: the emulator engine keeps its data in memory by design.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import threading
 import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -25,6 +28,7 @@ from tests.e2e.conftest import dev_command, stop_dev
 pytestmark = pytest.mark.skipif(ENGINE != "sqlite", reason="the emulator engine keeps nothing by design")
 
 TOKEN = "restart-admin-token-0123456789"
+ANNOTATORS = 20
 CONFIG = """<View><Text name="text" value="$text"/>
 <Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices>
 </View>"""
@@ -65,18 +69,51 @@ def start(data_dir, port: int) -> tuple[subprocess.Popen, dict[str, str]]:
     raise AssertionError("labelstack dev did not answer /health")
 
 
+class Receiver(ThreadingHTTPServer):
+    """A webhook receiver on 127.0.0.1 that keeps (delivery id, annotation id) of every POST."""
+
+    def __init__(self):
+        self.got: list[tuple[str, int]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                receiver.got.append((self.headers["X-Labelstack-Delivery"], body["annotation"]["id"]))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
 def test_kill_9_while_annotators_submit_loses_nothing_that_was_answered(tmp_path):
     data_dir, port = tmp_path / "data", free_port()
     url = f"http://127.0.0.1:{port}"
     admin = {"Authorization": f"Token {TOKEN}"}
+    receiver = Receiver()
     process, banner = start(data_dir, port)
     try:
         with httpx.Client(base_url=url, headers=admin, timeout=30) as api:
             pid = api.post("/api/projects", json={"title": "kept", "label_config": CONFIG}).json()["id"]
+            hook = {
+                "project": pid,
+                "url": receiver.url,
+                "actions": ["ANNOTATION_CREATED"],
+                "send_payload": True,
+            }
+            assert api.post("/api/webhooks", json=hook).status_code == 201
             imported = api.post(
                 f"/api/projects/{pid}/import",
                 params={"return_task_ids": 1},
-                json=[{"text": f"review {i}"} for i in range(300)],
+                json=[{"text": f"review {i}"} for i in range(600)],
             )
             assert imported.status_code == 201, imported.text
             user = api.post("/api/users", json={"email": "ann@example.com", "role": "annotator"}).json()
@@ -87,7 +124,7 @@ def test_kill_9_while_annotators_submit_loses_nothing_that_was_answered(tmp_path
 
         def annotator(n: int) -> None:
             with httpx.Client(base_url=url, headers=admin, timeout=30) as client:
-                for task_id in imported.json()["task_ids"][n::4]:
+                for task_id in imported.json()["task_ids"][n::ANNOTATORS]:
                     if stop.is_set():
                         return
                     try:
@@ -97,7 +134,7 @@ def test_kill_9_while_annotators_submit_loses_nothing_that_was_answered(tmp_path
                     if response.status_code == 201:
                         answered.append(response.json()["id"])
 
-        threads = [threading.Thread(target=annotator, args=(n,)) for n in range(4)]
+        threads = [threading.Thread(target=annotator, args=(n,)) for n in range(ANNOTATORS)]
         for t in threads:
             t.start()
         deadline = time.monotonic() + 30
@@ -124,7 +161,7 @@ def test_kill_9_while_annotators_submit_loses_nothing_that_was_answered(tmp_path
         process, _ = start(data_dir, port)
         with httpx.Client(base_url=url, headers=admin, timeout=60) as api:
             project = api.get(f"/api/projects/{pid}").json()
-            assert project["task_number"] == 300
+            assert project["task_number"] == 600
             exported = api.get(f"/api/projects/{pid}/export", params={"exportType": "JSON"}).json()
             stored = {a["id"] for task in exported for a in task["annotations"]}
             assert set(answered) <= stored  # every 2xx survived
@@ -135,8 +172,20 @@ def test_kill_9_while_annotators_submit_loses_nothing_that_was_answered(tmp_path
                 f"{url}/api/current-user/whoami", headers={"Authorization": f"Token {user['token']}"}
             )
             assert me.status_code == 200 and me.json()["email"] == "ann@example.com"
+        # Every stored annotation's webhook arrives, resumed after the restart, and none is sent again
+        # because of it. The one window no sender can close (killed after the receiver answered, before
+        # the delivery was logged) repeats at most the delivery in flight, under the same delivery id.
+        deadline = time.monotonic() + 60
+        while {a for _, a in receiver.got} != stored and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2)  # anything sent twice arrives by now
+        assert {a for _, a in receiver.got} == stored
+        repeated = [a for a, n in Counter(a for _, a in receiver.got).items() if n > 1]
+        assert len(repeated) <= 1, repeated
+        assert len({d for d, a in receiver.got if a in repeated}) == len(repeated)  # same delivery id
     finally:
         stop_dev(process)
+        receiver.shutdown()
 
 
 def test_kill_9_during_a_background_import_leaves_the_project_consistent(tmp_path):
