@@ -1,4 +1,4 @@
-"""Users and their API credentials."""
+"""Users, their API credentials, password hashes and sign-in failures, and invitations (tokens table rows)."""
 
 from __future__ import annotations
 
