@@ -85,6 +85,8 @@ class Settings:
     training_state_machine_arn: str | None = None
     # How long a browser session (the web UI's cookie) lasts.
     session_hours: int = 336
+    # How long an invitation link can be used (once).
+    invite_days: int = 7
     # Webhooks: the SQS queue deliveries go through (its name; the dead-letter queue is set on the queue),
     # the receiver's time to answer, and how many attempts the queue makes (its maxReceiveCount).
     deliveries_queue: str = "labelstack-deliveries"
@@ -134,6 +136,7 @@ def get_settings() -> Settings:
         sagemaker_endpoint_prefix=os.environ.get("LABELSTACK_SAGEMAKER_ENDPOINT_PREFIX", ""),
         training_state_machine_arn=os.environ.get("LABELSTACK_TRAINING_STATE_MACHINE_ARN") or None,
         session_hours=max(1, _int("LABELSTACK_SESSION_HOURS", 336)),
+        invite_days=max(1, _int("LABELSTACK_INVITE_DAYS", 7)),
         deliveries_queue=os.environ.get("LABELSTACK_DELIVERIES_QUEUE")
         or f"{os.environ.get('LABELSTACK_TABLE_PREFIX', 'labelstack-')}deliveries",
         webhook_timeout=_float("LABELSTACK_WEBHOOK_TIMEOUT", 3.0),

@@ -15,6 +15,7 @@ from functions.api.middleware import (
     origin_of,
 )
 from functions.api.routes import (
+    accounts,
     data_io,
     data_manager,
     files,
@@ -31,7 +32,8 @@ from functions.settings import VERSION, get_settings
 DESCRIPTION = """Label Studio's API: its paths, JSON and status codes, so Label Studio's SDKs and ML backends
 work unchanged.
 
-Authenticate with `Authorization: Token <API key>` (reset it at POST /api/current-user/reset-token), or
+Authenticate with `Authorization: Token <API key>` (see it at GET /api/current-user/token, reset it at
+POST /api/current-user/reset-token), or
 with `Authorization: Bearer <access token>` from a personal access token (POST /api/token, then
 POST /api/token/refresh). Paths answer with or without a trailing slash. Errors are Label Studio's
 envelope: `detail`, and on a 400 `validation_errors` naming each field that is wrong."""
@@ -42,6 +44,7 @@ TAGS = [
     {"name": "Sessions", "description": "The web UI's browser sessions (a cookie with a CSRF token)."},
     {"name": "Users", "description": "The caller, and the installation's users (admins manage them)."},
     {"name": "Tokens", "description": "API keys, personal access tokens and access tokens."},
+    {"name": "Invites", "description": "Invitation links, and signing up with one."},
     {"name": "Projects", "description": "Projects: settings, label config and members."},
     {"name": "Import", "description": "Tasks in: JSON or files, with annotations and predictions."},
     {
@@ -79,6 +82,7 @@ def create_app() -> FastAPI:
     for module in (
         meta,
         sessions,
+        accounts,
         projects,
         data_io,
         tasks,

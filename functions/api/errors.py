@@ -28,6 +28,7 @@ from functions.domain.errors import (
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
+    TooManyRequests,
     ValidationFailed,
 )
 from functions.settings import VERSION
@@ -44,6 +45,7 @@ _STATUS = {
     NotFound: 404,
     Conflict: 409,
     PayloadTooLarge: 413,
+    TooManyRequests: 429,
 }
 
 
@@ -62,8 +64,11 @@ def error_body(
     return body
 
 
-def error_response(status: int, detail: str, validation_errors: dict | None = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Token realm="api"'} if status == 401 else None
+def error_response(
+    status: int, detail: str, validation_errors: dict | None = None, headers: dict | None = None
+) -> JSONResponse:
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Token realm="api"'}
     return JSONResponse(error_body(status, detail, validation_errors), status_code=status, headers=headers)
 
 
@@ -109,7 +114,8 @@ def install(app: FastAPI) -> None:
     async def domain_error(_: Request, exc: DomainError):
         status = next((code for kind, code in _STATUS.items() if isinstance(exc, kind)), 400)
         errors = exc.errors if isinstance(exc, ValidationFailed) else None
-        return error_response(status, exc.detail, errors)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+        return error_response(status, exc.detail, errors, headers)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_: Request, exc: RequestValidationError):

@@ -1,7 +1,9 @@
 """Browser sessions for the web UI: an HttpOnly cookie, with a CSRF token for unsafe methods.
 
-Sign-in trades the user's API token (there are no passwords) for a session once; the page never keeps the
-API token. The cookie's value is `<expiry as unix seconds>.<random secret>`, stored only as the SHA-256 of
+Sign-in trades the user's email and password (functions/services/passwords.py), or their API token, for a
+session once; the page never keeps either. Signing up through an invitation opens one too.
+
+The cookie's value is `<expiry as unix seconds>.<random secret>`, stored only as the SHA-256 of
 the whole value in the tokens table (kind "session", with the DynamoDB TTL on it), so a leaked table leaks
 no session, and the expiry in the value cannot be pushed back: a changed value hashes to nothing stored.
 
@@ -33,6 +35,7 @@ from functions.domain.errors import NotAuthenticated, PermissionDenied, Validati
 from functions.domain.ls_json import user_json
 from functions.domain.records import User, utcnow
 from functions.services import identity
+from functions.services import passwords as password_service
 from functions.settings import get_settings
 from functions.store import users as user_store
 
@@ -115,24 +118,17 @@ def _json_only(request: Request) -> None:
     # A cross-site form cannot send JSON, so no other site can sign a browser into an account of its own.
     # A dependency, so it is checked before the body is read.
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise ValidationFailed.field("token", 'Send the API token as JSON: {"token": "..."}.')
+        raise ValidationFailed.field(
+            "token", 'Send JSON: {"email": "...", "password": "..."} or {"token": "<API token>"}.'
+        )
 
 
-@router.post(
-    "/api/session",
-    status_code=201,
-    response_model=BrowserSession,
-    dependencies=[Depends(_json_only)],
-    responses=error_responses(400, 401, 413),
-)
-async def sign_in(body: SessionRequest, request: Request, response: Response):
-    """Sign the browser in: trade the user's API token for an HttpOnly session cookie, once. The answer
-    has the CSRF token to send as X-CSRF-Token with every unsafe request of the session."""
-    token = body.token.strip()
-    if not token:
-        raise ValidationFailed.field("token", "This field is required.")
-    user = await run_in_threadpool(identity.authenticate, f"Token {token}")
-    session = await run_in_threadpool(start, user)
+JsonOnly = Depends(_json_only)
+
+
+def open_session(request: Request, response: Response, user: User) -> dict:
+    """Start a session for `user`, set its cookie on `response`; the answer to send."""
+    session = start(user)
     response.set_cookie(
         COOKIE,
         session.value,
@@ -143,6 +139,30 @@ async def sign_in(body: SessionRequest, request: Request, response: Response):
         secure=_secure(request),
     )
     return _answer(session)
+
+
+def _credentials_user(body: SessionRequest) -> User:
+    if body.email is not None or body.password is not None:
+        return password_service.sign_in(body.email or "", body.password or "")
+    token = (body.token or "").strip()
+    if not token:
+        raise ValidationFailed.field("token", "This field is required (or email and password).")
+    return identity.authenticate(f"Token {token}")
+
+
+@router.post(
+    "/api/session",
+    status_code=201,
+    response_model=BrowserSession,
+    dependencies=[JsonOnly],
+    responses=error_responses(400, 401, 413, 429),
+)
+async def sign_in(body: SessionRequest, request: Request, response: Response):
+    """Sign the browser in with `email` and `password`, or with an API `token`: an HttpOnly session
+    cookie. The answer has the CSRF token to send as X-CSRF-Token with every unsafe request of the
+    session. Failed password attempts slow the account down (429 with Retry-After)."""
+    user = await run_in_threadpool(_credentials_user, body)
+    return await run_in_threadpool(open_session, request, response, user)
 
 
 SessionCookie = Annotated[str | None, Cookie(alias=COOKIE, description="The session, from sign-in.")]

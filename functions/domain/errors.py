@@ -41,3 +41,11 @@ class Conflict(DomainError):
 
 class PayloadTooLarge(DomainError):
     """The request body or one of its parts is over a configured bound."""
+
+
+class TooManyRequests(DomainError):
+    """Too many attempts (failed sign-ins of one account): try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"Request was throttled. Expected available in {retry_after} seconds.")
+        self.retry_after = retry_after

@@ -13,15 +13,19 @@ every credential of a user is revoked at once, access tokens included.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from functions.domain import passwords
 from functions.domain.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from functions.domain.ls_json import iso
 from functions.domain.records import ROLES, User, utcnow
+from functions.services import passwords as password_service
 from functions.settings import get_settings
 from functions.store import secrets as secrets_store
 from functions.store import users as user_store
@@ -165,11 +169,43 @@ def revoke_personal_access_token_by_id(user: User, jti: str) -> None:
 def reset_legacy_token(user: User, secret: str | None = None) -> str:
     """A new `Token <key>` for the user, and the end of every credential minted before it: the old key,
     web sessions, personal access tokens and the access tokens they gave. Both reset-token and
-    sign-out-everywhere do this: a leaked key could otherwise mint credentials that outlive it."""
-    secret = secret or secrets.token_hex(20)
+    sign-out-everywhere do this: a leaked key could otherwise mint credentials that outlive it.
+
+    Without a given `secret` the key is derived from a random seed and the installation's signing key
+    (see `legacy_token`), so it can be shown again; a given one (the installer's) cannot."""
+    seed = None
+    if secret is None:
+        seed = secrets.token_hex(16)
+        secret = _derived_key(seed)
     generation = user_store.bump_generation(user.id)
-    user_store.set_legacy_token(user.id, secret, utcnow(), generation)
+    user_store.set_legacy_token(user.id, secret, utcnow(), generation, seed)
     return secret
+
+
+def _derived_key(seed: str) -> str:
+    # 40 hex digits, the length of Label Studio's (Django REST framework's) keys.
+    return hmac.new(
+        _signing_key().encode(), f"labelstack-api-key:{seed}".encode(), hashlib.sha256
+    ).hexdigest()[:40]
+
+
+def legacy_token(user: User) -> str:
+    """The caller's current API key, as Label Studio's GET /api/current-user/token shows it.
+
+    Only the key's hash is stored, as for every credential; what makes it showable is that it was derived
+    (HMAC-SHA256) from a random seed stored on the user and the installation's signing key. A copy of the
+    tables alone therefore reveals no key; whoever also has the signing key could mint access tokens for
+    anyone anyway. A key given from outside (the installer's), or derived before the signing key was
+    rotated, cannot be derived again: NotFound, and resetting the key gives one that can."""
+    seed, stored_hash = user_store.legacy_token_seed(user.id)
+    if seed and stored_hash:
+        key = _derived_key(seed)
+        if hmac.compare_digest(user_store.token_hash(key), stored_hash):
+            return key
+    raise NotFound(
+        "This API key cannot be shown again (it was given when the installation was set up, or the "
+        "signing key has changed since): reset it to get one that can."
+    )
 
 
 def get_user(caller: User, user_id: int) -> User:
@@ -179,8 +215,11 @@ def get_user(caller: User, user_id: int) -> User:
 
 
 def update_user(caller: User, user_id: int, fields: dict) -> tuple[User, str | None]:
-    """An admin edits a user; `is_active: false` deactivates (every credential of the user dies) and
-    `true` reactivates with a new API token, returned once (old credentials stay dead)."""
+    """An admin edits a user: names; `role`; `password` (write-only: sets it, and ends the user's browser
+    sessions); `is_active: false` deactivates (every credential of the user dies) and `true` reactivates
+    with a new API token, returned once (old credentials stay dead). Admins change neither their own role
+    (the last admin could lock everyone out) nor their own password here (that asks for the current one:
+    POST /api/current-user/password)."""
     if not caller.is_admin:
         raise PermissionDenied("Only an admin can change users.")
     user = user_store.get(user_id)
@@ -196,8 +235,22 @@ def update_user(caller: User, user_id: int, fields: dict) -> tuple[User, str | N
         raise ValidationFailed.field("is_active", "Must be a boolean.")
     if not active and user.id == caller.id:
         raise ValidationFailed.field("is_active", "You cannot deactivate yourself.")
+    role = fields.get("role", user.role)
+    if role not in ROLES:
+        raise ValidationFailed.field("role", f"Must be one of: {', '.join(ROLES)}.")
+    if role != user.role and user.id == caller.id:
+        raise ValidationFailed.field("role", "You cannot change your own role.")
+    if "password" in fields:
+        if user.id == caller.id:
+            raise ValidationFailed.field(
+                "password", "Change your own password with POST /api/current-user/password."
+            )
+        password_service.set_password(user.id, fields["password"])
+        password_service.end_sessions(user.id)
     if profile:
         user = user_store.update(user.id, **profile)
+    if role != user.role:
+        user = user_store.set_role(user.id, role)
     token = None
     if active != user.is_active:
         user = user_store.set_active(user.id, active)
@@ -208,16 +261,37 @@ def update_user(caller: User, user_id: int, fields: dict) -> tuple[User, str | N
 
 
 def create_user(
-    caller: User, email: str, role: str, first_name: str = "", last_name: str = "", username: str = ""
+    caller: User,
+    email: str,
+    role: str,
+    first_name: str = "",
+    last_name: str = "",
+    username: str = "",
+    password: str | None = None,
 ) -> User:
+    """An admin creates a user, optionally with a password (write-only) to sign in to the web UI with."""
     if not caller.is_admin:
         raise PermissionDenied("Only an admin can create users.")
-    return register_user(email, role, first_name, last_name, username)
+    if password is not None:
+        passwords.check_rules(password)
+    user = register_user(email, role, first_name, last_name, username)
+    if password is not None:
+        password_service.set_password(user.id, password)
+    return user
 
 
 def register_user(
     email: str, role: str, first_name: str = "", last_name: str = "", username: str = ""
 ) -> User:
+    check_new_user(email, role, first_name, last_name, username)
+    return user_store.create(email, role, first_name, last_name, username)
+
+
+def check_new_user(
+    email: str, role: str, first_name: str = "", last_name: str = "", username: str = ""
+) -> None:
+    """What register_user refuses, checked without writing (sign-up checks everything before it uses up
+    its invitation)."""
     if role not in ROLES:
         raise ValidationFailed.field("role", f"Must be one of: {', '.join(ROLES)}.")
     if "@" not in email or len(email) > 254:
@@ -225,7 +299,6 @@ def register_user(
     for name, value in (("first_name", first_name), ("last_name", last_name), ("username", username)):
         if len(value) > _NAME_MAX:
             raise ValidationFailed.field(name, f"Must be a string of at most {_NAME_MAX} characters.")
-    return user_store.create(email, role, first_name, last_name, username)
 
 
 def ensure_admin(email: str, token: str | None = None) -> tuple[User, str]:

@@ -103,9 +103,17 @@ class UserModel(_Base):
     username = UnicodeAttribute(default="")
     first_name = UnicodeAttribute(default="")
     last_name = UnicodeAttribute(default="")
+    # scrypt, with its salt and parameters (functions/domain/passwords.py); never leaves the store's users
+    # module but to be checked.
     password_hash = UnicodeAttribute(null=True)
+    # Consecutive failed password sign-ins and when the last one was: they slow the next attempts.
+    failed_sign_ins = NumberAttribute(default=0)
+    last_failed_sign_in = UTCDateTimeAttribute(null=True)
     # Hash of the current `Token <key>` credential, so resetting it can revoke the old one.
     legacy_token_hash = UnicodeAttribute(null=True)
+    # The random seed the current key was derived from with the installation's secret (identity.py), so
+    # the key can be shown again; absent for a key given from outside (the installer's).
+    legacy_token_seed = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     last_activity = UTCDateTimeAttribute(null=True)
     is_active = BooleanAttribute(default=True)
@@ -131,13 +139,18 @@ class TokenModel(_Base):
     TABLE = "tokens"
     token_hash = UnicodeAttribute(hash_key=True)
     user_id = NumberAttribute()
-    # "legacy" (Token <key>), "refresh" (a personal access token, a JWT) or "session" (a web UI cookie)
+    # "legacy" (Token <key>), "refresh" (a personal access token, a JWT), "session" (a web UI cookie) or
+    # "invite" (a sign-up link; `user_id` is who made it)
     kind = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
     # The user's credential generation when this was minted (see UserModel.credential_generation).
     generation = NumberAttribute(default=0)
     jti = UnicodeAttribute(null=True)  # personal access tokens: the JWT's id, what the API names them by
+    # Invitations: the role the new user gets, the project they join and the one email that may use it.
+    role = UnicodeAttribute(null=True)
+    project_id = NumberAttribute(null=True)
+    email = UnicodeAttribute(null=True)
     user_index = UserIndex()
 
 

@@ -1,4 +1,4 @@
-"""Users and their API credentials."""
+"""Users, their API credentials, password hashes and sign-in failures, and invitations (tokens table rows)."""
 
 from __future__ import annotations
 
@@ -175,11 +175,175 @@ def delete_token_by_hash(hashed: str) -> None:
     TokenModel(hashed).delete()
 
 
-def set_legacy_token(user_id: int, secret: str, created_at: datetime, generation: int) -> None:
-    """Give a user a new `Token <key>` credential; the previous one stops working."""
+def set_legacy_token(
+    user_id: int, secret: str, created_at: datetime, generation: int, seed: str | None = None
+) -> None:
+    """Give a user a new `Token <key>` credential; the previous one stops working. `seed` is what the key
+    was derived from, if it was (None for a key given from outside)."""
     item = UserModel.get(user_id)
     old = item.legacy_token_hash
     save_token(secret, user_id, "legacy", created_at, generation=generation)
-    item.update(actions=[UserModel.legacy_token_hash.set(token_hash(secret))])
+    seed_action = UserModel.legacy_token_seed.set(seed) if seed else UserModel.legacy_token_seed.remove()
+    item.update(actions=[UserModel.legacy_token_hash.set(token_hash(secret)), seed_action])
     if old and old != token_hash(secret):
         TokenModel(old).delete()
+
+
+def legacy_token_seed(user_id: int) -> tuple[str | None, str | None]:
+    """The seed the user's current key was derived from, and the key's hash (to check a re-derived key)."""
+    # "id" too: an item none of whose projected attributes exist reads as no item at all.
+    item = UserModel.get(user_id, attributes_to_get=["id", "legacy_token_seed", "legacy_token_hash"])
+    return item.legacy_token_seed, item.legacy_token_hash
+
+
+# --- passwords ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignInRecord:
+    """What a password sign-in reads: the user, their password hash and their recent failures."""
+
+    user: User
+    password_hash: str | None
+    failed_sign_ins: int
+    last_failed_sign_in: datetime | None
+
+
+def sign_in_record(email: str) -> SignInRecord | None:
+    """The record of the user with this email, if there is one."""
+    keys = list(UserModel.email_index.query(email.lower(), limit=1))
+    if not keys:
+        return None
+    try:
+        return sign_in_record_of(int(keys[0].id))
+    except NotFound:
+        return None
+
+
+def sign_in_record_of(user_id: int) -> SignInRecord:
+    try:
+        item = UserModel.get(user_id)
+    except UserModel.DoesNotExist:
+        raise NotFound("No User matches the given query.") from None
+    return SignInRecord(
+        _to_user(item), item.password_hash, int(item.failed_sign_ins or 0), item.last_failed_sign_in
+    )
+
+
+def password_hash(user_id: int) -> str | None:
+    try:
+        return UserModel.get(user_id, attributes_to_get=["id", "password_hash"]).password_hash
+    except UserModel.DoesNotExist:
+        raise NotFound("No User matches the given query.") from None
+
+
+def set_password_hash(user_id: int, hashed: str) -> None:
+    """Store a new password hash; the count of failed sign-ins starts again."""
+    with conflict_on_condition("user does not exist"):
+        UserModel(user_id).update(
+            actions=[
+                UserModel.password_hash.set(hashed),
+                UserModel.failed_sign_ins.set(0),
+                UserModel.last_failed_sign_in.remove(),
+            ],
+            condition=UserModel.id.exists(),
+        )
+
+
+def record_sign_in_failure(user_id: int, at: datetime) -> int:
+    """Count one failed sign-in (an atomic ADD, so parallel guesses are all counted); the new count."""
+    item = UserModel(user_id)
+    item.update(
+        actions=[UserModel.failed_sign_ins.add(1), UserModel.last_failed_sign_in.set(at)],
+        condition=UserModel.id.exists(),
+    )
+    return int(item.failed_sign_ins)
+
+
+def clear_sign_in_failures(user_id: int) -> None:
+    UserModel(user_id).update(
+        actions=[UserModel.failed_sign_ins.set(0), UserModel.last_failed_sign_in.remove()],
+        condition=UserModel.id.exists(),
+    )
+
+
+def set_role(user_id: int, role: str) -> User:
+    with conflict_on_condition("user does not exist"):
+        UserModel(user_id).update(actions=[UserModel.role.set(role)], condition=UserModel.id.exists())
+    return get(user_id)
+
+
+# --- invitations -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredInvite:
+    """A sign-up link's stored row (its token only as a hash)."""
+
+    token_hash: str
+    created_by: int
+    role: str
+    project_id: int | None
+    email: str | None
+    created_at: datetime
+    expires_at: datetime | None
+
+
+def save_invite(
+    secret: str,
+    created_by: int,
+    role: str,
+    project_id: int | None,
+    email: str | None,
+    created_at: datetime,
+    expires_at: datetime,
+) -> None:
+    TokenModel(
+        token_hash(secret),
+        user_id=created_by,
+        kind="invite",
+        created_at=created_at,
+        expires_at=expires_at,
+        role=role,
+        project_id=project_id,
+        email=email,
+    ).save()
+
+
+def lookup_invite(secret: str) -> StoredInvite | None:
+    try:
+        item = TokenModel.get(token_hash(secret))
+    except TokenModel.DoesNotExist:
+        return None
+    if item.kind != "invite":
+        return None
+    return StoredInvite(
+        token_hash=item.token_hash,
+        created_by=int(item.user_id),
+        role=item.role or "annotator",
+        project_id=int(item.project_id) if item.project_id is not None else None,
+        email=item.email,
+        created_at=item.created_at,
+        expires_at=item.expires_at,
+    )
+
+
+def consume_invite(secret: str) -> bool:
+    """Delete the invite if it is still there: True for the one caller that did, so it is used once even
+    when two people sign up with it at the same moment."""
+    try:
+        with conflict_on_condition("invite already used"):
+            TokenModel(token_hash(secret)).delete(
+                condition=TokenModel.token_hash.exists() & (TokenModel.kind == "invite")
+            )
+    except Conflict:
+        return False
+    return True
+
+
+def delete_invites_of(user_id: int) -> int:
+    """Delete every invite `user_id` made; how many there were."""
+    hashes = [t.token_hash for t in tokens_of(user_id, "invite")]
+    for hashed in hashes:
+        TokenModel(hashed).delete()
+    return len(hashes)

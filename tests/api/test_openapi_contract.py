@@ -52,6 +52,7 @@ QUERY = {
 NO_BODY = {
     ("POST", "/api/current-user/reset-token"),
     ("POST", "/api/current-user/sign-out-everywhere"),
+    ("POST", "/api/invite/reset-token"),
     ("POST", "/api/token"),
     ("POST", "/api/ml/{backend_id}/train"),
     ("POST", "/api/ml/{backend_id}/predict/test"),

@@ -154,9 +154,18 @@ def screenshot(page, name: str) -> None:
 
 
 def sign_in(page, token: str = ADMIN_TOKEN) -> None:
+    """Sign in with an API token (the sign-in page's second form)."""
     page.goto("/")
     page.get_by_label("API token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in with token").click()
+    page.get_by_role("heading", name="Projects").wait_for()
+
+
+def sign_in_with_password(page, email: str, password: str) -> None:
+    page.goto("/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.get_by_role("heading", name="Projects").wait_for()
 
 

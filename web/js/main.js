@@ -3,17 +3,23 @@
 import { ApiError, api, useCsrfToken } from "./api.js";
 import { h, show } from "./dom.js";
 import { unmountLabelStudio } from "./lsf.js";
+import { accountPage } from "./pages/account.js";
 import { dataManagerPage } from "./pages/data-manager.js";
 import { labelPage } from "./pages/label.js";
 import { projectsPage } from "./pages/projects.js";
 import { settingsPage } from "./pages/settings.js";
 import { signInPage } from "./pages/sign-in.js";
+import { signUpPage } from "./pages/sign-up.js";
+import { usersPage } from "./pages/users.js";
+import { canManageUsers } from "./roles.js";
 
 const ROUTES = [
   [/^#\/projects\/(\d+)\/label$/, labelPage],
   [/^#\/projects\/(\d+)\/settings(?:\/([\w-]+))?$/, settingsPage],
   [/^#\/projects\/(\d+)$/, dataManagerPage],
   [/^#\/projects$/, projectsPage],
+  [/^#\/users$/, usersPage],
+  [/^#\/account$/, accountPage],
 ];
 
 let session = null;
@@ -23,8 +29,9 @@ function signedIn(newSession) {
   useCsrfToken(newSession.csrf_token);
 }
 
-async function signOut() {
-  await api("DELETE", "/api/session").catch(() => {});
+// `ended`: the server ended the session already (sign out everywhere), so there is nothing to delete.
+async function signOut({ ended = false } = {}) {
+  if (!ended) await api("DELETE", "/api/session").catch(() => {});
   session = null;
   useCsrfToken(null);
   location.hash = "#/signin";
@@ -35,9 +42,10 @@ function drawBar() {
   if (!session) { bar.replaceChildren(h("strong", { class: "brand" }, "labelstack")); return; }
   bar.replaceChildren(
     h("a", { class: "brand", href: "#/projects" }, "labelstack"),
-    h("nav", {}, h("a", { href: "#/projects" }, "Projects")),
-    h("span", { class: "who" }, `${session.user.email} (${session.user.role})`),
-    h("button", { type: "button", onclick: signOut }, "Sign out"),
+    h("nav", {}, h("a", { href: "#/projects" }, "Projects"),
+      canManageUsers(session.user) ? h("a", { href: "#/users" }, "Users") : null),
+    h("a", { class: "who", href: "#/account", title: "Your account" }, `${session.user.email} (${session.user.role})`),
+    h("button", { type: "button", onclick: () => signOut() }, "Sign out"),
   );
 }
 
@@ -51,6 +59,11 @@ async function route() {
     if (probe.user) signedIn(probe); else notice = probe.detail || "";
   }
   drawBar();
+  const params = new URLSearchParams(search);
+  if (!session && path === "#/signup") {  // an invitation link: the one page for someone without an account
+    signUpPage(params.get("token") || "", (newSession) => { signedIn(newSession); location.hash = "#/projects"; });
+    return;
+  }
   if (!session || path === "#/signin") {
     if (session) { location.hash = "#/projects"; return; }
     signInPage((newSession) => {
@@ -59,12 +72,11 @@ async function route() {
     }, notice);
     return;
   }
-  const params = new URLSearchParams(search);
   for (const [pattern, page] of ROUTES) {
     const match = path.match(pattern);
     if (match) {
       try {
-        await page({ user: session.user, params, args: match.slice(1) });
+        await page({ user: session.user, params, args: match.slice(1), signOut });
       } catch (error) {
         if (error instanceof ApiError && error.status === 401) { session = null; location.hash = "#/signin"; return; }
         show(h("h1", {}, error instanceof ApiError && error.status === 404 ? "Not found" : "Something went wrong"),

@@ -2,9 +2,10 @@
 // functions/services/access.py, functions/services/annotations.py). The pages offer only what the role
 // can do: an action the API would refuse with 403 is not shown at all.
 //
-//   admin      everything, in every project; creates and changes users
+//   admin      everything, in every project; creates and changes users, invites anyone
 //   manager    creates projects; in the projects they belong to: settings, import, members, models,
-//              deleting tasks, annotations and predictions, snapshots
+//              deleting tasks, annotations and predictions, snapshots; invites annotators and reviewers
+//   everyone   their own account: API token, personal access tokens, password
 //   reviewer   labels and exports the projects they belong to; may change anyone's annotation
 //   annotator  labels and exports the projects they belong to; changes only their own annotations
 
@@ -16,3 +17,13 @@ export const canChangeOthersAnnotations = (user) => user.role !== "annotator";
 
 /** The id of an annotation's author: the API gives `completed_by` as an id, or in task views an object. */
 export const authorOf = (annotation) => annotation.completed_by?.id ?? annotation.completed_by ?? null;
+
+/** The Users page: create users, change their roles, invite anyone (admins). */
+export const canManageUsers = (user) => user.role === "admin";
+
+/** The roles a user may give someone they invite (functions/services/invites.py): admins any, managers
+ *  annotators and reviewers into one of their projects, others none. */
+export const invitableRoles = (user) => ({
+  admin: ["annotator", "reviewer", "manager", "admin"],
+  manager: ["annotator", "reviewer"],
+}[user.role] || []);

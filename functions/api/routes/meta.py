@@ -147,7 +147,8 @@ def list_users(user: CurrentUser):
     responses=error_responses(400, 401, 403, 404, 409, 413),
 )
 async def create_user(body: UserRequest, user: CurrentUser):
-    """Create a user (admins); the answer has the new user's API token, shown this once."""
+    """Create a user (admins), optionally with a `password` for the web UI (never answered); the answer
+    has the new user's API token, shown this once."""
     created = await run_in_threadpool(
         identity.create_user,
         user,
@@ -156,6 +157,7 @@ async def create_user(body: UserRequest, user: CurrentUser):
         body.first_name or "",
         body.last_name or "",
         body.username or "",
+        body.password,
     )
     # The new user's API token, shown this once (only its hash is stored).
     token = await run_in_threadpool(identity.reset_legacy_token, created)
@@ -175,7 +177,8 @@ def get_user(user_id: ObjectId, user: CurrentUser):
     responses=error_responses(400, 401, 403, 404, 413),
 )
 async def update_user(user_id: ObjectId, body: PatchedUserRequest, user: CurrentUser):
-    """Change a user (admins): names, and `is_active` to deactivate or reactivate."""
+    """Change a user (admins): names, `role`, `password` (write-only; ends the user's browser sessions),
+    and `is_active` to deactivate or reactivate. Not one's own role or password."""
     updated, token = await run_in_threadpool(identity.update_user, user, user_id, body.sent())
     # Reactivation issues a new API token, shown this once, as at creation.
     return {**user_json(updated), "token": token} if token else user_json(updated)

@@ -129,6 +129,7 @@ _ERROR_DESCRIPTIONS = {
     404: "No such object, or one the caller may not see.",
     409: "A concurrent change won, or the same request is still running: read again and retry.",
     413: "The request body is larger than this installation accepts.",
+    429: "Too many failed attempts: try again after the `Retry-After` header's seconds.",
     501: "Not implemented by labelstack.",
 }
 

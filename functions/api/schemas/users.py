@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 from functions.api.schemas.common import BodyBool, RequestBody, ResponseBody, Timestamp, optional
 
@@ -48,6 +49,20 @@ class UpdatedUser(User):
     )
 
 
+# A secret a request sends and no answer carries (OpenAPI's writeOnly).
+WRITE_ONLY: JsonDict = {"writeOnly": True}
+
+
+def _optional_write_only(schema: dict) -> None:
+    schema.pop("default", None)
+    schema["writeOnly"] = True
+
+
+def optional_secret(description: str) -> Any:
+    """As `optional()` (may be left out, never null), for a secret: writeOnly."""
+    return Field(None, description=description, json_schema_extra=_optional_write_only)
+
+
 class UserRequest(RequestBody):
     model_config = ConfigDict(extra="ignore")
 
@@ -56,6 +71,11 @@ class UserRequest(RequestBody):
     first_name: str | None = None
     last_name: str | None = None
     username: str | None = None
+    password: str | None = Field(
+        None,
+        description="A password to sign in to the web UI with (8 to 128 characters); never answered.",
+        json_schema_extra=WRITE_ONLY,
+    )
 
 
 class PatchedUserRequest(RequestBody):
@@ -65,6 +85,10 @@ class PatchedUserRequest(RequestBody):
     is_active: BodyBool = optional(
         "false deactivates (every credential of the user stops working); true reactivates with a new API "
         "token, returned once."
+    )
+    role: Role = optional("The user's role (not your own).")
+    password: str = optional_secret(
+        "Sets the user's password (not your own) and ends their browser sessions; never answered."
     )
 
 
@@ -98,7 +122,75 @@ class AccessToken(ResponseBody):
 class SessionRequest(RequestBody):
     model_config = ConfigDict(extra="ignore")
 
-    token: str = Field(description="The user's API key.")
+    email: str | None = Field(None, description="With `password`: sign in as the user with this email.")
+    password: str | None = Field(None, description="The user's password.", json_schema_extra=WRITE_ONLY)
+    token: str | None = Field(None, description="Instead of email and password: the user's API key.")
+
+
+class PasswordStatus(ResponseBody):
+    has_password: bool = Field(description="Whether the caller has a password to sign in with.")
+    min_length: int
+    max_length: int
+
+
+class PasswordChange(RequestBody):
+    model_config = ConfigDict(extra="ignore")
+
+    old_password: str | None = Field(
+        None,
+        description="The current password; needed when the caller has one.",
+        json_schema_extra=WRITE_ONLY,
+    )
+    password: str = Field(description="The new password: 8 to 128 characters.", json_schema_extra=WRITE_ONLY)
+
+
+class InviteRequest(RequestBody):
+    model_config = ConfigDict(extra="ignore")
+
+    role: Role | None = Field(None, description="The new user's role; annotator when left out.")
+    project: int | None = Field(
+        None, description="A project the new user joins (managers must name one of theirs)."
+    )
+    email: str | None = Field(None, description="The one email address that may sign up with the link.")
+
+
+class Invite(ResponseBody):
+    """Label Studio's `OrganizationInvite` (`invite_url`, `token`), with what this link carries."""
+
+    invite_url: str = Field(description="The sign-up page with the token, relative to the site.")
+    token: str = Field(description="The invitation's token, shown this once; it can be used once.")
+    role: str | None = None
+    project: int | None = None
+    email: str | None = None
+    expires_at: Timestamp | None = None
+
+
+class InviteToken(RequestBody):
+    model_config = ConfigDict(extra="ignore")
+
+    token: str = Field(description="The token of an invitation link.")
+
+
+class InvitedProject(ResponseBody):
+    id: int
+    title: str
+
+
+class InviteDetails(ResponseBody):
+    role: str
+    project: InvitedProject | None
+    email: str | None = Field(description="The email the invitation is for, if it names one.")
+    expires_at: Timestamp | None
+
+
+class SignUpRequest(RequestBody):
+    model_config = ConfigDict(extra="ignore")
+
+    token: str = Field(description="The invitation's token.")
+    email: str | None = Field(None, description="Required unless the invitation names one.")
+    password: str = Field(description="8 to 128 characters.", json_schema_extra=WRITE_ONLY)
+    first_name: str | None = None
+    last_name: str | None = None
 
 
 class NoSession(ResponseBody):

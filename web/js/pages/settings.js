@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { configEditor } from "../config-editor.js";
 import { h, show, status } from "../dom.js";
 import { sanitizedHtml } from "../html.js";
+import { inviteForm } from "../invites.js";
 import { canManage } from "../roles.js";
 import { projectTabs } from "./project-tabs.js";
 
@@ -143,7 +144,8 @@ const SECTION_PAGES = {
       // With nobody left to add there is nothing to choose: a message, not a form that cannot work.
       candidates.length ? h("div", { class: "toolbar" }, choice, h("button", { class: "primary", type: "submit" }, "Add"))
         : h("p", { class: "muted", "data-testid": "no-candidates" },
-          "Every user is already a member. New users are created by an admin (POST /api/users).")),
+          "Every user is already a member: invite someone new below.")),
+      inviteForm(user, project.id),
     ];
   },
 

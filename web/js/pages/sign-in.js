@@ -1,29 +1,43 @@
 import { api } from "../api.js";
 import { h, show, status } from "../dom.js";
 
-// There are no passwords: a user signs in once with their API token (`labelstack dev` prints the admin's;
-// an admin gets others' from POST /api/users) and gets an HttpOnly session cookie in exchange.
+// Email and password, or an API token (`labelstack dev` prints the admin's; the account page shows
+// anyone's): either is traded once for an HttpOnly session cookie, and the page keeps neither.
 export function signInPage(done, notice = "") {  // done(session); notice: why the last session ended
   const note = status();
   if (notice) note.set(notice);
-  const token = h("input", { type: "password", name: "token", autocomplete: "current-password", required: true,
-    "aria-label": "API token" });
-  const form = h("form", { class: "card narrow", onsubmit: async (event) => {
-    event.preventDefault();
+
+  async function signIn(body, clear) {
     note.set("Signing in…");
     try {
-      const session = await api("POST", "/api/session", { token: token.value });
-      token.value = "";
+      const session = await api("POST", "/api/session", body);
+      clear();
       done(session);
     } catch (error) {
-      note.set(error.status === 401 ? "That token is not valid." : error.message, "error");
+      note.set(error.status === 401 && body.token ? "That token is not valid." : error.message, "error");
     }
+  }
+
+  const email = h("input", { type: "email", name: "email", autocomplete: "username", required: true });
+  const password = h("input", { type: "password", name: "password", autocomplete: "current-password",
+    required: true });
+  const token = h("input", { type: "password", name: "token", autocomplete: "off", required: true,
+    "aria-label": "API token" });
+  const withPassword = h("form", { onsubmit: (event) => {
+    event.preventDefault();
+    signIn({ email: email.value, password: password.value }, () => { password.value = ""; });
   } },
-  h("h1", {}, "Sign in"),
+  h("label", {}, "Email", email),
+  h("label", {}, "Password", password),
+  h("button", { class: "primary", type: "submit" }, "Sign in"));
+  const withToken = h("form", { class: "alternative", onsubmit: (event) => {
+    event.preventDefault();
+    signIn({ token: token.value }, () => { token.value = ""; });
+  } },
+  h("h2", {}, "Or with an API token"),
   h("label", {}, "API token", token),
-  h("p", { class: "muted" }, "Your API token is in your account settings, or printed by labelstack dev for the admin."),
-  h("button", { class: "primary", type: "submit" }, "Sign in"),
-  note);
-  show(form);
-  token.focus();
+  h("p", { class: "muted" }, "Your API token is on your account page; labelstack dev prints the admin's."),
+  h("button", { type: "submit" }, "Sign in with token"));
+  show(h("section", { class: "card narrow" }, h("h1", {}, "Sign in"), withPassword, note, withToken));
+  email.focus();
 }
