@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 from pynamodb.expressions.update import Action
@@ -24,7 +25,7 @@ def _num(value):
     return int(value) if value is not None else None
 
 
-def _to_annotation(item: AnnotationModel) -> Annotation:
+def _to_annotation(item: AnnotationModel | SimpleNamespace) -> Annotation:
     return Annotation(
         id=int(item.id),
         task_id=int(item.task_id),
@@ -91,7 +92,7 @@ def put_many(annotations: Iterable[Annotation]) -> int:
 
 def get(annotation_id: int) -> Annotation:
     try:
-        return _to_annotation(AnnotationModel.get(annotation_id))
+        return _to_annotation(AnnotationModel.get_plain(annotation_id))
     except AnnotationModel.DoesNotExist:
         raise NotFound("No Annotation matches the given query.") from None
 
@@ -99,7 +100,7 @@ def get(annotation_id: int) -> Annotation:
 def batch_get(annotation_ids: list[int]) -> list[Annotation]:
     if not annotation_ids:
         return []
-    found = {int(item.id): item for item in AnnotationModel.batch_get(annotation_ids)}
+    found = {int(item.id): item for item in AnnotationModel.batch_get_plain(annotation_ids)}
     return [_to_annotation(found[i]) for i in annotation_ids if i in found]
 
 

@@ -12,8 +12,9 @@ Design notes (ARCHITECTURE.md, "Data model"):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import botocore.loaders
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from pynamodb._schema import KeySchema
 
 from functions.settings import Settings, get_settings
+from functions.store.bulk import plain_item
 
 # The ids the counters hand out fit a signed 64-bit integer (Label Studio's are PostgreSQL bigints).
 ID_LIMIT = 2**63 - 1
@@ -71,6 +73,31 @@ class _Base(Model):
             if all(_reachable(part) for part in (key if isinstance(key, tuple | list) else (key,)))
         ]
         return super().batch_get(keys, *args, **kwargs)
+
+    @classmethod
+    def get_plain(cls, hash_key, *, consistent: bool = False) -> SimpleNamespace:
+        """As `get`, read into the attribute values without building a Model (bulk.plain_item): for reads
+        that only turn the item into a record."""
+        if not _reachable(hash_key):
+            raise cls.DoesNotExist()
+        key, _ = cls._serialize_keys(hash_key)
+        item = (cls._get_connection().get_item(key, consistent_read=consistent) or {}).get("Item")
+        if not item:
+            raise cls.DoesNotExist()
+        return plain_item(cls, item)
+
+    @classmethod
+    def batch_get_plain(cls, hash_keys: Iterable) -> Iterator[SimpleNamespace]:
+        """As `batch_get` (100 keys a call, unprocessed keys asked again), read as `get_plain` reads."""
+        name = cls._hash_key_attribute().attr_name
+        keys = [{name: cls._serialize_keys(key)[0]} for key in set(hash_keys) if _reachable(key)]
+        for start in range(0, len(keys), 100):
+            pending = keys[start : start + 100]
+            while pending:
+                page, unprocessed = cls._batch_get_page(pending, consistent_read=None, attributes_to_get=None)
+                for item in page:
+                    yield plain_item(cls, item)
+                pending = unprocessed or []
 
 
 class Counter(_Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from types import SimpleNamespace
 from typing import Any
 
 from pynamodb.expressions.update import Action
@@ -22,7 +23,7 @@ def _result_key(prediction_id: int) -> str:
     return f"predictions/{prediction_id}/result.json"
 
 
-def _to_prediction(item: PredictionModel) -> Prediction:
+def _to_prediction(item: PredictionModel | SimpleNamespace) -> Prediction:
     return Prediction(
         id=int(item.id),
         task_id=int(item.task_id),
@@ -69,7 +70,7 @@ def put_many(predictions: Iterable[Prediction]) -> int:
 
 def get(prediction_id: int) -> Prediction:
     try:
-        return _to_prediction(PredictionModel.get(prediction_id))
+        return _to_prediction(PredictionModel.get_plain(prediction_id))
     except PredictionModel.DoesNotExist:
         raise NotFound("No Prediction matches the given query.") from None
 
@@ -77,7 +78,7 @@ def get(prediction_id: int) -> Prediction:
 def batch_get(prediction_ids: list[int]) -> list[Prediction]:
     if not prediction_ids:
         return []
-    found = {int(item.id): item for item in PredictionModel.batch_get(prediction_ids)}
+    found = {int(item.id): item for item in PredictionModel.batch_get_plain(prediction_ids)}
     return [_to_prediction(found[i]) for i in prediction_ids if i in found]
 
 

@@ -6,6 +6,7 @@ import json
 import math
 import random
 from collections.abc import Iterable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
@@ -28,7 +29,7 @@ def _data_key(task_id: int) -> str:
     return f"tasks/{task_id}/data.json"
 
 
-def _to_task(item: TaskModel) -> Task:
+def _to_task(item: TaskModel | SimpleNamespace) -> Task:
     return Task(
         id=int(item.id),
         project_id=int(item.project_id),
@@ -169,7 +170,7 @@ def create(task: Task) -> Task:
 
 def get(task_id: int, *, consistent: bool = False) -> Task:
     try:
-        return _to_task(TaskModel.get(task_id, consistent_read=consistent))
+        return _to_task(TaskModel.get_plain(task_id, consistent=consistent))
     except TaskModel.DoesNotExist:
         raise NotFound("No Task matches the given query.") from None
 
@@ -178,7 +179,7 @@ def batch_get(task_ids: list[int]) -> list[Task]:
     """Tasks in the order of `task_ids` (missing ones left out)."""
     if not task_ids:
         return []
-    found = {int(item.id): item for item in TaskModel.batch_get(task_ids)}
+    found = {int(item.id): item for item in TaskModel.batch_get_plain(task_ids)}
     return [_to_task(found[i]) for i in task_ids if i in found]
 
 

@@ -72,3 +72,57 @@ def test_put_many_writes_tasks_that_read_back_equal(aws, monkeypatch):
         assert got[task.id].annotation_ids == sorted(task.annotation_ids)
         assert got[task.id].prediction_scores == task.prediction_scores
     assert task_store.page_ids(7, 0, 1000) == sorted(t.id for t in tasks)
+
+
+def _model_values(item) -> dict:
+    """What PynamoDB's own read sets: every attribute's value, raw maps as plain dicts."""
+    return {
+        name: getattr(item, name).as_dict()
+        if hasattr(getattr(item, name), "as_dict")
+        else getattr(item, name)
+        for name in type(item).get_attributes()
+    }
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: f"task{t.id}")
+def test_plain_reads_are_what_pynamodb_reads(aws, task):
+    task_store.put_many([task])
+    with_lock = TaskModel.get(task.id)
+    with_lock.update(actions=[TaskModel.locks["7"].set(1765000000.5)])  # a map holding a float
+    expected = _model_values(TaskModel.get(task.id))
+    assert vars(TaskModel.get_plain(task.id)) == expected
+    assert [vars(t) for t in TaskModel.batch_get_plain([task.id, 999])] == [expected]
+    assert task_store.get(task.id).locks == {7: 1765000000.5}
+
+
+def test_plain_reads_of_missing_or_unreachable_keys_find_nothing(aws):
+    with pytest.raises(TaskModel.DoesNotExist):
+        TaskModel.get_plain(404)
+    with pytest.raises(TaskModel.DoesNotExist):
+        TaskModel.get_plain(10**40)
+    assert list(TaskModel.batch_get_plain([404, 10**40])) == []
+
+
+def test_plain_values_of_every_map_type():
+    typed = {
+        "M": {
+            "s": {"S": "x"},
+            "n": {"N": "1.5"},
+            "i": {"N": "7"},
+            "b": {"BOOL": False},
+            "z": {"NULL": True},
+            "l": {"L": [{"N": "1"}, {"S": "a"}]},
+            "ss": {"SS": ["a", "b"]},
+            "ns": {"NS": ["1", "2.5"]},
+        }
+    }
+    assert bulk.plain_value(typed) == {
+        "s": "x",
+        "n": 1.5,
+        "i": 7,
+        "b": False,
+        "z": None,
+        "l": [1, "a"],
+        "ss": {"a", "b"},
+        "ns": {1, 2.5},
+    }
