@@ -24,6 +24,7 @@ from functions.api.routes import (
     projects,
     storages,
     tasks,
+    uploads,
     webhooks,
 )
 from functions.settings import VERSION, get_settings
@@ -81,6 +82,7 @@ def create_app() -> FastAPI:
         sessions,
         projects,
         data_io,
+        uploads,
         tasks,
         labeling,
         data_manager,
