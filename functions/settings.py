@@ -44,6 +44,10 @@ class Settings:
     # Bounds on what a client may send us.
     max_request_bytes: int
     max_tasks_per_import: int
+    # Files of one multipart import, as Label Studio bounds them: their sizes together
+    # (TASKS_MAX_FILE_SIZE) and their number (DATA_UPLOAD_MAX_NUMBER_FILES).
+    max_upload_bytes: int
+    max_upload_files: int
     # Imports above this many tasks run as a background job the client polls.
     sync_import_limit: int
     # DynamoDB items are limited to 400 KB; JSON over this many bytes lives in S3 instead.
@@ -112,6 +116,8 @@ def get_settings() -> Settings:
         jwt_secret_arn=os.environ.get("LABELSTACK_JWT_SECRET_ARN") or None,
         max_request_bytes=_int("LABELSTACK_MAX_REQUEST_BYTES", 100 * 1024 * 1024),
         max_tasks_per_import=_int("LABELSTACK_MAX_TASKS_PER_IMPORT", 1_000_000),
+        max_upload_bytes=_int("LABELSTACK_MAX_UPLOAD_BYTES", 250 * 1024 * 1024),
+        max_upload_files=_int("LABELSTACK_MAX_UPLOAD_FILES", 100),
         sync_import_limit=_int("LABELSTACK_SYNC_IMPORT_LIMIT", 10_000),
         offload_bytes=_int("LABELSTACK_OFFLOAD_BYTES", 300_000),
         access_token_seconds=_int("LABELSTACK_ACCESS_TOKEN_SECONDS", 300),

@@ -25,6 +25,7 @@ from functions.api.routes import (
     projects,
     storages,
     tasks,
+    uploads,
     webhooks,
 )
 from functions.settings import VERSION, get_settings
@@ -85,6 +86,7 @@ def create_app() -> FastAPI:
         accounts,
         projects,
         data_io,
+        uploads,
         tasks,
         labeling,
         data_manager,

@@ -196,10 +196,12 @@ class ErrorBoundary:
 # onerror= never runs. 'unsafe-inline' for styles only: the Label Studio Frontend (React, antd) sets inline
 # <style> elements and style attributes at run time; it needs no eval.
 #
-# Images and media come from our own origin (the sqlite engine's signed `/files/` URLs, the presign
-# redirects) and from https URLs: presigned URLs of the files bucket and of the S3 source storages a
-# manager connects at run time (any bucket, region or S3-compatible endpoint), and the public https URLs
-# task data may name, as in Label Studio. No plain http, but from the origins a deployment names.
+# Images and media come from our own origin (`/data/upload/` and the sqlite engine's signed `/files/`
+# URLs, the presign redirects) and from https URLs: presigned URLs of the files bucket and of the S3 source
+# storages a manager connects at run time (any bucket, region or S3-compatible endpoint), and the public
+# https URLs task data may name, as in Label Studio. No plain http, but from the origins a deployment
+# names. Media is also fetched from there (connect-src): the Label Studio Frontend's <Audio> downloads its
+# file to draw the waveform. That adds no way out an <img> does not already have.
 def content_security_policy(media_origins: tuple[str, ...] = ()) -> str:
     """The policy, with images and media also allowed from `media_origins` (each `scheme://host:port`):
     the local stack's AWS emulator, whose presigned URLs are plain http on 127.0.0.1."""
@@ -207,8 +209,8 @@ def content_security_policy(media_origins: tuple[str, ...] = ()) -> str:
     return (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         f"img-src 'self' data: blob: https:{extra}; media-src 'self' blob: https:{extra}; "
-        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
+        f"font-src 'self' data:; connect-src 'self' https:{extra}; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
     )
 
 

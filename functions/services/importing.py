@@ -12,14 +12,14 @@ import json
 import logging
 import time
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from functions.domain.errors import Conflict, NotFound, ValidationFailed
-from functions.domain.json_limits import check_storable
 from functions.domain.label_stream import counts_toward_labeled
 from functions.domain.records import Annotation, ImportJob, Prediction, Project, Task, User, utcnow
-from functions.domain.task_import import ImportedTask, normalize_import, read_import_file
-from functions.services import access, jobs
+from functions.domain.task_import import ImportedTask, normalize_import
+from functions.services import access, file_uploads, jobs
+from functions.services.file_uploads import FilesRead
 from functions.services.projects import config_of
 from functions.settings import get_settings
 from functions.store import annotations as annotation_store
@@ -37,19 +37,23 @@ logger = logging.getLogger(__name__)
 class ImportResult:
     job: ImportJob
     duration: float
+    files: FilesRead | None = None  # what the import's files held, when it came as files
+    file_upload_ids: list[int] = field(default_factory=list)
 
     def response(self, return_task_ids: bool) -> dict:
         """Label Studio's import response; a background import answers with its id instead of counts."""
         job = self.job
+        files = self.files
         body = {
             "task_count": job.task_count,
             "annotation_count": job.annotation_count,
             "prediction_count": job.prediction_count,
             "duration": self.duration,
-            "file_upload_ids": [],
-            "could_be_tasks_list": False,
-            "found_formats": [],
-            "data_columns": [],
+            "file_upload_ids": self.file_upload_ids,
+            "could_be_tasks_list": files.could_be_tasks_list if files else False,
+            # Label Studio counts the files by extension ({".png": 2}); a JSON body found none.
+            "found_formats": files.found_formats if files else [],
+            "data_columns": files.data_columns if files else [],
         }
         if job.status != "completed":
             body["import"] = job.id
@@ -58,18 +62,8 @@ class ImportResult:
         return body
 
 
-def read_payload(json_body=None, files: list[tuple[str, bytes]] | None = None) -> list:
-    """The raw task list from a JSON body or from uploaded files (JSON, JSONL, CSV, TSV, TXT)."""
-    if files:
-        items: list = []
-        for filename, content in files:
-            found = read_import_file(filename, content)
-            try:
-                check_storable(found, "file")  # as a JSON body is checked on its way in
-            except ValidationFailed as exc:
-                raise ValidationFailed({"file": [f"{filename}: {exc.errors['file'][0]}"]}) from None
-            items.extend(found)
-        return items
+def read_payload(json_body) -> list:
+    """The raw task list of a JSON body (uploaded files: `file_uploads.read_files`)."""
     if json_body is None:
         raise ValidationFailed.field(
             "non_field_errors", "No tasks: send a JSON list of tasks or upload a file."
@@ -77,18 +71,37 @@ def read_payload(json_body=None, files: list[tuple[str, bytes]] | None = None) -
     return json_body
 
 
-def import_tasks(user: User, project_id: int, raw_items) -> ImportResult:
+def import_tasks(user: User, project_id: int, raw_items, files: FilesRead | None = None) -> ImportResult:
+    """Import `raw_items`, or the tasks of uploaded `files` (their media stored once every task checked
+    out, and removed again if the tasks cannot be written)."""
     started = time.monotonic()
     project = access.project_for(user, project_id, manage=True)
     settings = get_settings()
+    config = config_of(project)
+    if files is not None:
+        raw_items = files.items
+        file_uploads.check_config(files, config.data_keys)
     if isinstance(raw_items, list) and len(raw_items) > settings.max_tasks_per_import:
         raise ValidationFailed.field(
             "non_field_errors",
             f"Too many tasks in one import: {len(raw_items)} > {settings.max_tasks_per_import}.",
         )
-    tasks = normalize_import(raw_items, config_of(project))
+    tasks = normalize_import(raw_items, config)
     if not tasks:
         raise ValidationFailed.field("non_field_errors", "No tasks found in the import.")
+    stored = file_uploads.store(project.id, user, files.media) if files is not None else []
+    try:
+        result = _import_checked(user, project, tasks, started)
+    except Exception:
+        file_uploads.discard(stored)
+        raise
+    result.files = files
+    result.file_upload_ids = [u.id for u in stored]
+    return result
+
+
+def _import_checked(user: User, project: Project, tasks: list[ImportedTask], started: float) -> ImportResult:
+    settings = get_settings()
     job = ImportJob(
         id=import_store.new_id(),
         project_id=project.id,
@@ -320,6 +333,7 @@ def import_tasks_once(
     project_id: int,
     raw_items,
     *,
+    files: FilesRead | None = None,
     return_task_ids: bool,
     idempotency_key: str | None,
     body_digest: str,
@@ -329,7 +343,7 @@ def import_tasks_once(
     answer back and writes nothing; the same key with another body is a ValidationFailed naming the key."""
 
     def run() -> dict:
-        return import_tasks(user, project_id, raw_items).response(return_task_ids)
+        return import_tasks(user, project_id, raw_items, files).response(return_task_ids)
 
     if not idempotency_key:
         return run()

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from botocore.exceptions import ClientError
+
 from functions.domain.errors import NotFound
 from functions.settings import get_settings
 from functions.store import local_files
@@ -97,13 +99,42 @@ def uploads_prefix(project_id: int) -> str:
     return f"uploads/{project_id}/"
 
 
-def presigned_view(key: str, seconds: int = 3600) -> str:
-    """A URL that reads the files bucket's object `key` for `seconds` (no download disposition)."""
+def presigned_view(
+    key: str, seconds: int = 3600, content_type: str | None = None, disposition: str | None = None
+) -> str:
+    """A URL that reads the files bucket's object `key` for `seconds`. On S3, `content_type` and
+    `disposition` replace the object's own headers in the answer (the files directory's URLs choose
+    them by the key's extension)."""
     if _local() is not None:
         return local_files.presigned_url(get_settings().jwt_secret, key, seconds)
-    return client("s3").generate_presigned_url(
-        "get_object", ExpiresIn=seconds, Params={"Bucket": get_settings().files_bucket, "Key": key}
-    )
+    params = {"Bucket": get_settings().files_bucket, "Key": key}
+    if content_type:
+        params["ResponseContentType"] = content_type
+    if disposition:
+        params["ResponseContentDisposition"] = disposition
+    return client("s3").generate_presigned_url("get_object", ExpiresIn=seconds, Params=params)
+
+
+def for_browser(key: str, seconds: int, content_type: str, disposition: str | None = None) -> Path | str:
+    """How a server hands the object `key` to a browser: the file itself (its Path) when the files
+    bucket is a directory (the sqlite engine), else a presigned URL that answers with `content_type`
+    and `disposition` (checked first with one HeadObject). NotFound when there is no such object,
+    or the key could not name one."""
+    if (root := _local()) is not None:
+        try:
+            path = local_files.path_for(root, key)
+        except ValueError:
+            raise NotFound("No such file.") from None
+        if not path.is_file():
+            raise NotFound("No such file.")
+        return path
+    try:
+        client("s3").head_object(Bucket=get_settings().files_bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            raise NotFound("No such file.") from None
+        raise
+    return presigned_view(key, seconds, content_type, disposition)
 
 
 def presigned_get(key: str, filename: str, seconds: int = 3600) -> str:

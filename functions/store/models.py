@@ -439,6 +439,27 @@ class ExportSnapshotModel(_Base):
     project_index = ProjectIndex()
 
 
+class FileUploadModel(_Base):
+    """A file uploaded into a project (Label Studio's FileUpload); its bytes are in the files bucket."""
+
+    class ProjectIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "project-index"
+            projection = AllProjection()
+
+        project_id = NumberAttribute(hash_key=True)
+        id = NumberAttribute(range_key=True)
+
+    TABLE = "file-uploads"
+    id = NumberAttribute(hash_key=True)
+    project_id = NumberAttribute()
+    user_id = NumberAttribute()
+    file = UnicodeAttribute()  # upload/<project>/<name>, as Label Studio shows it
+    size = NumberAttribute()
+    created_at = UTCDateTimeAttribute()
+    project_index = ProjectIndex()
+
+
 class IdempotencyModel(_Base):
     """The table Powertools' idempotency utility writes to (its default attribute names)."""
 
@@ -626,6 +647,7 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     AnnotationModel,
     PredictionModel,
     ImportJobModel,
+    FileUploadModel,
     ExportSnapshotModel,
     IdempotencyModel,
     MLBackendModel,

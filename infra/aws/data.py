@@ -61,7 +61,25 @@ class Data(Construct):
         self.tables: dict[str, dynamodb.Table] = {
             spec.short_name: self._table(spec, stage) for spec in table_specs()
         }
-        self.files_bucket = self._bucket("Files", stage, access_logs, "files/")
+        # Browsers read uploaded media from the files bucket through presigned URLs our /data/upload/
+        # redirects to, and the Label Studio Frontend fetches audio (for its waveform): a CORS rule lets
+        # it. Any origin, since after the redirect the browser sends `Origin: null`; the presigned URL is
+        # the only credential, and no cookie goes with it.
+        self.files_bucket = self._bucket(
+            "Files",
+            stage,
+            access_logs,
+            "files/",
+            cors=[
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                    allowed_origins=["*"],
+                    allowed_headers=["Range"],
+                    exposed_headers=["Content-Length", "Content-Range", "Accept-Ranges"],
+                    max_age=3600,
+                )
+            ],
+        )
         self.artifacts_bucket = self._bucket("Artifacts", stage, access_logs, "artifacts/")
 
     def _table(self, spec: TableSpec, stage: Stage) -> dynamodb.Table:
@@ -90,11 +108,14 @@ class Data(Construct):
             )
         return table
 
-    def _bucket(self, construct_id: str, stage: Stage, access_logs: s3.IBucket, log_prefix: str) -> s3.Bucket:
+    def _bucket(
+        self, construct_id: str, stage: Stage, access_logs: s3.IBucket, log_prefix: str, **props
+    ) -> s3.Bucket:
         return private_bucket(
             self,
             construct_id,
             stage,
+            **props,
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix=log_prefix,
             lifecycle_rules=[

@@ -20,9 +20,10 @@ from functions.api.middleware import CONTENT_SECURITY_POLICY
 from infra.aws.buckets import private_bucket
 from infra.aws.stage import Stage
 
-# What CloudFront sends to the API instead of S3: Label Studio's API and the two paths outside /api that
-# its clients call (`/health`, and the presign redirect ML backends use to fetch media).
-API_PATHS = ("/api/*", "/health", "/tasks/*/presign*")
+# What CloudFront sends to the API instead of S3: Label Studio's API and the paths outside /api that
+# its clients call (`/health`, the presign redirect ML backends use to fetch media, and uploaded media,
+# which the API checks membership for and redirects to a presigned URL of).
+API_PATHS = ("/api/*", "/health", "/tasks/*/presign*", "/data/upload/*")
 SITE_EXCLUDES = ("node_modules", "package.json", "package-lock.json", "vendor.mjs", ".gitignore")
 
 

@@ -23,6 +23,7 @@ QUERY = {
     ("POST", "/api/tasks/{task_id}/annotations"): {"was_cancelled"},
     ("GET", "/api/predictions"): {"task", "project"},
     ("POST", "/api/projects/{project_id}/import"): {"return_task_ids"},
+    ("GET", "/api/projects/{project_id}/file-uploads"): {"ids", "all"},
     ("GET", "/api/projects/{project_id}/export"): {
         "exportType",
         "export_type",

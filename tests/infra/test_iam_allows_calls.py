@@ -21,6 +21,7 @@ from moto import mock_aws
 from infra.delivery_pump import sqs_event
 from tests.infra.iam_calls import ACCOUNT, Call, Deployment, Recorder, allowed, not_allowed
 from tests.infra.test_stack import PREFIX
+from tests.media import png
 from tests.ml_endpoints.support import SENTIMENT_CONFIG, model_server
 
 ADMIN_TOKEN = "iam-admin-token"
@@ -368,6 +369,15 @@ def _run_flows(stack: Stack) -> None:
         with stack.recorder.acting("api"), TestClient(create_app(), headers=ADMIN) as raw:
             stack.become("api")
             api = _Api(raw)
+            # Media uploaded into the project (put into the files bucket), served back through a
+            # presigned URL; the project's deletion below removes it again.
+            uploaded = raw.post(
+                f"/api/projects/{pid}/import?return_task_ids=true",
+                files=[("file", ("cat.png", png(2, 2), "image/png"))],
+            )
+            assert uploaded.status_code == 201, uploaded.text
+            media = api.get(f"/api/tasks/{uploaded.json()['task_ids'][0]}")["data"]["text"]
+            assert raw.get(media, follow_redirects=False).status_code == 303
             api.post(
                 "/api/dm/actions?id=delete_tasks&project=" + str(pid),
                 {"selectedItems": {"all": False, "included": [ids[1]]}},

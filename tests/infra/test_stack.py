@@ -270,6 +270,7 @@ def test_cloudfront_routes_the_api_to_the_http_api_and_the_rest_to_s3(default_st
     origins = {origin["Id"]: origin for origin in config["Origins"]}
     behaviors = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
     assert set(behaviors) == set(API_PATHS)
+    assert "/data/upload/*" in behaviors  # uploaded media: the API checks membership, then redirects
     api_origin = origins[behaviors["/api/*"]["TargetOriginId"]]
     assert "HttpApi" in json.dumps(api_origin["DomainName"])
     assert api_origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
@@ -450,6 +451,21 @@ def test_the_site_is_served_with_the_apps_security_headers(default_stack):
     assert default["ResponseHeadersPolicyId"] == {
         "Ref": next(iter(resources(template, "AWS::CloudFront::ResponseHeadersPolicy")))
     }
+
+
+def test_only_the_files_bucket_answers_browsers_cross_origin_and_only_reads(default_stack):
+    """Uploaded media is read through presigned URLs of the files bucket (the Label Studio Frontend fetches
+    audio for its waveform): a CORS rule for GET and HEAD; no other bucket has one."""
+    _, template = default_stack
+    with_cors = {
+        logical_id: bucket["Properties"]["CorsConfiguration"]["CorsRules"]
+        for logical_id, bucket in resources(template, "AWS::S3::Bucket").items()
+        if "CorsConfiguration" in bucket["Properties"]
+    }
+    assert len(with_cors) == 1 and next(iter(with_cors)).startswith("DataFiles")
+    [rule] = next(iter(with_cors.values()))
+    assert sorted(rule["AllowedMethods"]) == ["GET", "HEAD"]
+    assert rule["AllowedOrigins"] == ["*"]
 
 
 def test_bucket_notifications_can_invoke_the_storage_events_function_of_this_account_only(default_stack):

@@ -96,7 +96,7 @@ def test_an_s3_image_on_the_local_emulator_renders_in_the_labeling_view(
     assert from_emulator == [200]  # through the presign redirect, from the emulator itself
     policy = page.evaluate("fetch('/').then(r => r.headers.get('content-security-policy'))")
     assert f"img-src 'self' data: blob: https: {emulator};" in policy  # that origin, and no other http
-    assert policy.count("http:") == 2  # img-src and media-src name the emulator, nothing else
+    assert policy.count("http:") == 3  # img-src, media-src and connect-src name the emulator, nothing else
     page.locator(".lsf-root label", has_text="Cat").first.click()
     screenshot(page, "20-image-from-emulator")
     page.get_by_role("button", name="submit", exact=True).click()

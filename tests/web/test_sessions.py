@@ -159,7 +159,9 @@ def test_a_local_stacks_policy_adds_its_emulators_origin_to_images_and_media_onl
     directives = dict(d.strip().split(" ", 1) for d in local.split(";"))
     assert directives["img-src"] == "'self' data: blob: https: http://127.0.0.1:4566"
     assert directives["media-src"] == "'self' blob: https: http://127.0.0.1:4566"
-    assert local.count(emulator) == 2
+    # Media is fetched too: the Label Studio Frontend's <Audio> downloads its file for the waveform.
+    assert directives["connect-src"] == "'self' https: http://127.0.0.1:4566"
+    assert local.count(emulator) == 3
     assert local.replace(" http://127.0.0.1:4566", "") == CONTENT_SECURITY_POLICY
     with pytest.raises(ValueError, match="not an http"):
         origin_of("s3://bucket/key")

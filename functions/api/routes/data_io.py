@@ -27,7 +27,7 @@ from functions.api.schemas.data_io import (
 )
 from functions.domain.errors import ValidationFailed
 from functions.domain.ls_json import iso, user_brief
-from functions.services import export_snapshots, exporting, importing
+from functions.services import export_snapshots, exporting, file_uploads, importing
 from functions.services import predictions as prediction_service
 from functions.store import users as user_store
 
@@ -65,18 +65,21 @@ async def import_tasks(
     # here, and `import_request_body` describes it.
     content_type = request.headers.get("content-type", "")
     digest = hashlib.sha256()
+    files = None
     if content_type.startswith("multipart/form-data"):
         form = await request.form()
-        files = []
-        for _, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                content = await value.read()
-                filename = value.filename or "upload"
-                digest.update(filename.encode() + b"\0" + content)
-                files.append((filename, content))
-        if not files:
+        # Starlette keeps each file in a temporary file (on disk past 1 MB): media is streamed to the
+        # files bucket from there, never held whole in memory.
+        uploads = [
+            file_uploads.Upload(value.filename or "upload", value.size or 0, value.file)
+            for _, value in form.multi_items()
+            if isinstance(value, UploadFile)
+        ]
+        if not uploads:
             raise ValidationFailed.field("file", "No file in the upload.")
-        raw_items = await run_in_threadpool(importing.read_payload, None, files)
+        await run_in_threadpool(_digest_files, digest, uploads)
+        files = await run_in_threadpool(file_uploads.read_files, project_id, uploads)
+        raw_items = files.items
     else:
         digest.update(await request.body())
         raw_items = importing.read_payload(await json_body(request, expect=(list, dict)))
@@ -85,11 +88,22 @@ async def import_tasks(
         user,
         project_id,
         raw_items,
+        files=files,
         return_task_ids=return_task_ids,
         idempotency_key=idempotency_key,
         body_digest=digest.hexdigest(),
         lambda_context=request.scope.get("aws.context"),
     )
+
+
+def _digest_files(digest, uploads: list[file_uploads.Upload], chunk: int = 1024 * 1024) -> None:
+    """Add each file's name and bytes to the request's digest (what an Idempotency-Key is held to)."""
+    for upload in uploads:
+        digest.update(upload.filename.encode() + b"\0")
+        while block := upload.body.read(chunk):
+            digest.update(block)
+        digest.update(b"\0")
+        upload.body.seek(0)
 
 
 @router.post(

@@ -44,7 +44,12 @@ def import_request_body() -> dict[str, Any]:
                         "file": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
-                            "description": "Task files: JSON, JSONL, CSV, TSV or TXT (one task a line).",
+                            "description": (
+                                "Task files: JSON, JSONL, CSV, TSV or TXT (one task a line); HTML or XML "
+                                "(one task of its text); or media, one task each, its data the file's "
+                                "URL: images (BMP, GIF, JPEG, PNG, SVG, WebP), audio (FLAC, M4A, MP3, "
+                                "OGG, WAV), video (MP4, WebM), PDF."
+                            ),
                         }
                     },
                     "additionalProperties": {"type": "string", "format": "binary"},
@@ -59,10 +64,12 @@ class ImportResult(ResponseBody):
     annotation_count: int
     prediction_count: int
     duration: float = Field(description="Seconds.")
-    file_upload_ids: list[int]
-    could_be_tasks_list: bool
-    found_formats: list[Any]
-    data_columns: list[str]
+    file_upload_ids: list[int] = Field(description="The uploads of the media files among the files.")
+    could_be_tasks_list: bool = Field(description="Whether a file was CSV, TSV or TXT.")
+    found_formats: list[Any] | dict[str, int] = Field(
+        description='Uploaded files by extension, e.g. {".png": 2}; [] for a JSON body.'
+    )
+    data_columns: list[str] = Field(description="The data keys the files' tasks have in common.")
     task_ids: list[int] | None = Field(None, description="With `return_task_ids=true`: the new tasks' ids.")
     import_: int | None = Field(
         None,
@@ -133,3 +140,11 @@ class ConvertedSnapshot(ResponseBody):
 
 class PredictionsImported(ResponseBody):
     created: int = Field(description="How many predictions were stored.")
+
+
+class FileUpload(ResponseBody):
+    """A file uploaded into a project (Label Studio's FileUpload)."""
+
+    id: int
+    file: str = Field(description="Where it is kept: upload/<project>/<name>; served at /data/<file>.")
+    size: int | None = Field(description="Bytes.")

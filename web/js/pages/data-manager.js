@@ -1,8 +1,10 @@
 // A project's tasks: a paged table filtered and sorted through the Data Manager query the API takes
-// (functions/domain/task_query.py), selection with actions, import and export.
+// (functions/domain/task_query.py), selection with actions, import (import-dialog.js) and export.
 
-import { api, query, upload } from "../api.js";
-import { h, preview, show, status } from "../dom.js";
+import { api, query } from "../api.js";
+import { h, show, status } from "../dom.js";
+import { importDialog } from "../import-dialog.js";
+import { dataCell, imageKeys } from "../media-cells.js";
 import { canManage } from "../roles.js";
 import { projectTabs } from "./project-tabs.js";
 
@@ -28,6 +30,7 @@ export async function dataManagerPage({ user, args: [projectId] }) {
   // The data columns: the config's inputs first, then any other key the tasks on screen carry.
   const dataKeys = Object.values(project.parsed_label_config || {}).flatMap((c) => c.inputs || [])
     .map((input) => input.value).filter((key, i, all) => key && all.indexOf(key) === i);
+  const images = imageKeys(project.parsed_label_config);
   const note = status();
   const table = h("table", { class: "tasks", "data-testid": "task-table" });
   const pager = h("div", { class: "pager" });
@@ -82,7 +85,7 @@ export async function dataManagerPage({ user, args: [projectId] }) {
           onchange: () => (box.checked ? state.selected.add(task.id) : state.selected.delete(task.id)) });
         return h("tr", { "data-task": task.id },
           h("td", {}, box), h("td", {}, task.id),
-          dataKeys.map((key) => h("td", { class: "data" }, preview(task.data?.[key] ?? ""))),
+          dataKeys.map((key) => h("td", { class: "data" }, dataCell(task, key, images))),
           h("td", { class: "num", "data-col": "annotations" }, task.total_annotations),
           h("td", { class: "num", "data-col": "skipped" }, task.cancelled_annotations),
           h("td", { class: "num", "data-col": "predictions" }, task.total_predictions),
@@ -149,46 +152,12 @@ export async function dataManagerPage({ user, args: [projectId] }) {
     projectTabs(project, "data", manager),
     h("div", { class: "toolbar" },
       h("a", { class: "button primary", href: `#/projects/${projectId}/label` }, "Label all tasks"),
-      manager ? h("button", { type: "button", onclick: () => importDialog(projectId, load).showModal() }, "Import") : null,
+      manager ? h("button", { type: "button", onclick: () => importDialog(project, load).showModal() }, "Import") : null,
       h("a", { class: "button", href: `/api/projects/${projectId}/export?exportType=JSON`, download: `project-${projectId}.json` },
         "Export JSON"),
       manager ? h("button", { type: "button", onclick: () => snapshot(projectId, note) }, "Export snapshot (large projects)") : null),
     filterBar(), chips, actions.length ? actionBar() : null, note, table, pager,
   );
-}
-
-function importDialog(projectId, reload) {
-  const note = status();
-  const files = h("input", { type: "file", name: "file", multiple: true, accept: ".json,.jsonl,.csv,.tsv,.txt",
-    "aria-label": "Task files" });
-  const progress = h("progress", { max: 1, value: 0 });
-  const dialog = h("dialog", { class: "card" },
-    h("form", { method: "dialog", onsubmit: async (event) => {
-      event.preventDefault();
-      if (!files.files.length) { note.set("Choose a file (JSON, JSONL, CSV, TSV or TXT).", "error"); return; }
-      const form = new FormData();
-      for (const file of files.files) form.append(file.name, file);
-      try {
-        let result = await upload(`/api/projects/${projectId}/import`, form, (fraction) => { progress.value = fraction; });
-        progress.value = 1;
-        // Over the synchronous limit the API answers {import: id}: poll it until it ends.
-        const importId = result.import;
-        while (importId && !["completed", "failed"].includes(result.status)) {
-          note.set("Importing in the background…");
-          await new Promise((r) => setTimeout(r, 1000));
-          result = await api("GET", `/api/projects/${projectId}/imports/${importId}`);
-        }
-        if (result.status === "failed") throw new Error(result.error || "Import failed.");
-        note.set(`Imported ${result.task_count ?? result.task_ids?.length ?? 0} tasks.`, "ok");
-        reload();
-      } catch (error) { note.set(error.message, "error"); }
-    } },
-    h("h2", {}, "Import tasks"), files, progress, note,
-    h("div", { class: "toolbar" }, h("button", { class: "primary", type: "submit" }, "Upload"),
-      h("button", { type: "button", onclick: () => dialog.close() }, "Close"))));
-  dialog.addEventListener("close", () => dialog.remove());
-  document.body.append(dialog);
-  return dialog;
 }
 
 // A snapshot is built in the background into S3: the way to export a project too big for one response.
