@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from types import SimpleNamespace
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
@@ -54,7 +55,7 @@ def _setting_text(name: str, value: Any) -> str:
     return text
 
 
-def _stored_settings(item: ProjectModel) -> dict[str, Any]:
+def _stored_settings(item: ProjectModel | SimpleNamespace) -> dict[str, Any]:
     """The settings an item holds: its `setting_values`, over the JSON document items kept before them."""
     stored = json.loads(item.settings) if item.settings else {}
     stored.update({name: json.loads(text) for name, text in plain_map(item.setting_values).items()})
@@ -62,7 +63,7 @@ def _stored_settings(item: ProjectModel) -> dict[str, Any]:
     return {name: value for name, value in stored.items() if name in SETTINGS and fits(name, value)}
 
 
-def _to_project(item: ProjectModel) -> Project:
+def _to_project(item: ProjectModel | SimpleNamespace) -> Project:
     counters: dict[str, Any] = {c: int(getattr(item, c) or 0) for c in COUNTERS}
     return Project(
         id=int(item.id),
@@ -100,14 +101,16 @@ def create(project: Project) -> Project:
 
 def get(project_id: int, *, consistent: bool = False) -> Project:
     try:
-        return _to_project(ProjectModel.get(project_id, consistent_read=consistent))
+        return _to_project(ProjectModel.get_plain(project_id, consistent=consistent))
     except ProjectModel.DoesNotExist:
         raise NotFound("No Project matches the given query.") from None
 
 
 def batch_get(project_ids) -> list[Project]:
     wanted = list(dict.fromkeys(int(p) for p in project_ids))
-    found = {int(item.id): _to_project(item) for item in ProjectModel.batch_get(wanted)} if wanted else {}
+    found = (
+        {int(item.id): _to_project(item) for item in ProjectModel.batch_get_plain(wanted)} if wanted else {}
+    )
     return [found[p] for p in wanted if p in found]
 
 

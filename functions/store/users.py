@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from pynamodb.expressions.update import Action
 
@@ -15,7 +16,7 @@ from functions.store.errors import conflict_on_condition
 from functions.store.models import TokenModel, UserModel
 
 
-def _to_user(item: UserModel) -> User:
+def _to_user(item: UserModel | SimpleNamespace) -> User:
     return User(
         id=int(item.id),
         email=item.email,
@@ -43,7 +44,7 @@ class StoredToken:
     jti: str | None
 
 
-def _to_token(item: TokenModel) -> StoredToken:
+def _to_token(item: TokenModel | SimpleNamespace) -> StoredToken:
     return StoredToken(
         token_hash=item.token_hash,
         user_id=int(item.user_id),
@@ -61,14 +62,14 @@ def token_hash(secret: str) -> str:
 
 def get(user_id: int) -> User:
     try:
-        return _to_user(UserModel.get(user_id))
+        return _to_user(UserModel.get_plain(user_id))
     except UserModel.DoesNotExist:
         raise NotFound("No User matches the given query.") from None
 
 
 def batch_get(user_ids) -> dict[int, User]:
     wanted = sorted({int(u) for u in user_ids if u is not None})
-    return {int(item.id): _to_user(item) for item in UserModel.batch_get(wanted)} if wanted else {}
+    return {int(item.id): _to_user(item) for item in UserModel.batch_get_plain(wanted)} if wanted else {}
 
 
 def list_all(organization: int = 1) -> list[User]:
@@ -157,7 +158,7 @@ def lookup_token(secret: str, kind: str) -> StoredToken | None:
     """The stored credential, or None for an unknown or revoked one. Its generation is the caller's to
     compare with the user's."""
     try:
-        item = TokenModel.get(token_hash(secret))
+        item = TokenModel.get_plain(token_hash(secret))
     except TokenModel.DoesNotExist:
         return None
     return _to_token(item) if item.kind == kind else None
