@@ -199,12 +199,14 @@ export async function dataManagerPage({ user, params, args: [projectId] }) {
   drawControls();
   show(
     projectTabs(project, "data", manager),
+    // As in Label Studio's Data Manager: the tabs first, then what acts on the tab shown.
+    tabs.element,
     h("div", { class: "toolbar" }, labelButtons,
       manager ? h("button", { type: "button", onclick: () => importDialog(projectId, load).showModal() }, "Import") : null,
       h("a", { class: "button", href: `/api/projects/${projectId}/export?exportType=JSON`, download: `project-${projectId}.json` },
         "Export JSON"),
       manager ? h("button", { type: "button", onclick: () => snapshot(projectId, note) }, "Export snapshot (large projects)") : null),
-    tabs.element, filterBar(), chips, actions.length ? actionBar() : null, note, table, pager,
+    filterBar(), chips, actions.length ? actionBar() : null, note, table, pager,
   );
 }
 
