@@ -21,6 +21,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from functions.domain.drafts import Draft
 from functions.domain.errors import NotFound
 from functions.domain.label_stream import (
     QUEUE_NAMES,
@@ -62,7 +63,7 @@ class NextTask:
     view: TaskView
     queue: str
     lock_id: str
-    drafts: list
+    drafts: list[Draft]  # the caller's, given back with the task
 
 
 def next_task(
