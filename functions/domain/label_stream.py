@@ -13,7 +13,10 @@ hold or have finished a task at any time. The skip queue decides whether skips c
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from functions.domain.records import Task
 
 SEQUENTIAL, UNIFORM, UNCERTAINTY = "Sequential sampling", "Uniform sampling", "Uncertainty sampling"
 
@@ -107,3 +110,32 @@ def uncertainty(prediction_scores: dict[str, float], model_version: str) -> floa
     if model_version:
         return prediction_scores.get(model_version)
     return min(prediction_scores.values(), default=None)
+
+
+def entry_of(task: Task) -> QueueEntry:
+    """A task as the label stream weighs it."""
+    return QueueEntry(
+        task_id=task.id,
+        overlap=task.overlap,
+        total_annotations=task.total_annotations,
+        cancelled_annotations=task.cancelled_annotations,
+        locks=dict(task.locks),
+        annotators=frozenset(task.annotators),
+        skipped_by=frozenset(task.skipped_by),
+        lease_rev=task.lease_rev,
+    )
+
+
+def progress(tasks: Iterable[Task], user_id: int, skip_queue: str) -> tuple[int, int]:
+    """(done, total) of the label stream for one user over `tasks`, as Label Studio
+    counts `queue_done` and `queue_total` (`projects/serializers.py`): done is the tasks the user
+    answered (not counting skips under REQUEUE_FOR_ME, which come back); total is those, plus the tasks
+    still needing work that the user has not answered."""
+    done = total = 0
+    for task in tasks:
+        mine = user_id in task.annotators
+        if mine or not task.is_labeled:
+            total += 1
+        if mine and not (skip_queue == "REQUEUE_FOR_ME" and user_id in task.skipped_by):
+            done += 1
+    return done, total

@@ -78,8 +78,18 @@ OPERATORS_BY_KIND: dict[str, tuple[str, ...]] = {
 }
 
 
-def _fail(where: str, message: str) -> ValidationFailed:
-    return ValidationFailed.field("query", f"{where}: {message}" if where else message)
+class QueryProblem(ValidationFailed):
+    """A bad query: named under `query` ("filters.items[0].value: ..."), and with its place (`where`) and
+    `message` apart, for a caller that names the field differently (a saved view's `data.filters...`)."""
+
+    def __init__(self, where: str, message: str):
+        super().__init__({"query": [f"{where}: {message}" if where else message]})
+        self.where = where
+        self.message = message
+
+
+def _fail(where: str, message: str) -> QueryProblem:
+    return QueryProblem(where, message)
 
 
 def _show(value: Any) -> str:

@@ -6,7 +6,7 @@ from functions.domain import fields as field_types
 from functions.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from functions.domain.label_stream import counts_toward_labeled
 from functions.domain.records import Annotation, Project, User, utcnow
-from functions.services import access
+from functions.services import access, drafts, stream_history
 from functions.services.projects import config_of
 from functions.store import annotations as annotation_store
 from functions.store import projects as project_store
@@ -71,6 +71,7 @@ def create(user: User, task_id: int, fields: dict) -> Annotation:
     if was_cancelled and not project.show_skip_button:
         raise ValidationFailed.field("was_cancelled", "Skipping tasks is turned off in this project.")
     result = _validate_result(project, fields.get("result"))
+    draft = drafts.checked_for_submit(user, task, fields.get("draft_id"))
     annotation = Annotation(
         id=annotation_store.new_ids(1),
         task_id=task.id,
@@ -85,9 +86,13 @@ def create(user: User, task_id: int, fields: dict) -> Annotation:
         parent_annotation=_parent(fields, "parent_annotation"),
         last_action=_last_action(fields.get("last_action")),
     )
-    return annotation_store.insert(
+    created = annotation_store.insert(
         annotation, counts_toward_labeled=counts_toward_labeled(was_cancelled, project.skip_queue)
     )
+    # Submitted from a draft: the draft has become the annotation (Label Studio deletes it).
+    drafts.forget(draft)
+    stream_history.answered(project.id, user.id, task.id, created.id)
+    return created
 
 
 def update(user: User, annotation_id: int, fields: dict, expected_version: int | None = None) -> Annotation:
@@ -97,6 +102,7 @@ def update(user: User, annotation_id: int, fields: dict, expected_version: int |
     Without one the change applies to whatever is stored.
     """
     annotation, project = annotation_for(user, annotation_id, change=True)
+    draft = drafts.checked_for_submit(user, task_store.get(annotation.task_id), fields.get("draft_id"))
     changes: dict = {"updated_by": user.id, "updated_at": utcnow()}
     if "result" in fields:
         changes["result"] = _validate_result(project, fields["result"])
@@ -115,6 +121,7 @@ def update(user: User, annotation_id: int, fields: dict, expected_version: int |
     gt_delta = int(updated.ground_truth) - int(before.ground_truth)
     if gt_delta:
         project_store.add_counters(project.id, ground_truth_number=gt_delta)
+    drafts.forget(draft)
     return updated
 
 
@@ -127,3 +134,4 @@ def delete(user: User, annotation_id: int) -> None:
         others=others,
         counts_toward_labeled=counts_toward_labeled(annotation.was_cancelled, project.skip_queue),
     )
+    drafts.delete_for_task(task.id, annotation.id)  # its drafts go with it, as in Label Studio

@@ -13,13 +13,16 @@ from collections.abc import Iterator
 from functions.domain.errors import NotFound, ValidationFailed
 from functions.domain.label_stream import counts_toward_labeled
 from functions.domain.records import Annotation, Project, Task, User, utcnow
-from functions.domain.task_query import TaskQuery, parse_task_query
-from functions.services import access, ml_predictions
+from functions.domain.task_query import TaskQuery
+from functions.services import access, dm_views, ml_predictions
 from functions.services.tasks import delete_task_records
 from functions.store import annotations as annotation_store
 from functions.store import predictions as prediction_store
 from functions.store import tasks as task_store
 
+# Label Studio's hidden action: the label stream over the tasks a query or view selects (listed nowhere;
+# services/label_stream.py answers it).
+NEXT_TASK = "next_task"
 ACTIONS = {
     "delete_tasks": "Delete tasks",
     "delete_tasks_annotations": "Delete annotations",
@@ -95,13 +98,13 @@ def calls_backends(action: str) -> bool:
     return action == "retrieve_tasks_predictions"
 
 
-def run_action(user: User, project_id: int, action: str, raw_query) -> dict:
+def run_action(user: User, project_id: int, action: str, raw_query, view_id: int | None = None) -> dict:
     if action not in ACTIONS:
         raise ValidationFailed.field(
             "id", f"Unknown action {action!r}; expected one of {', '.join(ACTIONS)}."
         )
     project = access.project_for(user, project_id, manage=action in _MANAGER_ONLY)
-    tasks = select(project.id, parse_task_query(raw_query))
+    tasks = select(project.id, dm_views.scope(user, project, raw_query, view_id))
     if action == "delete_tasks":
         for task in tasks:
             delete_task_records(project, task)

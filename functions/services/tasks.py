@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functions.domain.errors import NotFound, ValidationFailed
 from functions.domain.records import Annotation, Prediction, Project, Task, User, utcnow
 from functions.domain.task_import import meta_too_large, normalize_import
-from functions.services import access, ml_predictions, task_media
+from functions.services import access, drafts, ml_predictions, task_media
 from functions.services.projects import config_of
 from functions.store import annotations as annotation_store
 from functions.store import ids
@@ -120,6 +120,7 @@ def delete_task_records(project: Project, task: Task) -> None:
     annotations = annotation_store.batch_get(task.annotation_ids)
     annotation_store.delete_many(task.annotation_ids)
     prediction_store.delete_many(task.prediction_ids)
+    drafts.delete_for_task(task.id)
     task_store.delete(task.id)
     finished = [a for a in annotations if not a.was_cancelled]
     project_store.add_counters(

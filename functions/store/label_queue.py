@@ -138,3 +138,16 @@ def held_task(project_id: int, user_id: int) -> tuple[int, float] | None:
 
 def remember(project_id: int, user_id: int, task_id: int, expires: float) -> None:
     LeaseModel(project_id, user_id, task_id=task_id, expires_at=datetime.fromtimestamp(expires, UTC)).save()
+
+
+def release(task_id: int, user_id: int) -> None:
+    """End the user's lease on a task they no longer work on (the stream moved them to another one), so
+    the task goes back to the others at once rather than when the lease expires."""
+    try:
+        TaskModel(task_id).update(
+            actions=[lease_path(user_id).remove(), TaskModel.lease_rev.add(1)],
+            condition=TaskModel.id.exists(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise

@@ -636,6 +636,77 @@ class WebhookDeliveryModel(_Base):
     expires_at = TTLAttribute(null=True)
 
 
+class ViewModel(_Base):
+    """A Data Manager view (a tab of a project's task list; functions/domain/dm_views.py)."""
+
+    class ProjectIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "project-index"
+            projection = AllProjection()
+
+        project_id = NumberAttribute(hash_key=True)
+        id = NumberAttribute(range_key=True)
+
+    TABLE = "views"
+    id = NumberAttribute(hash_key=True)
+    project_id = NumberAttribute()
+    user_id = NumberAttribute(null=True)  # who made it
+    data = UnicodeAttribute()  # JSON: title, filters, ordering, hiddenColumns, ... (bounded: 64 KB)
+    order = NumberAttribute(default=0)  # the tab's place, left to right
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = NumberAttribute(default=0)
+    project_index = ProjectIndex()
+
+
+class DraftModel(_Base):
+    """An annotation draft (functions/domain/drafts.py): found by id, by task (given back with the task),
+    and by project (deleted with it)."""
+
+    class TaskIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "task-index"
+            projection = AllProjection()
+
+        task_id = NumberAttribute(hash_key=True)
+        id = NumberAttribute(range_key=True)
+
+    class ProjectIndex(GlobalSecondaryIndex):
+        class Meta:
+            index_name = "project-index"
+            projection = KeysOnlyProjection()
+
+        project_id = NumberAttribute(hash_key=True)
+        id = NumberAttribute(range_key=True)
+
+    TABLE = "drafts"
+    id = NumberAttribute(hash_key=True)
+    task_id = NumberAttribute()
+    project_id = NumberAttribute()
+    user_id = NumberAttribute()
+    annotation_id = NumberAttribute(null=True)  # the submitted annotation this draft changes, if any
+    result = UnicodeAttribute(null=True)  # JSON
+    result_ref = UnicodeAttribute(null=True)  # S3 key when the JSON is over the offload bound
+    lead_time = NumberAttribute(null=True)
+    was_postponed = BooleanAttribute(default=False)
+    import_id = NumberAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    task_index = TaskIndex()
+    project_index = ProjectIndex()
+
+
+class StreamHistoryModel(_Base):
+    """The tasks the label stream gave one user in one project, oldest first, with the annotation each
+    got (Label Studio's LabelStreamHistory): what Back and Forward walk through."""
+
+    TABLE = "stream-history"
+    project_id = NumberAttribute(hash_key=True)
+    user_id = NumberAttribute(range_key=True)
+    entries = UnicodeAttribute(default="[]")  # JSON: [{"taskId", "annotationId"}], at most 100
+    version = NumberAttribute(default=0)
+
+
 ALL_MODELS: tuple[type[_Base], ...] = (
     Counter,
     UserModel,
@@ -657,6 +728,9 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     StorageLinkModel,
     WebhookModel,
     WebhookDeliveryModel,
+    ViewModel,
+    DraftModel,
+    StreamHistoryModel,
 )
 
 

@@ -144,6 +144,36 @@ ROUTES: dict[str, list[Route]] = {
             ("comment",),
         ),
     ],
+    "drafts": [
+        Route(
+            "POST",
+            "/api/tasks/{task}/drafts",
+            {"result": CHOICE, "lead_time": 1.0},
+            ("/api/tasks/{task}", "/api/tasks/{task}/drafts"),
+            ("was_postponed",),
+        ),
+        Route(
+            "POST",
+            "/api/tasks/{task}/annotations/{annotation}/drafts",
+            {"result": CHOICE},
+            ("/api/tasks/{task}/annotations/{annotation}/drafts",),
+            ("lead_time",),
+        ),
+        Route(
+            "PATCH",
+            "/api/drafts/{draft}",
+            {"result": CHOICE, "lead_time": 2.0},
+            ("/api/drafts/{draft}", "/api/tasks/{task}"),
+            ("was_postponed",),
+        ),
+        Route(
+            "PATCH",
+            "/api/annotations/{annotation}",
+            {"result": CHOICE},
+            ("/api/annotations/{annotation}", "/api/tasks/{task}/drafts"),
+            ("draft_id",),
+        ),
+    ],
     "predictions": [
         Route(
             "POST",
@@ -175,6 +205,34 @@ ROUTES: dict[str, list[Route]] = {
             },
             ("/api/tasks?project={project}",),
             params={"id": "predictions_to_annotations", "project": "{project}"},
+        ),
+        Route(
+            "POST",
+            "/api/dm/actions",
+            {"filters": {"conjunction": "and", "items": []}, "ordering": ["-tasks:id"]},
+            ("/api/tasks?project={project}", "/api/projects/{project}/label-stream-history"),
+            ("selectedItems", "view"),
+            params={"id": "next_task", "project": "{project}"},
+        ),
+        Route(
+            "POST",
+            "/api/dm/views",
+            {"project": "{project}", "data": {"title": "t", "filters": {"conjunction": "and", "items": []}}},
+            ("/api/dm/views?project={project}", "/api/tasks?project={project}&view={view}"),
+            ("order",),
+        ),
+        Route(
+            "PATCH",
+            "/api/dm/views/{view}",
+            {"data": {"title": "t", "ordering": ["tasks:id"], "hiddenColumns": {"explore": ["tasks:id"]}}},
+            ("/api/dm/views/{view}", "/api/tasks?project={project}&view={view}"),
+            ("order", "project"),
+        ),
+        Route(
+            "POST",
+            "/api/dm/views/order",
+            {"project": "{project}", "ids": ["{view}"]},
+            ("/api/dm/views?project={project}",),
         ),
         Route(
             "POST",
@@ -344,6 +402,10 @@ def world(api, monkeypatch):
     ids["user"] = made(api.post("/api/users", json={"email": "member@example.com", "role": "annotator"}))[
         "id"
     ]
+    ids["view"] = made(api.post("/api/dm/views", json={"project": ids["project"], "data": {"title": "v"}}))[
+        "id"
+    ]
+    ids["draft"] = made(api.post(f"/api/tasks/{ids['task']}/drafts", json={"result": CHOICE}))["id"]
     yield ids
     model.close()
     apply_settings({})
@@ -420,6 +482,8 @@ def test_every_write_route_is_scanned(app):
         ("POST", "/api/storages/export/s3/validate"),
         ("PATCH", "/api/storages/export/s3/{storage_id}"),
         ("POST", "/api/projects/{project_id}/validate"),
+        ("PUT", "/api/dm/views/{view_id}"),
+        ("PUT", "/api/drafts/{draft_id}"),
     }
     scanned = {(r.method, _template(r.path)) for routes in ROUTES.values() for r in routes}
     missing = []
@@ -442,6 +506,8 @@ _PATH_PARAMS = {
     "storage": "storage_id",
     "user": "user_id",
     "snapshot": "snapshot_id",
+    "view": "view_id",
+    "draft": "draft_id",
 }
 
 

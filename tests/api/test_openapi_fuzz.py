@@ -4,9 +4,10 @@ Every operation of /api/openapi.json is called with generated requests, valid on
 invalid ones (negative), as a project owner (the admin who created the seeded project) with an API
 token. Each answer must not be a 5xx, must have a documented status code, and must match the documented
 response schema. Path parameters are often the ids of real objects seeded below (a project with tasks,
-annotations and predictions, an ML backend served by a stub on 127.0.0.1, source and target S3 storages,
-a webhook, an export snapshot, a member), so generation reaches the services and the store, not only
-404s. DELETE operations get objects made to be deleted, so the rest keep theirs.
+annotations, predictions and a draft, an ML backend served by a stub on 127.0.0.1, source and target S3
+storages, a webhook, an export snapshot, a member, a Data Manager view), so generation reaches the
+services and the store, not only 404s. DELETE operations get objects made to be deleted, so the rest
+keep theirs.
 
 No operation is excluded. The ones that make the server call out are safe here: the ML backend is a
 local stub, the webhook URL is a local one nothing listens on (deliveries are not pumped in this test),
@@ -141,6 +142,8 @@ def _seed_project(api, backend_url: str, bucket: str, member_id: int) -> dict[st
     webhook = _created(api.post("/api/webhooks", json={"project": pid, "url": "http://127.0.0.1:9/hook"}))
     snapshot = _created(api.post(f"/api/projects/{pid}/exports", json={"title": "fuzz"}))
     _created(api.post(f"/api/projects/{pid}/members", json={"user": member_id}))
+    view = _created(api.post("/api/dm/views", json={"project": pid, "data": {"title": "fuzz"}}))
+    draft = _created(api.post(f"/api/tasks/{task_id}/drafts", json={"result": CHOICE}))
     background_import = import_(api, pid, [{"text": f"later {i}"} for i in range(4)])["import"]
     job = _created(
         api.post(
@@ -164,6 +167,8 @@ def _seed_project(api, backend_url: str, bucket: str, member_id: int) -> dict[st
         "jti": _new_token_id(api),
         "import_id": background_import,
         "job_id": job,
+        "view_id": view["id"],
+        "draft_id": draft["id"],
     }
 
 

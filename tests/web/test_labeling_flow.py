@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from playwright.sync_api import expect
 
@@ -61,7 +62,8 @@ def test_sign_in_create_import_label_skip_and_export(page, tmp_path):
     screenshot(page, "02-projects-create")
     page.get_by_role("button", name="Create project").click()
     page.get_by_test_id("task-table").wait_for()
-    project_id = int(page.url.rsplit("/", 1)[1])
+    # The address names the project and, once its tabs are loaded, the tab shown: #/projects/<id>?tab=<id>.
+    project_id = int(re.search(r"#/projects/(\d+)", page.url).group(1))
 
     # Import a JSON file through the dialog, with its progress bar.
     upload = tmp_path / "reviews.json"
@@ -136,7 +138,11 @@ def test_sign_in_create_import_label_skip_and_export(page, tmp_path):
     assert all(not by_id[t]["annotations"][0]["was_cancelled"] for t in labeled)
 
     # Select the task nobody touched and delete it with a Data Manager action (after a confirm).
-    page.reload()  # drops the filter
+    # The filter was saved in the tab: a reload keeps it, and removing it shows every task again.
+    page.reload()
+    page.get_by_text("Page 1 of 1 · 1 tasks").wait_for()
+    page.get_by_role("button", name="Remove filter").click()
+    page.get_by_text("Page 1 of 1 · 5 tasks").wait_for()
     untouched = next(t for t in counts if t not in [*labeled, skipped] and counts[t] == ("0", "0"))
     page.get_by_label(f"Select task {untouched}").check()
     page.get_by_label("Action").select_option("delete_tasks")

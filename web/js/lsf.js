@@ -23,17 +23,24 @@ export function unmountLabelStudio() {
   try { instance.destroy(); } catch { /* already gone with its element */ }
 }
 
+/** The annotation being labeled in the mounted LSF, if any. */
+export function selectedAnnotation() {
+  return mounted?.annotationStore?.selected ?? null;
+}
+
 /**
  * Mount the LSF for `task` ({id, data, annotations, predictions}) with `config`.
  * `handlers`: onSubmit(result, annotation), onUpdate(result, annotation), onSkip() (no Skip button without
- * it). Without handlers the
+ * it), onDraft(result, annotation) (the LSF saves a draft a few seconds after each change; without it,
+ * none). An annotation of `task.annotations` with a `draft` result opens on the draft; `task.draftIds`
+ * ({annotation id, or "new": draft id}) tells each annotation its stored draft. Without handlers the
  * view is a preview. With predictions and no annotations, the first prediction pre-fills the annotation.
  */
 export function mountLabelStudio(holder, config, task, user, handlers = null) {
   unmountLabelStudio();
   const root = h("div", { id: `label-studio-${++counter}`, class: "lsf-root" });
   holder.replaceChildren(root);
-  const { onSubmit, onUpdate, onSkip } = handlers || {};
+  const { onSubmit, onUpdate, onSkip, onDraft } = handlers || {};
   mounted = new window.LabelStudio(root, {
     config,
     task,
@@ -46,6 +53,13 @@ export function mountLabelStudio(holder, config, task, user, handlers = null) {
     // so that it is selected in time.
     onStorageInitialized(ls) {
       const store = ls.annotationStore;
+      for (const annotation of store.annotations) {
+        const draftId = task.draftIds?.[annotation.pk ?? "new"];
+        if (draftId) annotation.setDraftId(draftId);
+      }
+      // Work the user left in a draft is what they see first.
+      const drafted = store.annotations.find((annotation) => annotation.draftId);
+      if (drafted) store.selectAnnotation(drafted.id);
       if (task.annotations?.length) return;
       if (!task.predictions?.length) {
         store.selectAnnotation(store.addAnnotation({ userGenerate: true }).id);
@@ -61,6 +75,8 @@ export function mountLabelStudio(holder, config, task, user, handlers = null) {
     onSubmitAnnotation: (ls, annotation) => onSubmit?.(annotation.serializeAnnotation(), annotation),
     onUpdateAnnotation: (ls, annotation) => onUpdate?.(annotation.serializeAnnotation(), annotation),
     onSkipTask: () => onSkip?.(),
+    // Without this handler the LSF saves no drafts (previews).
+    onSubmitDraft: onDraft ? (ls, annotation) => onDraft(annotation.serializeAnnotation(), annotation) : undefined,
   });
   return mounted;
 }

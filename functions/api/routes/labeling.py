@@ -1,4 +1,5 @@
-"""The label stream (/api/projects/{id}/next), reviews of annotations and agreement between annotators."""
+"""The label stream (/api/projects/{id}/next, its history and progress), reviews of annotations and
+agreement between annotators."""
 
 from __future__ import annotations
 
@@ -9,24 +10,80 @@ from starlette.concurrency import run_in_threadpool
 
 from functions.api.auth import CurrentUser
 from functions.api.routing import LabelStudioRoute
-from functions.api.schemas.common import COMMON_ERRORS, ObjectId, error_responses
-from functions.api.schemas.labeling import ProjectAgreement, Review, ReviewRequest, TaskAgreement
+from functions.api.schemas.common import COMMON_ERRORS, ObjectId, QueryInt, error_responses
+from functions.api.schemas.labeling import (
+    ProjectAgreement,
+    Review,
+    ReviewRequest,
+    StreamHistoryEntry,
+    StreamProgress,
+    TaskAgreement,
+)
 from functions.api.schemas.tasks import NextTask
+from functions.domain.drafts import draft_json
 from functions.domain.ls_json import iso, task_detail_json
 from functions.domain.records import Annotation
-from functions.services import agreement, label_stream, reviews
+from functions.services import access, agreement, dm_views, drafts, label_stream, reviews, stream_history
 
 router = APIRouter(route_class=LabelStudioRoute, responses=COMMON_ERRORS)
 
 
-@router.get("/api/projects/{project_id}/next", response_model=NextTask, tags=["Label stream"])
-def next_task(project_id: ObjectId, user: CurrentUser):
-    """The next task for the caller to label, in the project's sampling order, held for them a while;
-    404 when none is left."""
-    found = label_stream.next_task(user, project_id)
+ViewParam = Annotated[
+    QueryInt | None, Query(description="A Data Manager view of the project: only its tasks, in its order.")
+]
+QueryParam = Annotated[
+    str | None,
+    Query(
+        description='A Data Manager query as JSON (`{"filters", "ordering", "selectedItems"}`): only '
+        "the tasks it selects, in its order."
+    ),
+]
+
+
+def next_task_body(found: label_stream.NextTask) -> dict:
+    """Label Studio's next-task answer: the task with the caller's annotations and drafts, the lock."""
     view = found.view
     body = task_detail_json(view.task, view.annotations, view.predictions, view.users)
+    users = drafts.authors(found.drafts)
+    body["drafts"] = [draft_json(d, users.get(d.user_id)) for d in found.drafts]
     return {**body, "unique_lock_id": found.lock_id, "queue": found.queue}
+
+
+def _scope(user, project_id: int, query: str | None, view: int | None):
+    if not query and not view:
+        return None
+    return dm_views.scope(user, access.project_for(user, project_id), query, view)
+
+
+@router.get("/api/projects/{project_id}/next", response_model=NextTask, tags=["Label stream"])
+def next_task(project_id: ObjectId, user: CurrentUser, view: ViewParam = None, query: QueryParam = None):
+    """The next task for the caller to label, in the project's sampling order (among a view's or a
+    query's tasks, when one is given), held for them a while; 404 when none is left."""
+    found = label_stream.next_task(user, project_id, scope=_scope(user, project_id, query, view))
+    return next_task_body(found)
+
+
+@router.get(
+    "/api/projects/{project_id}/label-stream-history",
+    response_model=list[StreamHistoryEntry],
+    tags=["Label stream"],
+)
+def label_stream_history(project_id: ObjectId, user: CurrentUser):
+    """The tasks the label stream gave the caller, oldest first, each with the annotation they gave it
+    (at most the latest 100): what Back and Forward go through."""
+    return stream_history.history(user, project_id)
+
+
+@router.get(
+    "/api/projects/{project_id}/label-stream-progress", response_model=StreamProgress, tags=["Label stream"]
+)
+def label_stream_progress(
+    project_id: ObjectId, user: CurrentUser, view: ViewParam = None, query: QueryParam = None
+):
+    """How far the caller is: Label Studio's `queue_done` and `queue_total`, counted for the caller over
+    the project's tasks (or a view's). Reads every task of the project: ask once per stream."""
+    done, total = label_stream.stream_progress(user, project_id, _scope(user, project_id, query, view))
+    return {"queue_done": done, "queue_total": total}
 
 
 def _review_json(annotation: Annotation) -> dict:

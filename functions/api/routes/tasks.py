@@ -27,6 +27,7 @@ from functions.api.schemas.tasks import (
     UpdatedTask,
 )
 from functions.api.versions import etag, stated_version
+from functions.domain.drafts import draft_json
 from functions.domain.ls_json import (
     annotation_json,
     author,
@@ -36,8 +37,8 @@ from functions.domain.ls_json import (
     task_list_item_json,
 )
 from functions.domain.task_query import parse_task_query
+from functions.services import access, data_manager, dm_views, drafts
 from functions.services import annotations as annotation_service
-from functions.services import data_manager
 from functions.services import predictions as prediction_service
 from functions.services import tasks as task_service
 from functions.services.tasks import TaskView
@@ -70,10 +71,17 @@ def list_tasks(
             '`{"filters": {"conjunction", "items"}, "ordering": [...], "selectedItems": {...}}`.'
         ),
     ] = None,
+    view: Annotated[
+        QueryInt | None,
+        Query(description="A Data Manager view of the project: its filters, ordering and selection."),
+    ] = None,
 ):
-    """A page of a project's tasks, in order, or those a Data Manager query selects."""
+    """A page of a project's tasks, in order, or those a Data Manager query (or view) selects."""
     with_children = fields == "all"
-    task_query = parse_task_query(query)
+    if view:
+        task_query = dm_views.scope(user, access.project_for(user, project), None, view)
+    else:
+        task_query = parse_task_query(query)
     if task_query.is_default:
         found_project, tasks = task_service.list_tasks(
             user, project, page, page_size, with_children=with_children
@@ -106,7 +114,10 @@ def get_task(task_id: ObjectId, user: CurrentUser, response: Response):
     """A task with its annotations and predictions; its version is the ETag."""
     view = task_service.get_task(user, task_id)
     response.headers["ETag"] = etag(view.task.version)
-    return _detail(view)
+    # The caller's drafts come back with the task, as Label Studio gives them.
+    mine = drafts.mine(user, view.task)
+    authors = drafts.authors(mine)
+    return {**_detail(view), "drafts": [draft_json(d, authors.get(d.user_id)) for d in mine]}
 
 
 @router.patch("/api/tasks/{task_id}", response_model=UpdatedTask, tags=["Tasks"], responses=_CHANGE)

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from functions.api.schemas.common import RequestBody, ResponseBody
+from functions.api.schemas.common import BodyInt, RequestBody, ResponseBody
 
 
 class DataManagerAction(ResponseBody):
@@ -33,6 +33,7 @@ class ActionRequest(RequestBody):
         alias="selectedItems",
         description='`{"all": true, "excluded": [ids]}` or `{"all": false, "included": [ids]}`.',
     )
+    view: BodyInt | None = Field(None, description="A view of the project whose tasks to take instead.")
 
 
 class ActionResult(ResponseBody):

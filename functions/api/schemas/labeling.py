@@ -23,8 +23,8 @@ _RESULT = "The regions: a list of `{from_name, to_name, type, value}` objects, c
 
 
 class AnnotationRequest(RequestBody):
-    """An annotation of a task; Label Studio's other fields (`draft_id`, `completed_by`, ...) are
-    accepted and ignored (the author is the caller)."""
+    """An annotation of a task; Label Studio's other fields (`completed_by`, ...) are accepted and
+    ignored (the author is the caller)."""
 
     result: list[Region] | None = Field(None, description=_RESULT)
     was_cancelled: bool | None = Field(None, description="A skip: the task was seen and not labeled.")
@@ -33,6 +33,9 @@ class AnnotationRequest(RequestBody):
     parent_prediction: BodyInt | None = Field(None, description="The prediction this started from.")
     parent_annotation: BodyInt | None = Field(None, description="The annotation this started from.")
     last_action: str | None = None
+    draft_id: BodyInt | None = Field(
+        None, description="The caller's draft of this task it comes from: the draft is removed."
+    )
 
 
 class PatchedAnnotationRequest(AnnotationRequest):
@@ -151,3 +154,15 @@ class ProjectAgreement(ResponseBody):
     min: float | None
     max: float | None
     histogram: list[int] = Field(description="Tasks per tenth of [0, 1]; the last bucket holds 1.0 too.")
+
+
+class StreamHistoryEntry(ResponseBody):
+    taskId: int  # noqa: N815 -- Label Studio's field name
+    annotationId: int | None  # noqa: N815
+
+
+class StreamProgress(ResponseBody):
+    queue_done: int = Field(description="Tasks the caller has answered (in the view, with `view`).")
+    queue_total: int = Field(
+        description="Those, and the tasks still needing work the caller has not answered."
+    )

@@ -1,7 +1,9 @@
 // A project's tasks: a paged table filtered and sorted through the Data Manager query the API takes
-// (functions/domain/task_query.py), selection with actions, import (import-dialog.js) and export.
+// (functions/domain/task_query.py), in tabs that keep their filters, sort and hidden columns (dm-tabs.js),
+// selection with actions, import (import-dialog.js) and export.
 
 import { api, query } from "../api.js";
+import { dmTabs, tabState } from "../dm-tabs.js";
 import { h, show, status } from "../dom.js";
 import { importDialog } from "../import-dialog.js";
 import { dataCell, imageKeys } from "../media-cells.js";
@@ -20,33 +22,64 @@ const OPERATORS = ["equal", "not_equal", "less", "greater", "less_or_equal", "gr
 const ORDERINGS = [["", "ID ascending"], ["-tasks:id", "ID descending"],
   ["tasks:predictions_score", "Prediction score ascending"], ["-tasks:predictions_score", "Prediction score descending"],
   ["-tasks:total_annotations", "Most annotations"], ["tasks:total_annotations", "Fewest annotations"]];
+// The table's columns after the data ones: [Label Studio's column id, title, data-col, value of a task].
+const COUNT_COLUMNS = [
+  ["tasks:total_annotations", "Annotations", "annotations", (t) => t.total_annotations],
+  ["tasks:cancelled_annotations", "Skipped", "skipped", (t) => t.cancelled_annotations],
+  ["tasks:total_predictions", "Predictions", "predictions", (t) => t.total_predictions],
+  ["tasks:predictions_score", "Prediction score", "score",
+    (t) => (t.predictions_score === null || t.predictions_score === undefined ? "" : t.predictions_score.toFixed(2))],
+];
 
-export async function dataManagerPage({ user, args: [projectId] }) {
+export async function dataManagerPage({ user, params, args: [projectId] }) {
   const project = await api("GET", `/api/projects/${projectId}`);
   // Only the actions this user may run (the API lists no others).
   const actions = await api("GET", `/api/dm/actions?project=${projectId}`);
   const manager = canManage(user);
-  const state = { page: 1, filters: [], ordering: "", selected: new Set(), total: 0 };
+  const note = status();
+  const tabs = await dmTabs({
+    projectId: Number(projectId), user, canManage: manager, params,
+    onSelect: (view) => { Object.assign(state, tabState(view.data), { page: 1 }); state.selected.clear(); refresh(); },
+    onError: (error) => note.set(error.message, "error"),
+  });
+  const state = { ...tabState(tabs.current().data), page: 1, selected: new Set(), total: 0 };
   // The data columns: the config's inputs first, then any other key the tasks on screen carry.
   const dataKeys = Object.values(project.parsed_label_config || {}).flatMap((c) => c.inputs || [])
     .map((input) => input.value).filter((key, i, all) => key && all.indexOf(key) === i);
   const images = imageKeys(project.parsed_label_config);
-  const note = status();
   const table = h("table", { class: "tasks", "data-testid": "task-table" });
   const pager = h("div", { class: "pager" });
   const chips = h("div", { class: "chips" });
+  const labelButtons = h("span", { class: "toolbar-group" });
+  const ordering = h("select", { "aria-label": "Order by", onchange: () => {
+    state.ordering = ordering.value ? [ordering.value] : [];
+    changed();
+  } }, ORDERINGS.map(([v, label]) => h("option", { value: v }, label)));
+  const columnsMenu = h("details", { class: "columns-menu" });
+  let shown = [];
 
   function dmQuery(selectedItems) {
     return {
-      filters: state.filters.length ? { conjunction: "and", items: state.filters } : null,
-      ordering: state.ordering ? [state.ordering] : [],
+      filters: state.filters.length ? { conjunction: state.conjunction, items: state.filters } : null,
+      ordering: state.ordering,
       ...(selectedItems ? { selectedItems } : {}),
     };
   }
 
+  // A change of filters, sort or columns: stored in the tab, and the table follows.
+  function changed({ reload = true } = {}) {
+    tabs.save(state);
+    if (reload) { state.page = 1; refresh(); } else { drawControls(); drawTable(shown); }
+  }
+
+  function refresh() {
+    drawControls();
+    load();
+  }
+
   async function load() {
     const params = { project: projectId, page: state.page, page_size: PAGE_SIZE, fields: "all" };
-    if (state.filters.length || state.ordering) params.query = JSON.stringify(dmQuery());
+    if (state.filters.length || state.ordering.length) params.query = JSON.stringify(dmQuery());
     let body;
     try {
       body = await api("GET", `/api/tasks?${query(params)}`);
@@ -62,7 +95,8 @@ export async function dataManagerPage({ user, args: [projectId] }) {
         if (!dataKeys.includes(key) && dataKeys.length < 6) dataKeys.push(key);
       }
     }
-    drawTable(body.tasks);
+    shown = body.tasks;
+    drawTable(shown);
     const pages = Math.max(1, Math.ceil(body.total / PAGE_SIZE));
     pager.replaceChildren(
       h("button", { type: "button", disabled: state.page <= 1, onclick: () => { state.page -= 1; load(); } }, "Previous"),
@@ -70,30 +104,59 @@ export async function dataManagerPage({ user, args: [projectId] }) {
       h("button", { type: "button", disabled: state.page >= pages, onclick: () => { state.page += 1; load(); } }, "Next"));
   }
 
+  const visible = (id) => !state.hidden.has(id);
+
   function drawTable(tasks) {
     const allBox = h("input", { type: "checkbox", "aria-label": "Select page", onchange: () => {
       for (const task of tasks) allBox.checked ? state.selected.add(task.id) : state.selected.delete(task.id);
       drawTable(tasks);
     } });
     allBox.checked = tasks.length > 0 && tasks.every((t) => state.selected.has(t.id));
+    const keys = dataKeys.filter((key) => visible(`tasks:data.${key}`));
+    const counts = COUNT_COLUMNS.filter(([id]) => visible(id));
     table.replaceChildren(
-      h("thead", {}, h("tr", {}, h("th", {}, allBox), h("th", {}, "ID"),
-        dataKeys.map((key) => h("th", {}, key)), h("th", {}, "Annotations"), h("th", {}, "Skipped"),
-        h("th", {}, "Predictions"), h("th", {}, "Prediction score"), h("th", {}, ""))),
+      h("thead", {}, h("tr", {}, h("th", {}, allBox), visible("tasks:id") ? h("th", {}, "ID") : null,
+        keys.map((key) => h("th", {}, key)), counts.map(([, title]) => h("th", {}, title)), h("th", {}, ""))),
       h("tbody", {}, tasks.map((task) => {
         const box = h("input", { type: "checkbox", "aria-label": `Select task ${task.id}`, checked: state.selected.has(task.id),
           onchange: () => (box.checked ? state.selected.add(task.id) : state.selected.delete(task.id)) });
         return h("tr", { "data-task": task.id },
-          h("td", {}, box), h("td", {}, task.id),
-          dataKeys.map((key) => h("td", { class: "data" }, dataCell(task, key, images))),
-          h("td", { class: "num", "data-col": "annotations" }, task.total_annotations),
-          h("td", { class: "num", "data-col": "skipped" }, task.cancelled_annotations),
-          h("td", { class: "num", "data-col": "predictions" }, task.total_predictions),
-          h("td", { class: "num", "data-col": "score" },
-            task.predictions_score === null || task.predictions_score === undefined ? "" : task.predictions_score.toFixed(2)),
+          h("td", {}, box), visible("tasks:id") ? h("td", {}, task.id) : null,
+          keys.map((key) => h("td", { class: "data" }, dataCell(task, key, images))),
+          counts.map(([, , col, value]) => h("td", { class: "num", "data-col": col }, value(task))),
           h("td", {}, h("a", { href: `#/projects/${projectId}/label?task=${task.id}` }, "Open")));
       })),
     );
+  }
+
+  // What depends on the tab: its filter chips, its sort, its hidden columns, and whether there is a
+  // "displayed" order to label in.
+  function drawControls() {
+    chips.replaceChildren(...state.filters.map((f, i) => h("span", { class: "chip" },
+      `${f.filter.replace("filter:tasks:", "")} ${f.operator} ${JSON.stringify(f.value)}`,
+      h("button", { type: "button", "aria-label": "Remove filter", onclick: () => {
+        state.filters.splice(i, 1); changed();
+      } }, "×"))));
+    ordering.value = state.ordering[0] || "";
+    if (ordering.value !== (state.ordering[0] || "")) {
+      // A sort this page does not offer (saved by another client): shown as it is.
+      ordering.append(h("option", { value: state.ordering[0] }, state.ordering[0]));
+      ordering.value = state.ordering[0];
+    }
+    const columns = [["tasks:id", "ID"], ...dataKeys.map((key) => [`tasks:data.${key}`, key]),
+      ...COUNT_COLUMNS.map(([id, title]) => [id, title])];
+    columnsMenu.replaceChildren(h("summary", {}, "Columns"), h("div", { class: "card columns-list" },
+      columns.map(([id, title]) => h("label", { class: "inline" }, h("input", { type: "checkbox", checked: visible(id),
+        "aria-label": `Show column ${title}`, onchange: (event) => {
+          event.target.checked ? state.hidden.delete(id) : state.hidden.add(id);
+          changed({ reload: false });
+        } }), title))));
+    const displayed = state.filters.length > 0 || state.ordering.length > 0;
+    labelButtons.replaceChildren(...[
+      h("a", { class: "button primary", href: `#/projects/${projectId}/label` }, "Label all tasks"),
+      displayed ? h("a", { class: "button", href: `#/projects/${projectId}/label?view=${tabs.current().id}`,
+        title: "Label the tasks of this tab, in its order" }, "Label tasks as displayed") : null,
+    ].filter(Boolean));
   }
 
   function filterBar() {
@@ -102,8 +165,6 @@ export async function dataManagerPage({ user, args: [projectId] }) {
       dataKeys.map((key) => h("option", { value: `data.${key}` }, `data.${key}`)));
     const operator = h("select", { "aria-label": "Filter operator" }, OPERATORS.map((o) => h("option", { value: o }, o)));
     const value = h("input", { "aria-label": "Filter value", size: 10 });
-    const ordering = h("select", { "aria-label": "Order by", onchange: () => { state.ordering = ordering.value; load(); } },
-      ORDERINGS.map(([v, label]) => h("option", { value: v }, label)));
     const add = () => {
       const known = FILTER_COLUMNS.find(([c]) => c === column.value);
       const type = known ? known[1] : "String";
@@ -111,20 +172,10 @@ export async function dataManagerPage({ user, args: [projectId] }) {
       if (operator.value === "empty" || type === "Boolean") parsed = !["false", "0", "no", ""].includes(value.value.toLowerCase());
       else if (type === "Number") parsed = Number(value.value);
       state.filters.push({ filter: `filter:tasks:${column.value}`, operator: operator.value, type, value: parsed });
-      state.page = 1;
-      drawChips();
-      load();
+      changed();
     };
     return h("div", { class: "toolbar" }, h("span", {}, "Filter"), column, operator, value,
-      h("button", { type: "button", onclick: add }, "Add filter"), h("span", {}, "Sort"), ordering);
-  }
-
-  function drawChips() {
-    chips.replaceChildren(...state.filters.map((f, i) => h("span", { class: "chip" },
-      `${f.filter.replace("filter:tasks:", "")} ${f.operator} ${JSON.stringify(f.value)}`,
-      h("button", { type: "button", "aria-label": "Remove filter", onclick: () => {
-        state.filters.splice(i, 1); drawChips(); load();
-      } }, "×"))));
+      h("button", { type: "button", onclick: add }, "Add filter"), h("span", {}, "Sort"), ordering, columnsMenu);
   }
 
   function actionBar() {
@@ -148,10 +199,12 @@ export async function dataManagerPage({ user, args: [projectId] }) {
   }
 
   await load();  // first, so the filter offers the data keys of the first page
+  drawControls();
   show(
     projectTabs(project, "data", manager),
-    h("div", { class: "toolbar" },
-      h("a", { class: "button primary", href: `#/projects/${projectId}/label` }, "Label all tasks"),
+    // As in Label Studio's Data Manager: the tabs first, then what acts on the tab shown.
+    tabs.element,
+    h("div", { class: "toolbar" }, labelButtons,
       manager ? h("button", { type: "button", onclick: () => importDialog(project, load).showModal() }, "Import") : null,
       h("a", { class: "button", href: `/api/projects/${projectId}/export?exportType=JSON`, download: `project-${projectId}.json` },
         "Export JSON"),
