@@ -12,7 +12,7 @@ NODE_STAMP := node_modules/.installed
 WEB_STAMP := web/node_modules/.installed
 CDK := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --no-install cdk
 
-.PHONY: dev test check test-dynamodb lint format-check typecheck bench side-by-side synth deploy clean prereqs-dev prereqs-test
+.PHONY: dev test check test-sqlite test-dynamodb lint format-check typecheck bench side-by-side synth deploy clean prereqs-dev prereqs-test
 
 prereqs-dev:
 	@PYTHON=$(PYTHON) scripts/check-prereqs dev
@@ -51,8 +51,13 @@ check: prereqs-test $(TEST_STAMP) $(WEB_STAMP)
 	$(VENV)/bin/ruff check $(PY_DIRS)
 	$(VENV)/bin/ruff format --check $(PY_DIRS)
 	$(VENV)/bin/mypy
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-dynamodb
+
+# The two test runs at once: each spends much of its time waiting on the servers, stacks and browsers
+# its tests start, so side by side they take little more than the longer one alone. Each run's output is
+# printed whole when it ends (--output-sync); either failing fails `check`.
+test-sqlite: $(TEST_STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
-	$(MAKE) test-dynamodb
 
 # The API and events suites again on the `dynamodb` engine (moto), the one AWS runs; the store's own
 # contract already ran on both in the line above. Left out: suites of the HTTP edge and of
