@@ -46,10 +46,11 @@ class Round:
     problems: list[str] = field(default_factory=list)
 
 
-def start_server(data_dir: str, port: int) -> subprocess.Popen:
+def start_server(data_dir: str, port: int, workers: int) -> subprocess.Popen:
     env = dict(os.environ, LABELSTACK_ADMIN_TOKEN=TOKEN, PYTHONUNBUFFERED="1")
+    command = ["serve", "--data-dir", data_dir, "--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "serve", "--data-dir", data_dir, "--port", str(port)],
+        [sys.executable, "-m", "infra.cli", *command],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
@@ -158,10 +159,11 @@ def main() -> None:
         help="how long an annotator looks at a task before submitting (0: back to back)",
     )
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workers", type=int, default=1, help="labelstack serve --workers")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="labelstack-bench-") as data_dir:
-        server = start_server(data_dir, args.port)
+        server = start_server(data_dir, args.port, args.workers)
         try:
             rounds = [
                 run_round(f"http://127.0.0.1:{args.port}", args.annotators, args.tasks, overlap, think / 1000)
@@ -172,7 +174,10 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
 
-    print(f"\n## {args.annotators} annotators on one {args.tasks}-task project (labelstack serve, sqlite)\n")
+    print(
+        f"\n## {args.annotators} annotators on one {args.tasks}-task project "
+        f"(labelstack serve --workers {args.workers}, sqlite)\n"
+    )
     print(
         "| think ms | overlap | answers | seconds | answers/s | /next p50 ms | /next p95 ms | submit p50 ms "
         "| submit p95 ms | problems |"

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 from pathlib import Path
-
-WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -18,6 +15,13 @@ def _dev(args: argparse.Namespace) -> int:
     from infra.delivery_pump import DeliveryPump
     from infra.event_pump import EventPump
     from infra.local_stack import BUILTIN_ENDPOINT, LocalStack, ModelServer, default_data_dir
+
+    if args.workers > 1 and args.engine != "sqlite":
+        print(
+            "labelstack: --workers needs the sqlite engine (the emulator's tables live in this process)",
+            file=sys.stderr,
+        )
+        return 2
 
     # Only the API and the UI follow --host; the emulator and the model server stay on loopback.
     data_dir = None
@@ -49,16 +53,11 @@ def _dev(args: argparse.Namespace) -> int:
         training.use_local_runner(LocalTrainingRunner(model_server.model_dir))
         event_pump.start()
         delivery_pump.start()  # the deliveries Lambda's queue trigger: webhooks go out
-        from functions.api.app import create_app
         from functions.services import identity
+        from infra import serve_workers
 
         email = os.environ.get("LABELSTACK_ADMIN_EMAIL", "admin@localhost")
         admin, token = identity.ensure_admin(email, os.environ.get("LABELSTACK_ADMIN_TOKEN") or None)
-        app = create_app()
-        if (WEB_ROOT / "index.html").exists():
-            from infra.web_files import WebFiles
-
-            app.mount("/", WebFiles(WEB_ROOT, app.state.content_security_policy), name="web")
         demo_note = ""
         if args.demo:
             from infra.demo import load_demo
@@ -78,31 +77,37 @@ def _dev(args: argparse.Namespace) -> int:
             f"Try: curl -H 'Authorization: Token {token}' {url}/api/projects\nCtrl-C stops it.",
             flush=True,
         )
-        _limit_worker_threads(app, args.threads)
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        if args.workers > 1:
+            # Each worker process builds its app from what this process put in the environment (the
+            # store's settings, the model server's URL) and serves the same socket; the pumps, the
+            # model server and the job clean-up stay here, once.
+            os.environ.update(
+                {
+                    serve_workers.MODEL_DIR: str(model_server.model_dir),
+                    serve_workers.THREADS: str(args.threads),
+                }
+            )
+            uvicorn.run(
+                "infra.serve_workers:worker_app",
+                factory=True,
+                workers=args.workers,
+                host=args.host,
+                port=args.port,
+                log_level=args.log_level,
+            )
+        else:
+            uvicorn.run(
+                serve_workers.build_app(args.threads),
+                host=args.host,
+                port=args.port,
+                log_level=args.log_level,
+            )
     finally:
         delivery_pump.stop()
         event_pump.stop()
         model_server.stop()
         stack.stop()
     return 0
-
-
-def _limit_worker_threads(app, threads: int) -> None:
-    """Run sync routes on `threads` threads instead of anyio's 40. The work is CPU in one interpreter
-    (Python's GIL, one SQLite writer): with 40 threads, 50 annotators at once got 70 answers/s and a slow
-    tail of seconds; with 8, 120 answers/s (bench/annotators.py)."""
-    import anyio.to_thread
-
-    original = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(application):
-        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
-        async with original(application) as state:
-            yield state
-
-    app.router.lifespan_context = lifespan
 
 
 def _reset(data_dir: Path) -> None:
@@ -198,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     dev.add_argument("--log-level", default="warning")
     dev.add_argument("--threads", type=int, default=8, help="threads serving requests (default 8)")
+    dev.add_argument("--workers", type=int, default=1, help="processes serving requests (default 1)")
     _add_store_arguments(dev)
     dev.set_defaults(run=_dev)
     serve = commands.add_parser(
@@ -209,7 +215,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--ml-port", type=int, default=None, help="port of the built-in model server")
     serve.add_argument("--log-level", default="warning")
-    serve.add_argument("--threads", type=int, default=8, help="threads serving requests (default 8)")
+    serve.add_argument(
+        "--threads", type=int, default=8, help="threads serving requests, per process (default 8)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes serving requests (default 1; up to one per core lets more annotators label at once)",
+    )
     serve.add_argument("--data-dir", required=True, help="where the data lives (created if missing)")
     serve.set_defaults(run=_dev, demo=False, engine="sqlite", reset=False)
     backup = commands.add_parser("backup", help="copy a data directory consistently, also while it is in use")

@@ -196,9 +196,9 @@ def create_emulated_endpoint(
     sagemaker.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: the kernel sends it SIGTERM when its parent dies, even by `kill -9`,
-    so the model server never outlives the stack that started it."""
+def die_with_parent() -> None:
+    """In a child (the model server before its exec, a server worker at its start): the kernel sends it
+    SIGTERM when its parent dies, even by `kill -9`, so no child outlives the stack that started it."""
     import ctypes
     import signal
 
@@ -243,7 +243,7 @@ class ModelServer:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
         self.url = f"http://{self.host}:{self.port}"
         deadline = time.monotonic() + 30
