@@ -36,6 +36,7 @@ QUERY = {
     ("GET", "/api/dm/actions"): {"project"},
     ("POST", "/api/dm/actions"): {"project", "id"},
     ("GET", "/api/ml"): {"project"},
+    ("GET", "/api/projects/{project_id}/model-versions"): {"extended", "include_live_models", "limit"},
     ("POST", "/api/ml/{backend_id}/predict/test"): {"random"},
     ("GET", "/api/tasks/{task_id}/presign"): {"fileuri"},
     ("GET", "/tasks/{task_id}/presign"): {"fileuri"},
