@@ -415,8 +415,13 @@ def _predict_one(
             drafts = parse_predictions(results, 1, config_of(project))[0]
         finally:
             _release_load(backend.id)
-        record_success(backend)
         stored = store(project, backend, [(task, drafts)], answered_version)
+        # A model that retrained since its version was last read (on the events its webhook carries)
+        # answers with its new version: the backend follows it (as /setup would say), so the task's
+        # prediction of that version counts as current the next time it is opened.
+        answered = {p.model_version for p in stored}
+        follows = backend.kind == "http" and backend.auto_update and len(answered) == 1
+        record_success(backend, answered.pop() if follows else None)
     except BackendError as exc:
         record_failure(backend, str(exc))
         return []

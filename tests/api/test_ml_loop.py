@@ -318,6 +318,30 @@ def test_prelabeling_with_the_default_settings(api, allow_local, backend):  # no
     assert len(backend.calls("/predict")) == 2
 
 
+def test_a_model_that_learns_from_its_webhook_is_asked_once_per_new_version(api, allow_local, tmp_path):  # noqa: F811
+    """The built-in text classifier as an `http` backend learns from the annotation events its webhook
+    brings, and answers with a new model version: the label stream asks it for the next task and
+    records that version, so opening the task again asks nothing more."""
+    from tests.ml_endpoints.support import SENTIMENT_CONFIG, model_server, reviews
+
+    labeled = reviews(6, seed=3)
+    with model_server("text_classifier", tmp_path / "model") as url:
+        pid = create_project(api, label_config=SENTIMENT_CONFIG)["id"]
+        ids = import_(api, pid, [{"data": {"text": text}} for text, _ in labeled])["task_ids"]
+        untrained = connect(api, pid, url, title="builtin")["model_version"]
+        for task_id, (_, label) in list(zip(ids, labeled, strict=True))[1:]:
+            api.post(f"/api/tasks/{task_id}/annotations", json={"result": choice(label)})
+        assert pump() == len(ids) - 1  # each annotation to the model's /webhook: it trains on them
+        shown = api.get(f"/api/projects/{pid}/next").json()
+        [fresh] = shown["predictions"]
+        assert shown["id"] == ids[0] and fresh["model_version"] != untrained
+        again = api.get(f"/api/projects/{pid}/next").json()
+        assert [p["id"] for p in again["predictions"]] == [fresh["id"]]
+        assert api.get(f"/api/tasks/{ids[0]}").json()["total_predictions"] == 1
+        # (Reading the backend asks its /setup, which says the same.)
+        assert api.get(f"/api/ml/{fresh['model']}").json()["model_version"] == fresh["model_version"]
+
+
 def test_parallel_patches_of_a_backend_a_webhook_and_a_storage_all_land(
     api,
     allow_local,  # noqa: F811
