@@ -131,6 +131,69 @@ def project_json(project: Project, parsed_label_config: dict, created_by: User |
     }
 
 
+def project_hook_json(project: Project, parsed_label_config: dict) -> dict:
+    """The project as Label Studio puts it into webhook payloads and START_TRAINING (its
+    `ProjectWebhookSerializer`: every Project column, `created_by` as an id, plus the counters; captured
+    in `ls-samples/ml_backend_requests.json`). What labelstack does not keep is null; the project's
+    invite `token` is not sent."""
+    return {
+        "id": project.id,
+        "title": project.title,
+        "description": project.description,
+        "label_config": project.label_config,
+        "parsed_label_config": parsed_label_config,
+        "label_config_hash": None,
+        "expert_instruction": project.expert_instruction,
+        "show_instruction": project.show_instruction,
+        "show_skip_button": project.show_skip_button,
+        "enable_empty_annotation": project.enable_empty_annotation,
+        "show_annotation_history": project.show_annotation_history,
+        "organization": 1,
+        "color": project.color,
+        "maximum_annotations": project.maximum_annotations,
+        "is_published": project.is_published,
+        "model_version": project.model_version,
+        "is_draft": project.is_draft,
+        "created_by": project.created_by,
+        "created_at": iso(project.created_at),
+        "updated_at": None,
+        "min_annotations_to_start_training": project.min_annotations_to_start_training,
+        "show_collab_predictions": project.show_collab_predictions,
+        "sampling": project.sampling,
+        "skip_queue": project.skip_queue,
+        "show_ground_truth_first": project.show_ground_truth_first,
+        "show_overlap_first": project.show_overlap_first,
+        "overlap_cohort_percentage": project.overlap_cohort_percentage,
+        "annotator_evaluation_enabled": False,
+        "task_data_login": None,
+        "task_data_password": None,
+        "control_weights": project.control_weights,
+        "evaluate_predictions_automatically": project.evaluate_predictions_automatically,
+        "reveal_preannotations_interactively": project.reveal_preannotations_interactively,
+        "data_types": {
+            source["value"]: source["type"]
+            for control in parsed_label_config.values()
+            for source in control.get("inputs", [])
+        },
+        "result_count": 0,
+        "custom_task_lock_ttl": None,
+        "token": None,
+        "pinned_at": None,
+        "deleted_at": None,
+        "deleted_by": None,
+        "purge_at": None,
+        "search_vector": None,
+        "task_number": project.task_number,
+        "finished_task_number": project.finished_task_number,
+        "total_predictions_number": project.total_predictions_number,
+        "total_annotations_number": project.total_annotations_number,
+        "num_tasks_with_annotations": project.num_tasks_with_annotations,
+        "useful_annotation_number": project.total_annotations_number - project.ground_truth_number,
+        "ground_truth_number": project.ground_truth_number,
+        "skipped_annotations_number": project.skipped_annotations_number,
+    }
+
+
 def annotation_json(
     annotation: Annotation, completed_by: User | None = None, *, expand_user: bool = False
 ) -> dict:

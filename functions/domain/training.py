@@ -1,9 +1,13 @@
 """Training runs of an ML backend: when one is due, and what a run records.
 
-Label Studio's rule (its project fields): with `min_annotations_to_start_training` = N, or
-`start_training_on_annotation_update` (N = 1), a backend trains once N annotations arrived since its last
-successful run. One run at a time per backend; a failed run does not count, so the next annotation may
-start another.
+Label Studio's rule (its project fields, `tasks/models.py` `update_ml_backend`): with
+`min_annotations_to_start_training` = N, or `start_training_on_annotation_update` (N = 1), every saved
+annotation that is not a ground truth — created or updated — trains each backend when the project's
+annotation count is a multiple of N. Here a new annotation trains a backend once N annotations arrived
+since its last successful run (the same cadence, kept by what was trained rather than by a count read at
+some moment, and a failed run does not count, so the next annotation may start another); an updated one
+trains when the count is a multiple of N, as in Label Studio, so with N = 1 every edit does. One run at a
+time per backend.
 """
 
 from __future__ import annotations
@@ -41,9 +45,14 @@ def annotations_per_run(project: Project) -> int:
     return 1 if project.start_training_on_annotation_update else 0
 
 
-def due(project: Project, trained_annotations: int) -> bool:
+def due(project: Project, trained_annotations: int, *, updated: bool = False) -> bool:
+    """Whether a backend that last trained on `trained_annotations` annotations is due a run now that an
+    annotation was created (or `updated`)."""
     every = annotations_per_run(project)
-    return every > 0 and project.total_annotations_number - trained_annotations >= every
+    if every <= 0:
+        return False
+    total = project.total_annotations_number
+    return total - trained_annotations >= every or (updated and total > 0 and total % every == 0)
 
 
 def execution_name(training: Training) -> str:

@@ -91,6 +91,8 @@ class Webhook:
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
     version: int = 0
+    # The ML backend this webhook was made for (Label Studio's ML-backend webhook, ml_webhooks.py).
+    ml_backend: int | None = None
 
     def wants(self, action: str) -> bool:
         return self.is_active and (self.send_for_all_actions or action in self.actions)
@@ -100,7 +102,8 @@ EDITABLE = ("url", "send_payload", "send_for_all_actions", "headers", "is_active
 
 
 def webhook_json(webhook: Webhook, iso) -> dict:
-    """`ls-samples/webhook.json`, plus `secret_is_set`; neither the secret nor header values are shown."""
+    """`ls-samples/webhook.json`, plus `secret_is_set` and `ml_backend` (the ML backend it was made for,
+    or null); neither the secret nor header values are shown."""
     return {
         "id": webhook.id,
         "organization": webhook.organization,
@@ -114,6 +117,7 @@ def webhook_json(webhook: Webhook, iso) -> dict:
         "created_at": iso(webhook.created_at),
         "updated_at": iso(webhook.updated_at),
         "secret_is_set": bool(webhook.secret),
+        "ml_backend": webhook.ml_backend,
     }
 
 

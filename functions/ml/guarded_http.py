@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import IncompleteRead
+from urllib3.exceptions import IncompleteRead, ReadTimeoutError
 from urllib3.util import Retry, Timeout
 
 from functions.domain.url_guard import AllowList, BlockedURL, Target, check_address, parse_target
@@ -33,6 +33,10 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 
 class Unreachable(Exception):
     """No answer: the host refused, timed out or broke the connection."""
+
+
+class NoAnswer(Unreachable):
+    """The request was sent, and the server did not answer it in time (it may still be working on it)."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,11 @@ def _once(
             data = _read_body(raw, max_bytes, started + timeout, timeout)
         finally:
             raw.release_conn()
+    except NoAnswer:
+        raise
     except (Urllib3Error, OSError) as exc:
+        if any(isinstance(c, ReadTimeoutError) for c in _causes(exc)):
+            raise NoAnswer(_reason(exc, timeout)) from None
         raise Unreachable(_reason(exc, timeout)) from None
     finally:
         pool.close()
@@ -196,7 +204,7 @@ def _read_body(raw, max_bytes: int, deadline: float, timeout: float) -> bytes:
         if size > max_bytes:
             raise Unreachable(f"the answer is larger than {max_bytes} bytes")
         if time.monotonic() > deadline:
-            raise Unreachable(f"timed out after {timeout:g} s while reading the answer")
+            raise NoAnswer(f"timed out after {timeout:g} s while reading the answer")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -237,4 +245,4 @@ def _reason(exc: BaseException, timeout: float) -> str:
     return text.split(": ", 1)[-1][:300] if text else type(exc).__name__
 
 
-__all__ = ["BlockedURL", "Response", "Unreachable", "basic_auth_header", "request", "resolve"]
+__all__ = ["BlockedURL", "NoAnswer", "Response", "Unreachable", "basic_auth_header", "request", "resolve"]

@@ -7,6 +7,7 @@ from functions.store import annotations as annotation_store
 from functions.store import dm_views as view_store
 from functions.store import drafts as draft_store
 from functions.store import ml_backends as backend_store
+from functions.store import model_versions as model_version_store
 from functions.store import predictions as prediction_store
 from functions.store import stream_history as history_store
 from functions.store import tasks as task_store
@@ -26,7 +27,8 @@ def delete_project_contents(project_id: int) -> int:
     for chunk in task_store.iter_ids(project_id):
         found = task_store.batch_get(chunk)
         annotation_store.delete_many(i for t in found for i in t.annotation_ids)
-        prediction_store.delete_many(i for t in found for i in t.prediction_ids)
+        prediction_store.delete_many((i for t in found for i in t.prediction_ids), counted=False)
         task_store.delete_many(chunk)
         deleted += len(chunk)
+    model_version_store.delete_for_project(project_id)
     return deleted

@@ -20,7 +20,7 @@ from functions.domain.records import Annotation, ImportJob, Prediction, Project,
 from functions.domain.task_import import ImportedTask, normalize_import
 from functions.services import access, file_uploads, jobs
 from functions.services.file_uploads import FilesRead
-from functions.services.projects import config_of
+from functions.services.projects import config_of, replace_model_version
 from functions.settings import get_settings
 from functions.store import annotations as annotation_store
 from functions.store import blobs, idempotency, ids
@@ -298,6 +298,10 @@ def _write(project: Project, imported: list[ImportedTask], user: User, job: Impo
     except Exception:
         _undo(tasks, annotations, predictions)
         raise
+    if predictions and not project.model_version:
+        # Label Studio (`tasks/serializers.py` `add_predictions`): a project that showed no version
+        # shows the one imported last.
+        replace_model_version(project.id, "", predictions[-1].model_version)
     job.first_task_id = first_task_id
     job.status = "completed"
     job.finished_at = utcnow()

@@ -24,6 +24,7 @@ _JOBS = {
     "refresh_label_queue": "functions.services.label_stream:refresh_label_queue",
     "retrieve_predictions": "functions.services.ml_predictions:run_job",
     "sync_storage": "functions.services.storages:run_sync",
+    "count_model_versions": "functions.services.model_versions:count_job",
 }
 
 

@@ -224,11 +224,7 @@ def _answer(project: Project, user: User, task: Task, how: str) -> NextTask:
     # The annotator sees their own earlier answers (a requeued skip) but not the others' (LS hides them
     # in the label stream), and predictions only when the project shows them.
     view.annotations = [a for a in view.annotations if a.completed_by == user.id]
-    if project.show_collab_predictions:
-        predictions = ml_predictions.predict_on_load(project, view.task, view.predictions)
-        view.predictions = ml_predictions.shown_predictions(project, predictions)
-    else:
-        view.predictions = []
+    view.predictions = ml_predictions.prelabel(project, view.task, view.predictions)
     view.task = task_media.for_browser(view.task)
     stream_history.handed_out(project.id, user.id, task.id)
     return NextTask(view, QUEUE_NAMES.get(how, how), str(uuid.uuid4()), drafts.mine(user, task))

@@ -12,6 +12,12 @@ Managers and admins change backends; every member may read them and use interact
 A `sagemaker` backend claims its endpoint for its project when it is connected (functions/store/
 ml_endpoints.py): the first project owns it, any other gets a read-only backend (prediction only). The
 project's last backend on the endpoint releases it when it is deleted or moved to another endpoint.
+
+As in Label Studio, connecting a backend makes it what annotators see (the project's `model_version`
+becomes its title) when the project shows predictions and had chosen nothing, and an `http` backend gets
+a project webhook to its `/webhook` (functions/domain/ml_webhooks.py), through which it hears of every
+annotation. Renaming the backend renames the project's choice; deleting it clears it and removes the
+webhook.
 """
 
 from __future__ import annotations
@@ -39,8 +45,8 @@ from functions.ml import budget, guarded_http
 from functions.ml.client import client_for
 from functions.ml.protocol import BackendDown, predict_request
 from functions.ml.responses import BackendError, drafts_for, parse_predictions
-from functions.services import access
-from functions.services.projects import config_of
+from functions.services import access, webhooks
+from functions.services.projects import config_of, replace_model_version
 from functions.settings import get_settings
 from functions.store import annotations as annotation_store
 from functions.store import ml_backends as backend_store
@@ -147,10 +153,24 @@ def create(user: User, fields: dict) -> MLBackend:
     backend.id = backend_store.new_id()
     _claim_endpoint(backend)
     try:
-        return backend_store.create(backend)
+        backend_store.create(backend)
     except Exception:
         _release_endpoint(backend)
         raise
+    if project.show_collab_predictions and not project.model_version:
+        # Label Studio's `perform_create`: the new model is what annotators see, as imported predictions'
+        # version would be.
+        replace_model_version(project.id, "", backend.title)
+    if backend.kind == "http":
+        _follow_webhooks(project.id, backend)
+    return backend
+
+
+def _follow_webhooks(project_id: int, written: MLBackend) -> None:
+    """The project's backend webhooks after `written` was saved (the project index, which DynamoDB
+    updates a moment later, may not show it yet)."""
+    others = [b for b in backend_store.list_for_project(project_id) if b.id != written.id]
+    webhooks.follow_ml_backends(project_id, [*others, written])
 
 
 def _claim_endpoint(backend: MLBackend) -> None:
@@ -186,9 +206,16 @@ def endpoint_owner(backend: MLBackend) -> int | None:
 
 
 def remove(backend: MLBackend) -> None:
-    """Delete the backend and release its endpoint if it was its project's last backend there."""
+    """Delete the backend, release its endpoint if it was its project's last backend there, and remove the
+    webhook made for it. A project that showed this backend's predictions (its title) shows none now,
+    as in Label Studio, unless another of its backends has the same title."""
     backend_store.delete(backend.id)
     _release_endpoint(backend)
+    others = [b for b in backend_store.list_for_project(backend.project_id) if b.id != backend.id]
+    if not any(b.title == backend.title for b in others):
+        replace_model_version(backend.project_id, backend.title, "")
+    if backend.kind == "http":
+        webhooks.follow_ml_backends(backend.project_id, others)
 
 
 def list_for(user: User, project_id: int) -> list[MLBackend]:
@@ -257,22 +284,45 @@ def record_success(backend: MLBackend, model_version: str | None = None) -> MLBa
 
 
 def update(user: User, backend_id: int, fields: dict) -> MLBackend:
+    """Write the fields sent, and only those, in one conditional write, so parallel edits of different
+    fields all land. A new location (URL, credentials, endpoint) is connected first; the write is then
+    conditional on the rest of the location being the one connected with. A renamed backend takes the
+    project's model version along when the project showed it (Label Studio's `MLBackend.save`), and a
+    moved `http` backend its webhook."""
     backend, project = backend_for(user, backend_id, manage=True)
     changes = clean_changes(fields)
     if "kind" in fields and fields["kind"] != backend.kind:
         raise ValidationFailed.field("kind", "The kind of a backend cannot change; register a new one.")
     edited = dataclasses.replace(backend, **changes)
-    if any(getattr(edited, name) != getattr(backend, name) for name in _CONNECTION_FIELDS):
+    moved = any(getattr(edited, name) != getattr(backend, name) for name in _CONNECTION_FIELDS)
+    status, unchanged = None, None
+    if moved:
         _connect(edited, project)
-    if _same_endpoint(edited, backend):
-        return backend_store.save(edited)
-    _claim_endpoint(edited)
+        status = (edited.state, edited.error_message)
+        if "model_version" in changes or edited.model_version != backend.model_version:
+            changes["model_version"] = edited.model_version
+        unchanged = {name: getattr(backend, name) for name in _CONNECTION_FIELDS if name not in changes}
+    same_endpoint = _same_endpoint(edited, backend)
+    if not same_endpoint:
+        _claim_endpoint(edited)
     try:
-        saved = backend_store.save(edited)
+        before, saved = backend_store.update_fields(
+            backend.id,
+            changes,
+            status=status,
+            read_only=None if same_endpoint else edited.read_only,
+            unchanged=unchanged,
+        )
     except Exception:
-        _release_endpoint(edited)
+        if not same_endpoint:
+            _release_endpoint(edited)
         raise
-    _release_endpoint(backend)
+    if not same_endpoint:
+        _release_endpoint(backend)
+    if saved.title != before.title and project.model_version == before.title:
+        replace_model_version(project.id, before.title, saved.title)
+    if saved.kind == "http" and saved.url != before.url:
+        _follow_webhooks(project.id, saved)
     return saved
 
 

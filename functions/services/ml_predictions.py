@@ -1,5 +1,6 @@
 """Predictions from a project's ML backend: the Data Manager's "Retrieve predictions", prediction when a
-task is opened, and which model version's predictions annotators see.
+task is opened (`GET /api/tasks/{id}`, the label stream), and which model version's predictions
+annotators see.
 
 Retrieval follows Label Studio (`ml/models.py` `predict_tasks`) with two changes for size: the backend is
 set up once, then the selection goes in batches of `LABELSTACK_ML_BATCH_SIZE` tasks (not one call for
@@ -366,20 +367,46 @@ def _worth_asking(backend: MLBackend) -> bool:
     )
 
 
-def predict_on_load(project: Project, task: Task, predictions: list[Prediction]) -> list[Prediction]:
-    """With `evaluate_predictions_automatically`, a task opened without a prediction of the backend's
-    current version gets one: one call with a short timeout. Never fails the read."""
-    if not project.evaluate_predictions_automatically:
+def predict_on_open(project: Project, task: Task, predictions: list[Prediction]) -> list[Prediction]:
+    """`GET /api/tasks/{id}` (Label Studio's `tasks/api.py`): when the project shows predictions (the
+    default) or retrieves them automatically, a task without any gets one from the project's first ML
+    backend. The task's predictions, the new one among them. Never fails the read."""
+    if predictions or not (project.show_collab_predictions or project.evaluate_predictions_automatically):
         return predictions
-    backend = None
+    backend = project_backend(project.id)
+    if backend is None:
+        return predictions
+    return predictions + _predict_one(project, backend, task, predictions)
+
+
+def prelabel(project: Project, task: Task, predictions: list[Prediction]) -> list[Prediction]:
+    """The predictions the label stream (`/next`) shows with a task, as Label Studio chooses them
+    (`Task.get_predictions_for_prelabeling`): none unless the project shows predictions; when its
+    `model_version` is the title of one of its ML backends (what connecting a backend sets, so the
+    default), that backend is asked for the task unless the task has a prediction of its current version,
+    and what it answered (or that version's) is shown; otherwise the predictions of the chosen version
+    (all of them when none is chosen). Never fails the read."""
+    if not project.show_collab_predictions:
+        return []
+    backends = backend_store.list_for_project(project.id) if project.model_version else []
+    live = next((b for b in backends if b.title == project.model_version), None)
+    if live is None:
+        return shown_predictions(project, predictions)
+    fresh = _predict_one(project, live, task, predictions)
+    return fresh or [p for p in predictions if p.model_version == live.model_version]
+
+
+def _predict_one(
+    project: Project, backend: MLBackend, task: Task, predictions: list[Prediction]
+) -> list[Prediction]:
+    """Ask `backend` for `task`'s prediction unless the task has one of its current version: one call with
+    a short timeout, skipped while another request asks the same backend or while the backend's last
+    prediction failed recently. The predictions stored ([] when none). Never raises."""
     try:
-        backend = project_backend(project.id)
-        if backend is None or not _worth_asking(backend):
-            return predictions
-        if any(p.model_version == backend.model_version for p in predictions):
-            return predictions
+        if not _worth_asking(backend) or any(p.model_version == backend.model_version for p in predictions):
+            return []
         if not _claim_load(backend.id):
-            return predictions  # another request is asking it now
+            return []  # another request is asking it now
         try:
             timeout = min(get_settings().ml_task_load_timeout, budget.per_call(backend))
             results, answered_version = client_for(backend).predict(
@@ -388,31 +415,26 @@ def predict_on_load(project: Project, task: Task, predictions: list[Prediction])
             drafts = parse_predictions(results, 1, config_of(project))[0]
         finally:
             _release_load(backend.id)
-        record_success(backend)
         stored = store(project, backend, [(task, drafts)], answered_version)
+        # A model that retrained since its version was last read (on the events its webhook carries)
+        # answers with its new version: the backend follows it (as /setup would say), so the task's
+        # prediction of that version counts as current the next time it is opened.
+        answered = {p.model_version for p in stored}
+        follows = backend.kind == "http" and backend.auto_update and len(answered) == 1
+        record_success(backend, answered.pop() if follows else None)
     except BackendError as exc:
-        if backend is not None:
-            record_failure(backend, str(exc))
-        return predictions
+        record_failure(backend, str(exc))
+        return []
     except Exception:  # the annotator must get the task whatever the backend did
         logger.exception("prediction on load failed for task %s", task.id)
-        return predictions
+        return []
     task.prediction_ids = sorted([*task.prediction_ids, *(p.id for p in stored)])
     task.total_predictions += len(stored)
-    return predictions + stored
+    return stored
 
 
 def shown_predictions(project: Project, predictions: list[Prediction]) -> list[Prediction]:
-    """The predictions the label stream shows with a task: those of the project's selected model
-    version, which is a version string or (Label Studio) the title of one of its ML backends, meaning
-    that backend's current version. No selection: all of them."""
+    """The predictions of the project's chosen model version (a version string, not a backend's title:
+    see `prelabel`); all of them when none is chosen."""
     selected = project.model_version
-    if not selected or not predictions:
-        return predictions
-    chosen = [p for p in predictions if p.model_version == selected]
-    if chosen:
-        return chosen
-    for backend in backend_store.list_for_project(project.id):
-        if backend.title == selected:
-            return [p for p in predictions if p.model_version == backend.model_version]
-    return []
+    return [p for p in predictions if p.model_version == selected] if selected else predictions

@@ -10,7 +10,7 @@ from functions.domain.errors import Conflict, NotFound, ValidationFailed
 from functions.domain.label_config import LabelConfig, parse_label_config
 from functions.domain.project_fields import clean_project_fields
 from functions.domain.records import Project, User
-from functions.services import access, jobs
+from functions.services import access, jobs, model_versions
 from functions.store import projects as project_store
 from functions.store import users as user_store
 
@@ -61,6 +61,11 @@ def update_project(
     """
     project = access.project_for(user, project_id, manage=True)
     changes = clean_project_fields({k: v for k, v in fields.items() if k in EDITABLE})
+    chosen = changes.get("model_version")
+    if chosen and chosen != project.model_version:
+        model_versions.check_selectable(project, chosen)
+    if changes.get("show_collab_predictions") is False:
+        changes["model_version"] = ""  # Label Studio: annotators see no predictions, so none is chosen
     config = parse_label_config(changes["label_config"]) if "label_config" in changes else None
     if not changes:
         if expected_version is not None and expected_version != project.version:
@@ -96,6 +101,20 @@ def _follow_queue_settings(before: Project, after: Project) -> None:
     the write itself saw it, refreshes the queue."""
     if (after.maximum_annotations, after.model_version) != (before.maximum_annotations, before.model_version):
         jobs.submit("refresh_label_queue", {"project_id": after.id})
+
+
+def replace_model_version(project_id: int, current: str, new: str) -> bool:
+    """Move the project from model version `current` to `new` if it is still on `current` (one write of
+    that setting alone, conditional on it: an annotator's or manager's choice made meanwhile stands).
+    False when it was on another one."""
+    try:
+        before, after = project_store.update_settings(
+            project_id, {"model_version": new}, unchanged={"model_version": current}
+        )
+    except (Conflict, NotFound):
+        return False
+    _follow_queue_settings(before, after)
+    return True
 
 
 def follow_model_version(project_id: int, model_version: str) -> None:

@@ -182,12 +182,17 @@ def get(user: User, storage_id: int, kind: str) -> Storage:
 
 
 def update(user: User, storage_id: int, kind: str, fields: dict) -> Storage:
+    """Write the settings sent, and only those (concurrent edits of others are kept). A new location is
+    checked first, with the stored settings the request did not carry: the write is then conditional on
+    those being unchanged, so it never saves a location that was not the one checked."""
     storage, _ = storage_for(user, storage_id, kind, manage=True)
-    before = dataclasses.replace(storage)
-    _apply(storage, fields)
-    if any(getattr(before, name) != getattr(storage, name) for name in LOCATION_FIELDS):
-        check_access(storage)
-    return storage_store.save(storage)
+    changes = clean_changes(kind, fields)
+    edited = dataclasses.replace(storage, **changes)
+    unchanged = None
+    if any(getattr(edited, name) != getattr(storage, name) for name in LOCATION_FIELDS):
+        check_access(edited)
+        unchanged = {n: getattr(storage, n) for n in LOCATION_FIELDS if n not in changes}
+    return storage_store.update_fields(storage, changes, unchanged=unchanged)
 
 
 def delete(user: User, storage_id: int, kind: str) -> None:

@@ -46,7 +46,7 @@ def views(tasks: list[Task]) -> list[TaskView]:
 def get_task(user: User, task_id: int) -> TaskView:
     task, project = access.task_for(user, task_id)
     view = views([task])[0]
-    view.predictions = ml_predictions.predict_on_load(project, view.task, view.predictions)
+    view.predictions = ml_predictions.predict_on_open(project, view.task, view.predictions)
     view.task = task_media.for_browser(view.task)
     return view
 

@@ -1,8 +1,8 @@
 """Training an ML backend: when a run starts, the steps it goes through, and what it records.
 
-A run starts on annotations (the annotations stream calls `on_annotation_change`: the project's
-`min_annotations_to_start_training` new annotations since the backend's last successful run) or by hand
-(`POST /api/ml/{id}/train`). One run at a time per backend: starting claims the backend with a conditional
+A run starts on annotations (the annotations stream calls `on_annotation_change` for each one created
+or updated: functions/domain/training.py says when a backend is due) or by hand (`POST
+/api/ml/{id}/train`). One run at a time per backend: starting claims the backend with a conditional
 write, and the run's end releases it.
 
 The run itself is a sequence of steps. In AWS the training state machine (infra/aws/training.py) runs them:
@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from functions.domain.errors import Conflict, PermissionDenied
-from functions.domain.ls_json import iso, project_json
+from functions.domain.ls_json import iso, project_hook_json
 from functions.domain.ml_backend import (
     CONNECTED,
     ERROR,
@@ -100,7 +100,7 @@ def on_annotation_change(change: AnnotationChange) -> None:
         if backend.read_only:
             continue
         trained, running = training_store.trained_annotations(backend.id)
-        if running is None and due(project, trained):
+        if running is None and due(project, trained, updated=change.action == "updated"):
             try:
                 start(project, backend, trigger="annotations")
             except ReadOnlyBackend as exc:
@@ -186,7 +186,7 @@ def train_http(training_id: int) -> dict:
     _, backend, project = _run(training_id)
     http = client_for(backend)
     # Only http backends train through here, and client_for gives those an HttpBackend.
-    answer = http.train(project_json(project, config_of(project).parsed, None))  # type: ignore[attr-defined]
+    answer = http.train(project_hook_json(project, config_of(project).parsed))  # type: ignore[attr-defined]
     version = http.setup(project) or backend.model_version
     result = answer.get("result") if isinstance(answer, dict) else None
     return {"model_version": version, "metrics": result if isinstance(result, dict) else {}}

@@ -11,6 +11,11 @@ the delivery log (`GET /api/webhooks/{id}/deliveries`).
 Project webhooks: only managers and admins of the project read or change them (a receiver's URL and
 header names are configuration other members have no need for). Organization-wide ones (no project):
 admins only.
+
+Connecting an `http` ML backend registers a project webhook to its `/webhook`, as Label Studio does;
+`follow_ml_backends` keeps those in step with the backends (functions/domain/ml_webhooks.py). A backend
+that got an event but has not answered within the timeout is not sent it again (Label Studio's SDK runs
+`fit()` before it answers: a retry would train twice); the delivery is logged `sent`.
 """
 
 from __future__ import annotations
@@ -18,9 +23,12 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from typing import NoReturn
 
+from functions.domain import ml_webhooks
 from functions.domain.errors import NotFound, PermissionDenied, ValidationFailed
-from functions.domain.ls_json import annotation_json, project_json, task_json
+from functions.domain.ls_json import annotation_json, project_hook_json, task_json
+from functions.domain.ml_backend import MLBackend
 from functions.domain.records import User
 from functions.domain.url_guard import BlockedURL, parse_allow_list, parse_target
 from functions.domain.webhook import (
@@ -45,6 +53,7 @@ from functions.store import projects as project_store
 from functions.store import tasks as task_store
 from functions.store import webhooks as webhook_store
 from functions.store.atomic import atomic
+from functions.store.webhooks import KEEP
 
 logger = logging.getLogger(__name__)
 USER_AGENT = "labelstack-webhooks"
@@ -126,16 +135,79 @@ def _apply(webhook: Webhook, fields: dict) -> None:
 
 
 def update(user: User, webhook_id: int, fields: dict) -> Webhook:
+    """Write the fields sent, and only those (concurrent edits of others are kept). Headers sent with
+    the mask keep the stored values they were read with: the write is conditional on those. A webhook
+    made for an ML backend whose URL someone changes is theirs from then on (it no longer follows the
+    backend)."""
     webhook = webhook_for(user, webhook_id, manage=True)
-    _apply(webhook, fields)
-    _check_url(webhook.url)
-    return webhook_store.save(webhook)
+    changes = clean_changes(fields)
+    unchanged = None
+    if "headers" in changes:
+        sent = changes["headers"]
+        changes["headers"] = keep_masked_headers(sent, webhook.headers)
+        if changes["headers"] != sent:
+            unchanged = {"headers": webhook.headers}
+    if "url" in changes:
+        _check_url(changes["url"])
+    moved = changes.get("url", webhook.url) != webhook.url
+    owner = None if moved and webhook.ml_backend is not None else KEEP
+    _, saved = webhook_store.update_fields(webhook.id, changes, ml_backend=owner, unchanged=unchanged)
+    return saved
 
 
 def delete(user: User, webhook_id: int) -> None:
     webhook = webhook_for(user, webhook_id, manage=True)
-    webhook_store.delete(webhook.id)
-    webhook_store.delete_log(webhook.id)
+    _delete(webhook.id)
+
+
+# --- the webhooks ML backends hear through (functions/domain/ml_webhooks.py) ------------------------------
+
+
+def follow_ml_backends(project_id: int, backends: list[MLBackend]) -> None:
+    """Bring the project's ML-backend webhooks in step with `backends` (all of the project's, as they are
+    now: the caller knows the one it just wrote or removed better than an index read at once would).
+
+    As in Label Studio, a webhook the server may not call (the URL guard refuses it) is not made, and
+    that does not fail the backend's change: the backend is then only told of training by START_TRAINING.
+    """
+    for change in ml_webhooks.plan(backends, webhook_store.list_for_project(project_id)):
+        if change.action == ml_webhooks.CREATE:
+            _create_ml_webhook(project_id, change.backend, change.url)
+        elif change.action == ml_webhooks.MOVE:
+            try:
+                _check_url(change.url)
+                webhook_store.update_fields(change.webhook, {"url": change.url}, ml_backend=change.backend)
+            except ValidationFailed as exc:
+                logger.info("ML backend webhook %s not moved to %s: %s", change.webhook, change.url, exc)
+                _delete(change.webhook)
+            except NotFound:
+                pass  # deleted meanwhile
+        else:
+            _delete(change.webhook)
+
+
+def _create_ml_webhook(project_id: int, backend_id: int, url: str) -> None:
+    webhook = Webhook(
+        id=0,
+        project_id=project_id,
+        url=url,
+        send_payload=True,
+        send_for_all_actions=True,
+        secret=secrets.token_urlsafe(32),
+        ml_backend=backend_id,
+    )
+    try:
+        _check_url(webhook.url)
+    except ValidationFailed as exc:
+        logger.info("no webhook for ML backend %s at %s: %s", backend_id, webhook.url, exc)
+        return
+    webhook.id = webhook_store.new_id()
+    webhook_store.create(webhook)
+
+
+def _delete(webhook_id: int) -> None:
+    webhook_store.delete(webhook_id)
+    webhook_store.delete_log(webhook_id)
 
 
 def delivery_log(user: User, webhook_id: int, limit: int) -> list[dict]:
@@ -197,7 +269,7 @@ def publish(project_id: int, action: str, payload_of, delivery_key: str) -> int:
 def annotation_payload(project_id: int, annotation_id: int, task_id: int, action: str) -> dict:
     """Label Studio's payloads for annotation events (ls-samples/webhook_payloads.json)."""
     project = project_store.get(project_id)
-    payload: dict = {"project": project_json(project, config_of(project).parsed, None)}
+    payload: dict = {"project": project_hook_json(project, config_of(project).parsed)}
     if action == "ANNOTATIONS_DELETED":
         payload["annotations"] = [{"id": annotation_id}]
         return payload
@@ -251,7 +323,7 @@ def deliver(message: dict, attempt: int) -> str:
         webhook = webhook_store.get(webhook_id)
     except NotFound:
         return "dropped"
-    if webhook_store.delivery_status(webhook_id, delivery_id) == "delivered":
+    if webhook_store.delivery_status(webhook_id, delivery_id) in ("delivered", "sent"):
         # SQS may hand a message out twice, and a stop between the receiver's answer and the message's
         # deletion leaves it queued: what the log says was delivered is not sent again.
         return "delivered"
@@ -298,6 +370,22 @@ def deliver(message: dict, attempt: int) -> str:
             error=str(exc)[:_ERROR_MAX],
         )
         return "failed"
+    except guarded_http.NoAnswer as exc:
+        if webhook.ml_backend is None:
+            _failed(webhook_id, delivery_id, attempt, final, None, str(exc))
+        # An ML backend got the event and is still at it: Label Studio's SDK trains (`fit()`) before it
+        # answers. Sent again, the event would train it again, so it is not (Label Studio never retries).
+        webhook_store.log_attempt(
+            webhook_id,
+            delivery_id,
+            status="sent",
+            attempts=attempt,
+            response_status=None,
+            error=f"{exc}: the ML backend got the event and had not answered; it is not sent again",
+        )
+        if "body_ref" in message:
+            blobs.delete(message["body_ref"])
+        return "sent"
     except guarded_http.Unreachable as exc:
         _failed(webhook_id, delivery_id, attempt, final, None, str(exc))
     if not response.ok:
@@ -322,7 +410,9 @@ def deliver(message: dict, attempt: int) -> str:
     return "delivered"
 
 
-def _failed(webhook_id: int, delivery_id: str, attempt: int, final: bool, status: int | None, reason: str):
+def _failed(
+    webhook_id: int, delivery_id: str, attempt: int, final: bool, status: int | None, reason: str
+) -> NoReturn:
     # The last attempt's message goes to the dead-letter queue: the log says so.
     webhook_store.log_attempt(
         webhook_id,

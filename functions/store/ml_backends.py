@@ -1,28 +1,33 @@
 """ML backends: one item per backend, listed per project through the project index.
 
-Two kinds of writes: a user's edit of the settings (`save`, under the optimistic version), and what the
-server learns from the backend — state, error, model version, job progress (`set_status`, `set_job`),
-plain updates of their own attributes, so a running prediction job never conflicts with an edit.
+Two kinds of writes: a user's edit of the settings (`update_fields`: one conditional UpdateItem of the
+settings it carries, store/setting_maps.py), and what the server learns from the backend — state, error,
+model version, job progress (`set_status`, `set_job`), plain updates of their own attributes, so a
+running prediction job never conflicts with an edit.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
+
+from pynamodb.expressions.update import Action
 
 from functions.domain.errors import NotFound
 from functions.domain.ml_backend import EDITABLE, MLBackend
 from functions.domain.records import utcnow
-from functions.store import ids
+from functions.store import ids, setting_maps
 from functions.store.errors import conflict_on_condition
 from functions.store.models import MLBackendModel
 
 NOT_FOUND = "No MLBackend matches the given query."
-_SETTINGS = tuple(name for name in ("kind", *EDITABLE) if name != "model_version")
+STALE = "The ML backend was changed by someone else; reload it and try again."
+# `model_version` is kept apart: the server writes it too (what /setup reports).
+SETTINGS = tuple(name for name in ("kind", *EDITABLE) if name != "model_version")
 
 
 def _to_backend(item: MLBackendModel) -> MLBackend:
-    settings = json.loads(item.fields)
     return MLBackend(
         id=int(item.id),
         project_id=int(item.project_id),
@@ -36,13 +41,13 @@ def _to_backend(item: MLBackendModel) -> MLBackend:
         training_failed=bool(item.training_failed),
         predict_failed=bool(item.predict_failed),
         read_only=bool(item.read_only),
-        **{k: v for k, v in settings.items() if k in _SETTINGS},
+        **setting_maps.stored(item.fields, item.setting_values, SETTINGS),
     )
 
 
-def _settings_json(backend: MLBackend) -> str:
+def _setting_values(backend: MLBackend) -> dict[str, str]:
     data = dataclasses.asdict(backend)
-    return json.dumps({k: data[k] for k in _SETTINGS}, separators=(",", ":"))
+    return setting_maps.texts({k: data[k] for k in SETTINGS})
 
 
 def new_id() -> int:
@@ -53,7 +58,7 @@ def create(backend: MLBackend) -> MLBackend:
     item = MLBackendModel(
         backend.id,
         project_id=backend.project_id,
-        fields=_settings_json(backend),
+        setting_values=_setting_values(backend),
         state=backend.state,
         error_message=backend.error_message,
         model_version=backend.model_version,
@@ -79,23 +84,54 @@ def list_for_project(project_id: int) -> list[MLBackend]:
     return [_to_backend(item) for item in MLBackendModel.project_index.query(project_id)]
 
 
-def save(backend: MLBackend) -> MLBackend:
-    """Write the user's settings (and status) if nobody edited the backend since it was read."""
-    backend.updated_at = utcnow()
-    expected = backend.version
-    with conflict_on_condition("The ML backend was changed by someone else; reload it and try again."):
-        MLBackendModel(backend.id).update(
-            actions=[
-                MLBackendModel.fields.set(_settings_json(backend)),
-                MLBackendModel.version.set(expected + 1),
-                MLBackendModel.read_only.set(backend.read_only),
-                *_status_actions(backend.state, backend.error_message, backend.model_version),
-                MLBackendModel.updated_at.set(backend.updated_at),
-            ],
-            condition=MLBackendModel.version == expected,
-        )
-    backend.version = expected + 1
-    return backend
+def update_fields(
+    backend_id: int,
+    changes: dict[str, Any],
+    *,
+    status: tuple[str, str | None] | None = None,
+    read_only: bool | None = None,
+    expected_version: int | None = None,
+    unchanged: dict[str, Any] | None = None,
+) -> tuple[MLBackend, MLBackend]:
+    """Set the settings in `changes` (and `model_version`), and only those, in one UpdateItem; return the
+    backend as it was just before the write and as the write left it.
+
+    `status` (state, error) is what connecting the edited backend showed, written with it (and clears
+    whose error it was); `read_only` what its endpoint's claim decided. `unchanged`: settings whose stored
+    values the caller worked from (the backend it connected); Conflict if another change moved them,
+    or if `expected_version` is stale. NotFound when the backend is gone.
+    """
+    now = utcnow()
+    entries = {name: setting_maps.dumps(value) for name, value in changes.items() if name in SETTINGS}
+    actions: list[Action] = [MLBackendModel.updated_at.set(now)]
+    if "model_version" in changes:
+        actions.append(MLBackendModel.model_version.set(changes["model_version"]))
+    if status is not None:
+        actions += _status_actions(status[0], status[1], None)
+    if read_only is not None:
+        actions.append(MLBackendModel.read_only.set(read_only))
+    unknown = set(changes) - set(SETTINGS) - {"model_version"}
+    if unknown:
+        raise ValueError(f"not ML backend settings: {sorted(unknown)}")
+    old = setting_maps.update(
+        MLBackendModel,
+        backend_id,
+        entries,
+        document="fields",
+        actions=actions,
+        expected_version=expected_version,
+        unchanged=setting_maps.texts(unchanged or {}),
+        stale=STALE,
+        missing=NOT_FOUND,
+    )
+    before = _to_backend(old)
+    after = dataclasses.replace(before, **changes, updated_at=now, version=before.version + 1)
+    if status is not None:
+        after.state, after.error_message = status
+        after.training_failed = after.predict_failed = False
+    if read_only is not None:
+        after.read_only = read_only
+    return before, after
 
 
 def _status_actions(

@@ -395,6 +395,23 @@ class PredictionModel(_Base):
     project_index = ProjectIndex()
 
 
+class ModelVersionModel(_Base):
+    """How many of a project's predictions carry each model version, and when the latest arrived: what
+    `GET /api/projects/{id}/model-versions` lists and what the project's `model_version` is checked
+    against, read with one Query whatever the number of predictions. Kept by atomic ADDs wherever
+    predictions are stored or deleted (store/predictions.py); the item `COUNTED_KEY` says the project's
+    predictions have been counted since it was created (projects from before the table are counted once,
+    store/model_versions.py)."""
+
+    TABLE = "model-versions"
+    COUNTED_KEY = "counted"
+    project_id = NumberAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)  # "v:" + the model version (which may be ""), or COUNTED_KEY
+    model_version = UnicodeAttribute(null=True)
+    predictions = NumberAttribute(default=0)  # how many carry it (on COUNTED_KEY: 0 counting, 1 done)
+    latest = UTCDateTimeAttribute(null=True)
+
+
 class ImportJobModel(_Base):
     TABLE = "imports"
     id = NumberAttribute(hash_key=True)
@@ -482,8 +499,11 @@ class MLBackendModel(_Base):
     TABLE = "ml-backends"
     id = NumberAttribute(hash_key=True)
     project_id = NumberAttribute()
-    # What users set (functions/domain/ml_backend.py EDITABLE), as one JSON document, edited under `version`.
-    fields = UnicodeAttribute()
+    # What users set (functions/domain/ml_backend.py EDITABLE), one entry each (store/setting_maps.py), so
+    # a change writes only the settings it carries.
+    setting_values: MapAttribute[str, str] = MapAttribute(null=True)
+    # Before `setting_values`: the settings as one JSON document, moved into the map by the first change.
+    fields = UnicodeAttribute(null=True)
     # What the server learns by calling the backend, written without the version check so a running
     # prediction job never conflicts with a user's edit.
     state = UnicodeAttribute(default="DI")
@@ -573,7 +593,9 @@ class StorageModel(_Base):
     kind = UnicodeAttribute()  # "import" | "export"
     source_bucket = UnicodeAttribute(null=True)
     created_by = NumberAttribute()
-    fields = UnicodeAttribute()  # JSON: what users set, credentials included (never returned)
+    # What users set, credentials included (never returned), one entry each (store/setting_maps.py).
+    setting_values: MapAttribute[str, str] = MapAttribute(null=True)
+    fields = UnicodeAttribute(null=True)  # before `setting_values`: one JSON document
     status = UnicodeAttribute(default="initialized")
     last_sync = UTCDateTimeAttribute(null=True)
     last_sync_count = NumberAttribute(null=True)
@@ -612,8 +634,14 @@ class WebhookModel(_Base):
     id = NumberAttribute(hash_key=True)
     project_id = NumberAttribute()
     organization = NumberAttribute(default=1)
-    fields = UnicodeAttribute()  # JSON: url, send_payload, send_for_all_actions, headers, is_active, actions
-    secret = UnicodeAttribute()  # signs each delivery; shown once, when the webhook is created
+    # url, send_payload, send_for_all_actions, headers, is_active, actions: one entry each
+    # (store/setting_maps.py); before `setting_values`, one JSON document in `fields`.
+    setting_values: MapAttribute[str, str] = MapAttribute(null=True)
+    fields = UnicodeAttribute(null=True)
+    secret = UnicodeAttribute()  # signs each delivery; never shown
+    # The ML backend this webhook was made for (functions/domain/ml_webhooks.py): it follows that
+    # backend's URL and goes with it. None for webhooks users made.
+    ml_backend = NumberAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = NumberAttribute(default=0)
@@ -627,7 +655,8 @@ class WebhookDeliveryModel(_Base):
     webhook_id = NumberAttribute(hash_key=True)
     delivery_id = UnicodeAttribute(range_key=True)  # time-ordered, so the log reads newest first
     action = UnicodeAttribute()
-    status = UnicodeAttribute(default="queued")  # queued | retrying | delivered | failed
+    # queued | retrying | delivered | failed | sent (an ML backend had not answered; not retried)
+    status = UnicodeAttribute(default="queued")
     attempts = NumberAttribute(default=0)
     response_status = NumberAttribute(null=True)
     error = UnicodeAttribute(null=True)
@@ -717,6 +746,7 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     LeaseModel,
     AnnotationModel,
     PredictionModel,
+    ModelVersionModel,
     ImportJobModel,
     FileUploadModel,
     ExportSnapshotModel,

@@ -1,8 +1,10 @@
-"""Predictions: model output stored per task with its model version and score."""
+"""Predictions: model output stored per task with its model version and score. Every write here moves
+the project's counts of predictions by model version with it (store/model_versions.py)."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
@@ -12,7 +14,7 @@ from pynamodb.expressions.update import Action
 from functions.domain.errors import NotFound
 from functions.domain.records import Prediction
 from functions.settings import get_settings
-from functions.store import blobs, field_updates, ids, projects, tasks
+from functions.store import blobs, field_updates, ids, model_versions, projects, tasks
 from functions.store.atomic import atomic
 from functions.store.child_writes import write_child
 from functions.store.errors import conflict_on_condition
@@ -60,12 +62,24 @@ def new_ids(count: int) -> int:
 
 
 def put_many(predictions: Iterable[Prediction]) -> int:
-    written = 0
+    written: list[Prediction] = []
     with PredictionModel.batch_write() as batch:
         for prediction in predictions:
             batch.save(to_item(prediction))
-            written += 1
-    return written
+            written.append(prediction)
+    _count(written, 1)
+    return len(written)
+
+
+def _count(predictions: Iterable[Prediction], sign: int) -> None:
+    """Move the projects' counts by version by `sign` for each of `predictions`."""
+    by_project: dict[int, Counter[str]] = {}
+    latest: dict[int, Any] = {}
+    for p in predictions:
+        by_project.setdefault(p.project_id, Counter())[p.model_version] += sign
+        latest[p.project_id] = max(latest.get(p.project_id, p.created_at), p.created_at)
+    for project_id, deltas in by_project.items():
+        model_versions.add(project_id, dict(deltas), latest[project_id])
 
 
 def get(prediction_id: int) -> Prediction:
@@ -104,6 +118,7 @@ def insert(
         task_condition=~TaskModel.prediction_ids.contains(prediction.id),
     )
     projects.add_counters(prediction.project_id, total_predictions_number=1)
+    _count([prediction], 1)
     return prediction
 
 
@@ -122,6 +137,7 @@ def remove(
         task_condition=TaskModel.prediction_ids.contains(prediction.id),
     )
     projects.add_counters(prediction.project_id, total_predictions_number=-1)
+    _count([prediction], -1)
 
 
 CHANGEABLE = ("result", "score", "model_version", "updated_at")
@@ -142,13 +158,38 @@ def update_fields(prediction_id: int, changes: dict[str, Any]) -> tuple[Predicti
         missing="No Prediction matches the given query.",
     )
     before = _to_prediction(old)
-    return before, dataclasses.replace(before, **changes)
+    after = dataclasses.replace(before, **changes)
+    if after.model_version != before.model_version:
+        _count([before], -1)
+        _count([after], 1)
+    return before, after
 
 
-def delete_many(prediction_ids: Iterable[int]) -> None:
+def delete_many(prediction_ids: Iterable[int], *, counted: bool = True) -> None:
+    """Delete predictions by id. Their versions are read first to move the counts, unless `counted` is
+    False (the project goes with its counts: store/model_versions.py `delete_for_project`)."""
+    wanted = list(prediction_ids)
+    gone: list[Prediction] = []
+    if counted:
+        for start in range(0, len(wanted), 100):
+            for item in PredictionModel.batch_get(
+                wanted[start : start + 100],
+                attributes_to_get=["id", "project_id", "model_version", "created_at"],
+            ):
+                gone.append(
+                    Prediction(
+                        id=int(item.id),
+                        task_id=0,
+                        project_id=int(item.project_id),
+                        result=[],
+                        model_version=item.model_version,
+                        created_at=item.created_at,
+                    )
+                )
     with PredictionModel.batch_write() as batch:
-        for prediction_id in prediction_ids:
+        for prediction_id in wanted:
             batch.delete(PredictionModel(prediction_id))
+    _count(gone, -1)
 
 
 @atomic()

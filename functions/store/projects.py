@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 from types import SimpleNamespace
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 
-from functions.domain.errors import Conflict, NotFound, ValidationFailed
+from functions.domain.errors import NotFound, ValidationFailed
 from functions.domain.project_fields import fits
 from functions.domain.records import Project, utcnow
-from functions.store import field_updates, ids
+from functions.store import ids, model_versions, setting_maps
 from functions.store.errors import conflict_on_condition, is_condition_failure
 from functions.store.models import MembershipModel, ProjectModel
-from functions.store.tasks import plain_map
 
 COUNTERS = (
     "task_number",
@@ -38,16 +33,8 @@ SETTINGS = tuple(f.name for f in dataclasses.fields(Project) if f.name not in _S
 SETTING_MAX_BYTES = 100 * 1024
 
 
-def _setting_path(name: str) -> Path:
-    return Path(["setting_values", name])
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
-
-
 def _setting_text(name: str, value: Any) -> str:
-    text = _dumps(value)
+    text = setting_maps.dumps(value)
     if len(text.encode()) > SETTING_MAX_BYTES:
         raise ValidationFailed.field(
             name, f"Too large: a project setting takes at most {SETTING_MAX_BYTES // 1024} KB."
@@ -56,11 +43,10 @@ def _setting_text(name: str, value: Any) -> str:
 
 
 def _stored_settings(item: ProjectModel | SimpleNamespace) -> dict[str, Any]:
-    """The settings an item holds: its `setting_values`, over the JSON document items kept before them."""
-    stored = json.loads(item.settings) if item.settings else {}
-    stored.update({name: json.loads(text) for name, text in plain_map(item.setting_values).items()})
-    # A setting of the wrong type (stored before its checks existed) reads as its default.
-    return {name: value for name, value in stored.items() if name in SETTINGS and fits(name, value)}
+    """The settings an item holds (setting_maps.py); one of the wrong type (stored before its checks
+    existed) reads as its default."""
+    stored = setting_maps.stored(item.settings, item.setting_values, SETTINGS)
+    return {name: value for name, value in stored.items() if fits(name, value)}
 
 
 def _to_project(item: ProjectModel | SimpleNamespace) -> Project:
@@ -77,7 +63,7 @@ def _to_project(item: ProjectModel | SimpleNamespace) -> Project:
 
 
 def _setting_values(project: Project) -> dict[str, str]:
-    return {name: _setting_text(name, getattr(project, name)) for name in SETTINGS}
+    return setting_maps.texts({name: getattr(project, name) for name in SETTINGS}, _setting_text)
 
 
 def new_id() -> int:
@@ -96,6 +82,7 @@ def create(project: Project) -> Project:
     with conflict_on_condition("project id already taken"):
         item.save(condition=ProjectModel.id.does_not_exist())
     MembershipModel(project.id, project.created_by, created_at=utcnow()).save()
+    model_versions.mark_counted(project.id)  # no predictions yet: its counts are complete from here
     return project
 
 
@@ -128,60 +115,28 @@ def update_settings(
     when `expected_version` is given and stale, or when a setting in `unchanged` no longer holds the
     value given there (a value the caller derived from it would be stale); NotFound when it is gone.
     """
+    entries: dict[str, str] = {}
     actions: list[Action] = []
     for name, value in changes.items():
         if name == "title":
             actions.append(ProjectModel.title.set(value))
         elif name in SETTINGS:
-            actions.append(_setting_path(name).set(_setting_text(name, value)))
+            entries[name] = _setting_text(name, value)
         else:
             raise ValueError(f"{name!r} is not a project setting")
-    # Without the map a SET of one of its entries is invalid: such an item is moved to it first.
-    condition: Condition = ProjectModel.setting_values.exists()
-    for name, value in (unchanged or {}).items():
-        condition &= _setting_path(name) == _dumps(value)
-    write = functools.partial(
-        field_updates.update,
+    old = setting_maps.update(
         ProjectModel,
         project_id,
-        actions,
-        returning="old",
+        entries,
+        document="settings",
+        actions=actions,
         expected_version=expected_version,
-        condition=condition,
+        unchanged=setting_maps.texts(unchanged or {}),
         stale="The project was changed by someone else; reload it and try again.",
         missing="No Project matches the given query.",
     )
-    try:
-        old = write()
-    except Conflict:
-        if not _move_to_setting_values(project_id):
-            raise
-        old = write()
     before = _to_project(old)
     return before, dataclasses.replace(before, **changes, version=before.version + 1)
-
-
-def _move_to_setting_values(project_id: int) -> bool:
-    """Give an item written before `setting_values` its map (from its JSON document); True if it had none."""
-    try:
-        item = ProjectModel.get(project_id, consistent_read=True)
-    except ProjectModel.DoesNotExist:
-        return False
-    if item.setting_values is not None:
-        return False
-    try:
-        ProjectModel(project_id).update(
-            actions=[
-                ProjectModel.setting_values.set(_setting_values(_to_project(item))),
-                ProjectModel.settings.remove(),
-            ],
-            condition=ProjectModel.setting_values.does_not_exist(),
-        )
-    except UpdateError as exc:
-        # Another writer moved it at the same moment, from the same document: either write will do.
-        if not is_condition_failure(exc):
-            raise
-    return True
 
 
 def counter_actions(**deltas: int) -> list:

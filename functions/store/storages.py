@@ -12,6 +12,7 @@ import dataclasses
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from pynamodb.exceptions import PutError
 from pynamodb.expressions.update import Action
@@ -19,7 +20,7 @@ from pynamodb.expressions.update import Action
 from functions.domain.errors import NotFound
 from functions.domain.records import utcnow
 from functions.domain.storage import PLATFORM_FIELDS, SOURCE, Storage, editable
-from functions.store import ids
+from functions.store import ids, setting_maps
 from functions.store.errors import conflict_on_condition
 from functions.store.models import StorageLinkModel, StorageModel
 
@@ -38,15 +39,13 @@ def _stored_fields(kind: str) -> tuple[str, ...]:
     return editable(kind) + PLATFORM_FIELDS
 
 
-def _settings_json(storage: Storage) -> str:
+def _setting_values(storage: Storage) -> dict[str, str]:
     data = dataclasses.asdict(storage)
-    return json.dumps({k: data[k] for k in _stored_fields(storage.kind)}, separators=(",", ":"))
+    return setting_maps.texts({k: data[k] for k in _stored_fields(storage.kind)})
 
 
 def _to_storage(item: StorageModel) -> Storage:
-    fields = json.loads(item.fields)
     kind = item.kind
-    known = set(_stored_fields(kind))
     return Storage(
         id=int(item.id),
         project_id=int(item.project_id),
@@ -59,7 +58,7 @@ def _to_storage(item: StorageModel) -> Storage:
         meta=json.loads(item.meta or "{}"),
         created_at=item.created_at,
         version=int(item.version or 0),
-        **{k: v for k, v in fields.items() if k in known},
+        **setting_maps.stored(item.fields, item.setting_values, _stored_fields(kind)),
     )
 
 
@@ -74,7 +73,7 @@ def create(storage: Storage) -> Storage:
         kind=storage.kind,
         source_bucket=storage.bucket if storage.kind == SOURCE else None,
         created_by=storage.created_by,
-        fields=_settings_json(storage),
+        setting_values=_setting_values(storage),
         status=storage.status,
         meta=json.dumps(storage.meta),
         created_at=storage.created_at,
@@ -107,25 +106,27 @@ def sources_of_bucket(bucket: str) -> list[Storage]:
     return [_to_storage(item) for item in StorageModel.batch_get(keys)] if keys else []
 
 
-def save(storage: Storage) -> Storage:
-    """Write the user's settings if nobody edited the storage since it was read."""
-    expected = storage.version
-    source_bucket = (
-        StorageModel.source_bucket.set(storage.bucket)
-        if storage.kind == SOURCE
-        else StorageModel.source_bucket.remove()
+def update_fields(
+    storage: Storage, changes: dict[str, Any], *, unchanged: dict[str, Any] | None = None
+) -> Storage:
+    """Set the settings in `changes`, and only those, in one UpdateItem (a source's bucket index entry
+    follows its bucket); the storage as the write left it. `unchanged`: settings whose stored values the
+    caller checked the storage with; Conflict if another change moved them. NotFound when it is gone."""
+    actions: list[Action] = []
+    if storage.kind == SOURCE and "bucket" in changes:
+        actions.append(StorageModel.source_bucket.set(changes["bucket"]))
+    old = setting_maps.update(
+        StorageModel,
+        storage.id,
+        {name: setting_maps.dumps(value) for name, value in changes.items()},
+        document="fields",
+        actions=actions,
+        unchanged=setting_maps.texts(unchanged or {}),
+        stale="The storage was changed by someone else; reload it and try again.",
+        missing=NOT_FOUND[storage.kind],
     )
-    with conflict_on_condition("The storage was changed by someone else; reload it and try again."):
-        StorageModel(storage.id).update(
-            actions=[
-                StorageModel.fields.set(_settings_json(storage)),
-                source_bucket,
-                StorageModel.version.set(expected + 1),
-            ],
-            condition=StorageModel.version == expected,
-        )
-    storage.version = expected + 1
-    return storage
+    before = _to_storage(old)
+    return dataclasses.replace(before, **changes, version=before.version + 1)
 
 
 def set_status(

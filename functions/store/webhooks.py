@@ -6,6 +6,7 @@ import dataclasses
 import json
 from datetime import timedelta
 from functools import cache
+from typing import Any
 
 from pynamodb.expressions.update import Action
 
@@ -13,19 +14,27 @@ from functions.domain.errors import NotFound
 from functions.domain.records import utcnow
 from functions.domain.webhook import EDITABLE, Webhook
 from functions.settings import get_settings
-from functions.store import ids
+from functions.store import ids, setting_maps
 from functions.store.aws_clients import client
 from functions.store.errors import conflict_on_condition
+from functions.store.field_updates import set_or_remove
 from functions.store.models import WebhookDeliveryModel, WebhookModel
 
 NOT_FOUND = "No Webhook matches the given query."
 ORGANIZATION_WIDE = 0  # the project id stored for a webhook of every project
 LOG_DAYS = 30
+STALE = "The webhook was changed by someone else; reload it and try again."
+
+
+class Keep:
+    """`update_fields(ml_backend=KEEP)`: leave whose webhook it is as it is."""
+
+
+KEEP = Keep()
 _SETTINGS = tuple(name for name in EDITABLE if name != "secret")
 
 
 def _to_webhook(item: WebhookModel) -> Webhook:
-    fields = json.loads(item.fields)
     project_id = int(item.project_id)
     return Webhook(
         id=int(item.id),
@@ -35,13 +44,14 @@ def _to_webhook(item: WebhookModel) -> Webhook:
         created_at=item.created_at,
         updated_at=item.updated_at,
         version=int(item.version or 0),
-        **{k: v for k, v in fields.items() if k in _SETTINGS},
+        ml_backend=int(item.ml_backend) if item.ml_backend is not None else None,
+        **setting_maps.stored(item.fields, item.setting_values, _SETTINGS),
     )
 
 
-def _fields_json(webhook: Webhook) -> str:
+def _setting_values(webhook: Webhook) -> dict[str, str]:
     data = dataclasses.asdict(webhook)
-    return json.dumps({k: data[k] for k in _SETTINGS}, separators=(",", ":"))
+    return setting_maps.texts({k: data[k] for k in _SETTINGS})
 
 
 def new_id() -> int:
@@ -53,8 +63,9 @@ def create(webhook: Webhook) -> Webhook:
         webhook.id,
         project_id=webhook.project_id or ORGANIZATION_WIDE,
         organization=webhook.organization,
-        fields=_fields_json(webhook),
+        setting_values=_setting_values(webhook),
         secret=webhook.secret,
+        ml_backend=webhook.ml_backend,
         created_at=webhook.created_at,
         updated_at=webhook.updated_at,
         version=0,
@@ -75,21 +86,41 @@ def list_for_project(project_id: int | None) -> list[Webhook]:
     return [_to_webhook(item) for item in WebhookModel.project_index.query(project_id or ORGANIZATION_WIDE)]
 
 
-def save(webhook: Webhook) -> Webhook:
-    expected = webhook.version
-    webhook.updated_at = utcnow()
-    with conflict_on_condition("The webhook was changed by someone else; reload it and try again."):
-        WebhookModel(webhook.id).update(
-            actions=[
-                WebhookModel.fields.set(_fields_json(webhook)),
-                WebhookModel.secret.set(webhook.secret),
-                WebhookModel.updated_at.set(webhook.updated_at),
-                WebhookModel.version.set(expected + 1),
-            ],
-            condition=WebhookModel.version == expected,
-        )
-    webhook.version = expected + 1
-    return webhook
+def update_fields(
+    webhook_id: int,
+    changes: dict[str, Any],
+    *,
+    ml_backend: int | Keep | None = KEEP,
+    expected_version: int | None = None,
+    unchanged: dict[str, Any] | None = None,
+) -> tuple[Webhook, Webhook]:
+    """Set the settings in `changes` (the secret among them), and only those, in one UpdateItem; return
+    the webhook as it was just before the write and as the write left it. `ml_backend`: the backend it
+    now belongs to, or None for none (KEEP: as it is). Conflict when a setting in `unchanged` no longer
+    holds the given value (or `expected_version` is stale); NotFound when the webhook is gone."""
+    now = utcnow()
+    actions: list[Action] = [WebhookModel.updated_at.set(now)]
+    if "secret" in changes:
+        actions.append(WebhookModel.secret.set(changes["secret"]))
+    if not isinstance(ml_backend, Keep):
+        actions.append(set_or_remove(WebhookModel.ml_backend, ml_backend))
+    entries = {name: setting_maps.dumps(value) for name, value in changes.items() if name in _SETTINGS}
+    old = setting_maps.update(
+        WebhookModel,
+        webhook_id,
+        entries,
+        document="fields",
+        actions=actions,
+        expected_version=expected_version,
+        unchanged=setting_maps.texts(unchanged or {}),
+        stale=STALE,
+        missing=NOT_FOUND,
+    )
+    before = _to_webhook(old)
+    after = dataclasses.replace(before, **changes, updated_at=now, version=before.version + 1)
+    if not isinstance(ml_backend, Keep):
+        after.ml_backend = ml_backend
+    return before, after
 
 
 def delete(webhook_id: int) -> None:

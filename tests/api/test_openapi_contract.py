@@ -41,6 +41,7 @@ QUERY = {
     ("GET", "/api/projects/{project_id}/next"): {"view", "query"},
     ("GET", "/api/projects/{project_id}/label-stream-progress"): {"view", "query"},
     ("GET", "/api/ml"): {"project"},
+    ("GET", "/api/projects/{project_id}/model-versions"): {"extended", "include_live_models", "limit"},
     ("POST", "/api/ml/{backend_id}/predict/test"): {"random"},
     ("GET", "/api/tasks/{task_id}/presign"): {"fileuri"},
     ("GET", "/tasks/{task_id}/presign"): {"fileuri"},

@@ -139,7 +139,7 @@ PARALLEL_CHANGES = {
     "is_draft": True,
     "min_annotations_to_start_training": 7,
     "start_training_on_annotation_update": True,
-    "show_collab_predictions": False,
+    "reveal_preannotations_interactively": True,
     "sampling": "Uniform sampling",
     "skip_queue": "IGNORE_SKIPPED",
     "show_ground_truth_first": True,
@@ -153,9 +153,23 @@ def test_parallel_patches_without_a_version_all_land(api, monkeypatch):
     from functions.services import jobs
     from functions.store import projects as project_store
 
+    pid = create_project(api)["id"]
+    url = f"/api/projects/{pid}"
+    # A model_version must be one some prediction carries (or an ML backend's title).
+    [task_id] = api.post(
+        f"{url}/import", params={"return_task_ids": "true"}, json=[{"data": {"text": "x"}}]
+    ).json()["task_ids"]
+    choice = {
+        "from_name": "sentiment",
+        "to_name": "text",
+        "type": "choices",
+        "value": {"choices": ["Positive"]},
+    }
+    assert api.post(
+        "/api/predictions", json={"task": task_id, "model_version": "m-2", "result": [choice]}
+    ).is_success
     submitted: list[str] = []
     monkeypatch.setattr(jobs, "submit", lambda kind, payload: submitted.append(kind))
-    url = f"/api/projects/{create_project(api)['id']}"
     reads_meet(monkeypatch, project_store, "get", parties=len(PARALLEL_CHANGES))
     answers = in_parallel([partial(api.patch, url, json={k: v}) for k, v in PARALLEL_CHANGES.items()])
     assert [a.status_code for a in answers] == [200] * len(PARALLEL_CHANGES), [a.text for a in answers]

@@ -34,6 +34,17 @@ def test_due_counts_annotations_since_the_last_successful_run():
     assert not due(project(total_annotations_number=500), trained_annotations=0)  # training off
 
 
+def test_an_updated_annotation_trains_when_the_count_is_a_multiple_as_in_label_studio():
+    every_edit = {"start_training_on_annotation_update": True}
+    assert due(project(total_annotations_number=4, **every_edit), trained_annotations=4, updated=True)
+    assert not due(project(total_annotations_number=4, **every_edit), trained_annotations=4)
+    every_ten = {"min_annotations_to_start_training": 10}
+    assert due(project(total_annotations_number=20, **every_ten), trained_annotations=20, updated=True)
+    assert not due(project(total_annotations_number=21, **every_ten), trained_annotations=20, updated=True)
+    assert not due(project(total_annotations_number=0, **every_edit), trained_annotations=0, updated=True)
+    assert not due(project(total_annotations_number=20), trained_annotations=0, updated=True)  # off
+
+
 def test_execution_names_are_deterministic_and_valid_for_step_functions():
     run = Training(id=42, backend_id=7, project_id=1, kind="sagemaker", trigger="manual", annotations=3)
     assert execution_name(run) == execution_name(run) == "labelstack-ml7-run42"

@@ -5,7 +5,8 @@
 
 The model labels a text Positive when it contains "good"/"love"/"great", else Negative. Beside the
 protocol, the test harness can read what the backend received (`GET /_calls`) and switch it into a
-failure mode (`POST /_mode {"mode": ...}`): "ok", "slow" (sleeps 3 s in /predict), "garbage" (not JSON),
+failure mode (`POST /_mode {"mode": ...}`): "ok", "slow" (sleeps 3 s in /predict), "slow_webhook" (sleeps
+3 s before it answers /webhook, as an SDK backend that trains first), "garbage" (not JSON),
 "wrong_count" (one result too few), "bad_region" (a from_name not in the config), "no_versions",
 "one_result" (the first task's prediction only, whatever was sent: a backend without batch support, which
 Label Studio then calls once per task).
@@ -79,8 +80,12 @@ def _record():
             else None,
             "extra_params": body.get("extra_params") if isinstance(body, dict) else None,
             "authorization": request.headers.get("Authorization"),
+            # What Label Studio's webhooks and START_TRAINING carry (the event's name and objects).
+            "body": dict(body) if request.path == "/webhook" and isinstance(body, dict) else None,
         }
     )
+    if STATE["mode"] == "slow_webhook" and request.path == "/webhook":
+        time.sleep(3)  # as an SDK backend that trains before it answers
     if STATE["mode"] == "garbage" and request.path == "/predict":
         return Response("<html>surprise</html>", status=200, content_type="text/html")
     if STATE["mode"] == "no_versions" and request.path == "/versions":
@@ -106,10 +111,10 @@ def _redirect():
     return Response("", status=302, headers={"Location": request.args["to"]})
 
 
-def main() -> None:
+def main(model_class: type[LabelStudioMLBase] = KeywordSentiment) -> None:
     port, model_dir = int(sys.argv[1]), sys.argv[2]
     kwargs = {"basic_auth_user": sys.argv[3], "basic_auth_pass": sys.argv[4]} if len(sys.argv) > 4 else {}
-    app = init_app(KeywordSentiment, model_dir=model_dir)
+    app = init_app(model_class, model_dir=model_dir)
     if kwargs:
 
         @app.before_request

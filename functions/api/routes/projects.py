@@ -9,8 +9,9 @@ from starlette.concurrency import run_in_threadpool
 
 from functions.api.auth import CurrentUser
 from functions.api.routing import LabelStudioRoute
-from functions.api.schemas.common import COMMON_ERRORS, ObjectId, Page, QueryInt, error_responses
+from functions.api.schemas.common import COMMON_ERRORS, ObjectId, Page, QueryFlag, QueryInt, error_responses
 from functions.api.schemas.projects import (
+    ExtendedModelVersions,
     LabelConfigCheck,
     LabelConfigRequest,
     MemberRequest,
@@ -23,6 +24,7 @@ from functions.api.versions import etag, stated_version
 from functions.domain import records
 from functions.domain.label_config import parse_label_config
 from functions.domain.ls_json import project_json, user_json
+from functions.services import model_versions as model_version_service
 from functions.services import projects as project_service
 from functions.store import users as user_store
 
@@ -93,6 +95,37 @@ async def update_project(
     project = await run_in_threadpool(project_service.update_project, user, project_id, fields, version)
     response.headers["ETag"] = etag(project.version)
     return await run_in_threadpool(_project_body, project)
+
+
+@router.get(
+    "/api/projects/{project_id}/model-versions",
+    response_model=dict[str, int] | ExtendedModelVersions,
+    tags=["ML"],
+)
+def model_versions(
+    project_id: ObjectId,
+    user: CurrentUser,
+    extended: Annotated[
+        QueryFlag, Query(description="Each version with its count and latest time, and the live models.")
+    ] = False,
+    include_live_models: Annotated[
+        QueryFlag, Query(description="With extended: the project's ML backends as `live`.")
+    ] = False,
+    limit: Annotated[
+        QueryInt | None, Query(description="At most this many versions, the latest first.")
+    ] = None,
+):
+    """The model versions the project's predictions carry, the latest first, with how many carry each:
+    `{version: count}` (Label Studio's answer; the project's own `model_version` is listed with 0 when
+    no prediction carries it). The project's `model_version` may be one of these or an ML backend's
+    title."""
+    return model_version_service.listing(
+        user,
+        project_id,
+        extended=extended,
+        include_live_models=include_live_models,
+        limit=limit if limit and limit > 0 else None,
+    )
 
 
 @router.delete("/api/projects/{project_id}", status_code=204)

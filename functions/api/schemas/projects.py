@@ -122,6 +122,22 @@ class Project(ResponseBody):
     state: str | None
 
 
+class StaticModelVersion(ResponseBody):
+    model_version: str
+    count: int = Field(description="How many of the project's predictions carry it.")
+    latest: Timestamp | None = Field(description="When the latest of them was stored.")
+
+
+class ExtendedModelVersions(ResponseBody):
+    """`?extended=true`: the versions predictions carry and, with `include_live_models=true`, the
+    project's ML backends (whose titles the project's `model_version` may name too)."""
+
+    static: list[StaticModelVersion]
+    live: list[dict[str, Any]] | None = Field(
+        description="The project's ML backends (GET /api/ml's objects); null without include_live_models."
+    )
+
+
 class LabelConfigRequest(RequestBody):
     model_config = ConfigDict(extra="ignore")
 

@@ -42,6 +42,11 @@ class Webhook(ResponseBody):
     created_at: Timestamp
     updated_at: Timestamp
     secret_is_set: bool
+    ml_backend: int | None = Field(
+        None,
+        description="The ML backend this webhook was made for when it was connected (its `/webhook`); "
+        "it follows the backend's URL and is removed with it. null: a webhook someone registered.",
+    )
 
 
 class WebhookAction(ResponseBody):
