@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functions.services import ml_backends
+from functions.services import ml_backends, webhooks
 from functions.store import annotations as annotation_store
 from functions.store import ml_backends as backend_store
 from functions.store import predictions as prediction_store
@@ -10,8 +10,9 @@ from functions.store import tasks as task_store
 
 
 def delete_project_contents(project_id: int) -> int:
-    """Delete every task of the project with its annotations and predictions, and its ML backends (which
-    frees the SageMaker endpoints the project owned). Returns tasks deleted."""
+    """Delete every task of the project with its annotations and predictions, its ML backends (which
+    frees the SageMaker endpoints the project owned) and its webhooks. Returns tasks deleted."""
+    webhooks.remove_project_webhooks(project_id)
     for backend in backend_store.list_for_project(project_id):
         ml_backends.remove(backend)
     deleted = 0

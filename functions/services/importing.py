@@ -19,7 +19,7 @@ from functions.domain.json_limits import check_storable
 from functions.domain.label_stream import counts_toward_labeled
 from functions.domain.records import Annotation, ImportJob, Prediction, Project, Task, User, utcnow
 from functions.domain.task_import import ImportedTask, normalize_import, read_import_file
-from functions.services import access, jobs
+from functions.services import access, jobs, webhooks
 from functions.services.projects import config_of
 from functions.settings import get_settings
 from functions.store import annotations as annotation_store
@@ -288,6 +288,7 @@ def _write(project: Project, imported: list[ImportedTask], user: User, job: Impo
     job.first_task_id = first_task_id
     job.status = "completed"
     job.finished_at = utcnow()
+    webhooks.tasks_created(project.id, tasks)
 
 
 def _note_annotator(task: Task, annotation: Annotation) -> None:
