@@ -3,7 +3,9 @@
 
 import { api, query, upload } from "../api.js";
 import { h, preview, show, status } from "../dom.js";
-import { canManage } from "../roles.js";
+import { exportDialog } from "../export-dialog.js";
+import { agreementSummary, reviewCell } from "../review.js";
+import { canManage, canReview } from "../roles.js";
 import { projectTabs } from "./project-tabs.js";
 
 const PAGE_SIZE = 25;
@@ -24,6 +26,7 @@ export async function dataManagerPage({ user, args: [projectId] }) {
   // Only the actions this user may run (the API lists no others).
   const actions = await api("GET", `/api/dm/actions?project=${projectId}`);
   const manager = canManage(user);
+  const reviewer = canReview(user);
   const state = { page: 1, filters: [], ordering: "", selected: new Set(), total: 0 };
   // The data columns: the config's inputs first, then any other key the tasks on screen carry.
   const dataKeys = Object.values(project.parsed_label_config || {}).flatMap((c) => c.inputs || [])
@@ -76,7 +79,8 @@ export async function dataManagerPage({ user, args: [projectId] }) {
     table.replaceChildren(
       h("thead", {}, h("tr", {}, h("th", {}, allBox), h("th", {}, "ID"),
         dataKeys.map((key) => h("th", {}, key)), h("th", {}, "Annotations"), h("th", {}, "Skipped"),
-        h("th", {}, "Predictions"), h("th", {}, "Prediction score"), h("th", {}, ""))),
+        h("th", {}, "Predictions"), h("th", {}, "Prediction score"), reviewer ? h("th", {}, "Review") : null,
+        h("th", {}, ""))),
       h("tbody", {}, tasks.map((task) => {
         const box = h("input", { type: "checkbox", "aria-label": `Select task ${task.id}`, checked: state.selected.has(task.id),
           onchange: () => (box.checked ? state.selected.add(task.id) : state.selected.delete(task.id)) });
@@ -88,6 +92,7 @@ export async function dataManagerPage({ user, args: [projectId] }) {
           h("td", { class: "num", "data-col": "predictions" }, task.total_predictions),
           h("td", { class: "num", "data-col": "score" },
             task.predictions_score === null || task.predictions_score === undefined ? "" : task.predictions_score.toFixed(2)),
+          reviewer ? reviewCell(task, load) : null,
           h("td", {}, h("a", { href: `#/projects/${projectId}/label?task=${task.id}` }, "Open")));
       })),
     );
@@ -150,9 +155,9 @@ export async function dataManagerPage({ user, args: [projectId] }) {
     h("div", { class: "toolbar" },
       h("a", { class: "button primary", href: `#/projects/${projectId}/label` }, "Label all tasks"),
       manager ? h("button", { type: "button", onclick: () => importDialog(projectId, load).showModal() }, "Import") : null,
-      h("a", { class: "button", href: `/api/projects/${projectId}/export?exportType=JSON`, download: `project-${projectId}.json` },
-        "Export JSON"),
-      manager ? h("button", { type: "button", onclick: () => snapshot(projectId, note) }, "Export snapshot (large projects)") : null),
+      h("button", { type: "button", onclick: () => exportDialog(projectId) }, "Export"),
+      manager ? h("button", { type: "button", onclick: () => snapshot(projectId, note) }, "Export snapshot (large projects)") : null,
+      reviewer ? agreementSummary(projectId) : null),
     filterBar(), chips, actions.length ? actionBar() : null, note, table, pager,
   );
 }

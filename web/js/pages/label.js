@@ -5,7 +5,8 @@ import { api } from "../api.js";
 import { h, show, status } from "../dom.js";
 import { sanitizedHtml } from "../html.js";
 import { mountLabelStudio } from "../lsf.js";
-import { authorOf, canChangeOthersAnnotations, canManage } from "../roles.js";
+import { reviewPanel } from "../review.js";
+import { authorOf, canChangeOthersAnnotations, canManage, canReview } from "../roles.js";
 import { projectTabs } from "./project-tabs.js";
 
 export async function labelPage({ user, params, args: [projectId] }) {
@@ -13,6 +14,7 @@ export async function labelPage({ user, params, args: [projectId] }) {
   const note = status();
   const holder = h("div", { class: "labeling", "data-testid": "labeling" });
   const heading = h("span", { class: "muted", "data-testid": "task-heading" });
+  const reviews = h("div", { class: "reviews" });  // the review panel, for those who may review
   const hasInstructions = Boolean(project.expert_instruction?.trim());
   const singleTask = params.get("task");
   // Annotation versions, for PATCH's optimistic concurrency (a stale version is a 409, not a lost edit).
@@ -27,6 +29,7 @@ export async function labelPage({ user, params, args: [projectId] }) {
     } catch (error) {
       if (error.status !== 404 || singleTask) throw error;
       heading.textContent = "";
+      reviews.replaceChildren();
       holder.replaceChildren(h("div", { class: "card done", "data-testid": "no-more-tasks" },
         h("h2", {}, "All done"), h("p", {}, error.message), h("a", { href: `#/projects/${projectId}` }, "Back to the data")));
       return;
@@ -51,6 +54,8 @@ export async function labelPage({ user, params, args: [projectId] }) {
       onSkip: project.show_skip_button === false ? undefined : () => save("Skipped", () => api("POST",
         `/api/tasks/${task.id}/annotations`, { result: [], was_cancelled: true, lead_time: leadTime() })),
     });
+    const answered = (task.annotations || []).some((a) => !a.was_cancelled);
+    reviews.replaceChildren(...(canReview(user) && answered ? [reviewPanel(task.id)] : []));
   }
 
   const leadTime = () => Math.round((performance.now() - startedAt) / 10) / 100;
@@ -79,7 +84,7 @@ export async function labelPage({ user, params, args: [projectId] }) {
   show(projectTabs(project, "label", canManage(user)),
     h("div", { class: "toolbar" }, heading, hasInstructions
       ? h("button", { type: "button", onclick: () => showInstructions("Close") }, "Show instructions") : null),
-    note, holder);
+    note, holder, reviews);
   await open();
   if (hasInstructions && project.show_instruction && !singleTask) {
     // The time spent reading is not labeling time.
