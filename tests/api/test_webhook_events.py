@@ -14,6 +14,7 @@ from infra.delivery_pump import DeliveryPump
 from infra.event_pump import EventPump
 from tests.api import test_webhooks as shared
 from tests.api.test_projects import create_project
+from tests.api.test_storages import bucket, put, sync
 from tests.api.test_tasks import import_
 from tests.api.test_webhooks import CHOICE, SECRET
 
@@ -79,6 +80,26 @@ def test_a_large_import_goes_100_tasks_a_delivery_and_one_task_is_one(api, allow
     batches = sorted([t["id"] for t in body["tasks"]] for body in _received(hook))
     assert [len(b) for b in batches] == [100, 100, 50, 1]
     assert [i for b in batches for i in b] == [*ids, one.json()["id"]]
+
+
+def test_a_storage_sync_sends_tasks_created_for_the_objects_it_imported(api, allow_local, receiver):
+    hook = receiver()
+    pid = create_project(api)["id"]
+    _hook(api, hook.url, pid, send_for_all_actions=False, actions=["TASKS_CREATED"])
+    name = bucket("hooked-media")
+    for key in ("texts/a.txt", "texts/b.txt"):
+        put(name, key)
+    storage = api.post(
+        "/api/storages/s3", json={"project": pid, "bucket": name, "prefix": "texts/", "use_blob_urls": True}
+    ).json()
+    assert sync(api, f"/api/storages/s3/{storage['id']}")["status"] == "completed"
+    sync(api, f"/api/storages/s3/{storage['id']}")  # nothing new: nothing sent
+    assert _deliver() == 1
+    [sent] = _received(hook)
+    assert sorted(t["data"]["text"] for t in sent["tasks"]) == [
+        f"s3://{name}/texts/a.txt",
+        f"s3://{name}/texts/b.txt",
+    ]
 
 
 def test_deleted_tasks_send_tasks_deleted_with_their_ids(api, allow_local, receiver):
