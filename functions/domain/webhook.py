@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from functions.domain.errors import ValidationFailed
 from functions.domain.records import utcnow
@@ -56,6 +56,9 @@ ACTIONS: dict[str, dict] = {
     "LABEL_LINK_UPDATED": {"name": "Label link updated", "key": "label_link", "organization-only": False},
     "LABEL_LINK_DELETED": {"name": "Label link deleted", "key": "label_link", "organization-only": False},
 }
+# labelstack's test delivery (`POST /api/webhooks/{id}/test`): sent to one webhook on request, never
+# subscribed to, so it is not in the catalogue.
+TEST_ACTION = "WEBHOOK_TEST"
 # What an annotation change is called, as a webhook action.
 ANNOTATION_ACTIONS = {
     "created": "ANNOTATION_CREATED",
@@ -64,7 +67,9 @@ ANNOTATION_ACTIONS = {
 }
 
 
-def actions_info() -> dict:
+def actions_info(organization_only: bool | None = None) -> dict:
+    """The catalogue; `organization_only` keeps only the actions that are (True) or are not (False)
+    organization-only, as Label Studio's `?organization-only=` does."""
     return {
         name: {
             "name": a["name"],
@@ -73,7 +78,31 @@ def actions_info() -> dict:
             "organization-only": a["organization-only"],
         }
         for name, a in ACTIONS.items()
+        if organization_only is None or a["organization-only"] == organization_only
     }
+
+
+def is_organization_only(action: str) -> bool:
+    """A project created or deleted: sent to the webhooks of every project only (Label Studio's rule)."""
+    return bool(ACTIONS[action]["organization-only"])
+
+
+def check_project_actions(project_id: int | None, actions: list[str]) -> None:
+    """Label Studio refuses organization-only actions on a project's webhook (they would never fire)."""
+    if project_id is None:
+        return
+    refused = [a for a in actions if is_organization_only(a)]
+    if refused:
+        raise ValidationFailed.field(
+            "actions",
+            f"A project's webhook cannot be sent {', '.join(refused)}: those are organization-only.",
+        )
+
+
+def stamp(moment: datetime) -> str:
+    """The start of a delivery id: the stored form of a time (as the annotations stream carries
+    `updated_at`), so the log, ordered by delivery id, reads newest first whatever sent the event."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
 
 
 @dataclass

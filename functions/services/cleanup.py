@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functions.services import file_uploads, ml_backends
+from functions.services import file_uploads, ml_backends, webhooks
 from functions.store import annotations as annotation_store
 from functions.store import dm_views as view_store
 from functions.store import drafts as draft_store
@@ -15,8 +15,9 @@ from functions.store import tasks as task_store
 
 def delete_project_contents(project_id: int) -> int:
     """Delete every task of the project with its annotations, predictions and drafts, its ML backends
-    (which frees the SageMaker endpoints the project owned), its uploaded files, its Data Manager views
-    and its members' label stream histories. Returns tasks deleted."""
+    (which frees the SageMaker endpoints the project owned), its webhooks, its uploaded files, its Data
+    Manager views and its members' label stream histories. Returns tasks deleted."""
+    webhooks.remove_project_webhooks(project_id)
     file_uploads.delete_for_project(project_id)
     for backend in backend_store.list_for_project(project_id):
         ml_backends.remove(backend)

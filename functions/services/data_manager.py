@@ -14,7 +14,7 @@ from functions.domain.errors import NotFound, ValidationFailed
 from functions.domain.label_stream import counts_toward_labeled
 from functions.domain.records import Annotation, Project, Task, User, utcnow
 from functions.domain.task_query import TaskQuery
-from functions.services import access, dm_views, ml_predictions
+from functions.services import access, dm_views, ml_predictions, webhooks
 from functions.services.tasks import delete_task_records
 from functions.store import annotations as annotation_store
 from functions.store import predictions as prediction_store
@@ -108,6 +108,7 @@ def run_action(user: User, project_id: int, action: str, raw_query, view_id: int
     if action == "delete_tasks":
         for task in tasks:
             delete_task_records(project, task)
+        webhooks.tasks_deleted(project.id, [t.id for t in tasks], utcnow())
         return {"processed_items": len(tasks), "reload": True, "detail": f"Deleted {len(tasks)} tasks"}
     if action == "delete_tasks_annotations":
         removed = _delete_annotations(project, tasks)

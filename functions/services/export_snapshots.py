@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterator
 
 from functions.domain.errors import ValidationFailed
-from functions.domain.export_formats import export_file_for, formats_for_config, write_export
+from functions.domain.export_formats import available_formats, export_file_for, write_export
 from functions.domain.json_limits import check_size
 from functions.domain.records import User, utcnow
 from functions.services import access, jobs
@@ -69,11 +69,7 @@ def convert(user: User, project_id: int, snapshot_id: int, export_type) -> Snaps
             "id", f"The snapshot is {snapshot.status}; convert it once it is completed."
         )
     name = export_type.upper() if isinstance(export_type, str) else ""
-    allowed = {f["name"] for f in formats_for_config(config_of(project)) if not f.get("disabled")}
-    try:
-        export_file_for(name)
-    except KeyError:
-        allowed = set()
+    allowed = {f["name"] for f in available_formats(config_of(project)) if not f.get("disabled")}
     if name not in allowed or name == "JSON":
         raise ValidationFailed.field("export_type", f"Cannot convert to {export_type!r} for this project.")
     snapshot_store.set_converted(snapshot.id, name, "in_progress")

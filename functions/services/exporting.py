@@ -13,7 +13,7 @@ from typing import IO
 
 from functions.domain.agreement import majority_vote
 from functions.domain.errors import ValidationFailed
-from functions.domain.export_formats import ExportFile, formats_for_config, write_export
+from functions.domain.export_formats import ExportFile, available_formats, write_export
 from functions.domain.ls_json import export_task_json
 from functions.domain.records import User
 from functions.services import access
@@ -25,7 +25,8 @@ SPOOL_BYTES = 2 * 1024 * 1024  # then disk: memory stays flat however large the 
 
 
 def export_formats(user: User, project_id: int) -> list[dict]:
-    return formats_for_config(config_of(access.project_for(user, project_id)))
+    """Label Studio's catalogue, where only what `export` really writes for this project is enabled."""
+    return available_formats(config_of(access.project_for(user, project_id)))
 
 
 def export(

@@ -18,7 +18,7 @@ from functions.domain.errors import Conflict, NotFound, ValidationFailed
 from functions.domain.label_stream import counts_toward_labeled
 from functions.domain.records import Annotation, ImportJob, Prediction, Project, Task, User, utcnow
 from functions.domain.task_import import ImportedTask, normalize_import
-from functions.services import access, file_uploads, jobs
+from functions.services import access, file_uploads, jobs, webhooks
 from functions.services.file_uploads import FilesRead
 from functions.services.projects import config_of, replace_model_version
 from functions.settings import get_settings
@@ -305,6 +305,7 @@ def _write(project: Project, imported: list[ImportedTask], user: User, job: Impo
     job.first_task_id = first_task_id
     job.status = "completed"
     job.finished_at = utcnow()
+    webhooks.tasks_created(project.id, tasks)
 
 
 def _note_annotator(task: Task, annotation: Annotation) -> None:

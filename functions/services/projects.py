@@ -9,8 +9,8 @@ from typing import Any
 from functions.domain.errors import Conflict, NotFound, ValidationFailed
 from functions.domain.label_config import LabelConfig, parse_label_config
 from functions.domain.project_fields import clean_project_fields
-from functions.domain.records import Project, User
-from functions.services import access, jobs, model_versions
+from functions.domain.records import Project, User, utcnow
+from functions.services import access, jobs, model_versions, webhooks
 from functions.store import projects as project_store
 from functions.store import users as user_store
 
@@ -34,7 +34,9 @@ def create_project(user: User, fields: dict[str, Any]) -> Project:
     if "control_weights" not in changes:
         project.control_weights = config.control_weights()
     project.id = project_store.new_id()
-    return project_store.create(project)
+    created = project_store.create(project)
+    webhooks.project_created(created)
+    return created
 
 
 def get_project(user: User, project_id: int) -> Project:
@@ -93,6 +95,7 @@ def update_project(
                 raise
             time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 -- jitter, no secret
     _follow_queue_settings(before, after)
+    webhooks.project_updated(after, utcnow())
     return after
 
 
@@ -129,6 +132,7 @@ def delete_project(user: User, project_id: int) -> None:
     access.project_for(user, project_id, manage=True)
     project_store.delete(project_id)
     project_store.remove_all_members(project_id)
+    webhooks.project_deleted(project_id, utcnow())
     jobs.submit("delete_project_contents", {"project_id": project_id})
 
 

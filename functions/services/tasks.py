@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functions.domain.errors import NotFound, ValidationFailed
 from functions.domain.records import Annotation, Prediction, Project, Task, User, utcnow
 from functions.domain.task_import import meta_too_large, normalize_import
-from functions.services import access, drafts, ml_predictions, task_media
+from functions.services import access, drafts, ml_predictions, task_media, webhooks
 from functions.services.projects import config_of
 from functions.store import annotations as annotation_store
 from functions.store import ids
@@ -83,6 +83,7 @@ def create_task(user: User, project_id: int, data, meta) -> Task:
     )
     task_store.create(task)
     project_store.add_counters(project.id, task_number=1)
+    webhooks.tasks_created(project.id, [task])
     return task
 
 
@@ -113,6 +114,7 @@ def update_task(
 def delete_task(user: User, task_id: int) -> None:
     task, project = access.task_for(user, task_id, manage=True)
     delete_task_records(project, task)
+    webhooks.tasks_deleted(project.id, [task.id], utcnow())
 
 
 def delete_task_records(project: Project, task: Task) -> None:

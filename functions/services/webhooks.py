@@ -23,13 +23,17 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from functools import cache
 from typing import NoReturn
 
 from functions.domain import ml_webhooks
 from functions.domain.errors import NotFound, PermissionDenied, ValidationFailed
+from functions.domain.label_config import parse_label_config
 from functions.domain.ls_json import annotation_json, project_hook_json, task_json
 from functions.domain.ml_backend import MLBackend
-from functions.domain.records import User
+from functions.domain.records import Project, Task, User, utcnow
 from functions.domain.url_guard import BlockedURL, parse_allow_list, parse_target
 from functions.domain.webhook import (
     ACTIONS,
@@ -37,15 +41,18 @@ from functions.domain.webhook import (
     DELIVERY_HEADER,
     EVENT_HEADER,
     SIGNATURE_HEADER,
+    TEST_ACTION,
     Webhook,
     body_for,
+    check_project_actions,
     clean_changes,
+    is_organization_only,
     keep_masked_headers,
     sign,
+    stamp,
 )
 from functions.ml import guarded_http
 from functions.services import access
-from functions.services.projects import config_of
 from functions.settings import get_settings
 from functions.store import annotations as annotation_store
 from functions.store import blobs
@@ -61,6 +68,7 @@ USER_AGENT = "labelstack-webhooks"
 _INLINE_BODY_BYTES = 200_000
 _ERROR_MAX = 500
 _LOG_LIMIT_MAX = 1000
+TASK_BATCH = 100  # tasks per TASKS_CREATED / TASKS_DELETED delivery, so a large import's bodies stay small
 
 
 def _allow():
@@ -128,6 +136,8 @@ def get(user: User, webhook_id: int) -> Webhook:
 def _apply(webhook: Webhook, fields: dict) -> None:
     """Fields not sent keep their value; headers sent with the mask keep their stored values."""
     changes = clean_changes(fields)
+    if "actions" in changes:
+        check_project_actions(webhook.project_id, changes["actions"])
     if "headers" in changes:
         changes["headers"] = keep_masked_headers(changes["headers"], webhook.headers)
     for name, value in changes.items():
@@ -220,30 +230,47 @@ def delivery_log(user: User, webhook_id: int, limit: int) -> list[dict]:
 # --- publishing -----------------------------------------------------------------------------------------
 
 
-def subscribers(project_id: int, action: str) -> list[Webhook]:
-    """Active webhooks of the project and of every project that want `action`."""
-    hooks = webhook_store.list_for_project(project_id) + webhook_store.list_for_project(None)
+def subscribers(project_id: int | None, action: str) -> list[Webhook]:
+    """Active webhooks that want `action`: the project's and every project's; an organization-only
+    action (a project created or deleted) goes to the webhooks of every project alone, as in Label
+    Studio."""
+    hooks = webhook_store.list_for_project(None)
+    if project_id is not None and not is_organization_only(action):
+        hooks = webhook_store.list_for_project(project_id) + hooks
     return [h for h in hooks if h.wants(action)]
 
 
-def publish(project_id: int, action: str, payload_of, delivery_key: str) -> int:
+PayloadOf = Callable[[], "dict | None"]
+
+
+def publish(project_id: int | None, action: str, payload_of: PayloadOf, delivery_key: str) -> int:
     """Queue `action` for every webhook that wants it; returns how many were queued.
 
-    `payload_of()` builds Label Studio's payload (called only if some webhook wants it). `delivery_key`
-    names this event: an event whose delivery was logged already (a stream record handled again after a
-    restart or a failed batch) queues nothing new.
+    `payload_of()` builds Label Studio's payload (called only if some webhook wants it; None when the
+    event no longer concerns anyone, e.g. its project is gone). `delivery_key` names this event and
+    starts with its time (`stamp`): an event whose delivery was logged already (a stream record handled
+    again after a restart or a failed batch, a publish retried) queues nothing new.
 
     The messages are queued, then logged: a crash in between queues them again on the record's retry
     (at least once, never lost). On the sqlite engine both are one transaction, so a `labelstack dev`
     killed at any point neither loses nor repeats a delivery it had queued.
     """
+    return publish_batches(project_id, action, [(delivery_key, payload_of)])
+
+
+def publish_batches(project_id: int | None, action: str, events: Iterable[tuple[str, PayloadOf]]) -> int:
+    """`publish` for several events of one action (a large import's tasks, 100 a delivery): the
+    subscribers are read once."""
     if action not in ACTIONS:
         raise ValueError(f"unknown webhook action {action!r}")
     hooks = subscribers(project_id, action)
     if not hooks:
         return 0
-    delivery_id = f"{delivery_key}:{action}"
-    payload = None
+    return sum(_queue(hooks, action, payload_of, f"{key}:{action}") for key, payload_of in events)
+
+
+def _queue(hooks: list[Webhook], action: str, payload_of: PayloadOf, delivery_id: str) -> int:
+    payload: dict | None = None
     messages: list[dict] = []
     with atomic():
         for hook in hooks:
@@ -251,25 +278,59 @@ def publish(project_id: int, action: str, payload_of, delivery_key: str) -> int:
                 continue
             if payload is None:
                 payload = payload_of()
-            body = json.dumps(body_for(hook, action, payload), ensure_ascii=False, separators=(",", ":"))
-            message: dict = {"webhook_id": hook.id, "delivery_id": delivery_id, "action": action}
-            if len(body.encode()) > _INLINE_BODY_BYTES:
-                ref = f"webhooks/{hook.id}/{delivery_id.replace(':', '-')}.json"
-                blobs.put_bytes(ref, body.encode(), "application/json")
-                message["body_ref"] = ref
-            else:
-                message["body"] = body
-            messages.append(message)
+                if payload is None:
+                    return 0
+            messages.append(_message(hook, action, payload, delivery_id))
         webhook_store.enqueue(messages)
         for queued in messages:
             webhook_store.log_queued(queued["webhook_id"], delivery_id, action)
     return len(messages)
 
 
-def annotation_payload(project_id: int, annotation_id: int, task_id: int, action: str) -> dict:
-    """Label Studio's payloads for annotation events (ls-samples/webhook_payloads.json)."""
-    project = project_store.get(project_id)
-    payload: dict = {"project": project_hook_json(project, config_of(project).parsed)}
+def _message(hook: Webhook, action: str, payload: dict, delivery_id: str) -> dict:
+    body = json.dumps(body_for(hook, action, payload), ensure_ascii=False, separators=(",", ":"))
+    message: dict = {"webhook_id": hook.id, "delivery_id": delivery_id, "action": action}
+    if len(body.encode()) > _INLINE_BODY_BYTES:
+        ref = f"webhooks/{hook.id}/{delivery_id.replace(':', '-')}.json"
+        blobs.put_bytes(ref, body.encode(), "application/json")
+        message["body_ref"] = ref
+    else:
+        message["body"] = body
+    return message
+
+
+def after_write(project_id: int | None, action: str, payload_of: PayloadOf, delivery_key: str) -> int:
+    """Publish an event of a change a request (or job) has just written: task and project events, which
+    have no stream behind them. The change happened, so a queue that fails is logged, not raised: the
+    caller's answer must not tell a client to retry a write that was made. These events are therefore at
+    most once, where annotation events (from the stream) are at least once."""
+    try:
+        return publish(project_id, action, payload_of, delivery_key)
+    except Exception:
+        logger.exception("webhook event %s of project %s was not queued", action, project_id)
+        return 0
+
+
+def _project_body(project_id: int) -> dict | None:
+    try:
+        project = project_store.get(project_id)
+    except NotFound:
+        return None
+    return project_hook_json(project, parse_label_config(project.label_config).parsed)
+
+
+def _task_body(task: Task) -> dict:
+    # The task as Label Studio's webhook serializer sends it (ls-samples/webhook_payloads.json).
+    return {**task_json(task), "allow_skip": True, "precomputed_agreement": None}
+
+
+def annotation_payload(project_id: int, annotation_id: int, task_id: int, action: str) -> dict | None:
+    """Label Studio's payloads for annotation events (ls-samples/webhook_payloads.json); None once the
+    project is gone (its annotations are removed after it, and Label Studio sends nothing for those)."""
+    project_body = _project_body(project_id)
+    if project_body is None:
+        return None
+    payload: dict = {"project": project_body}
     if action == "ANNOTATIONS_DELETED":
         payload["annotations"] = [{"id": annotation_id}]
         return payload
@@ -303,6 +364,119 @@ def publish_annotation_change(
         lambda: annotation_payload(project_id, annotation_id, task_id, action),
         delivery_key=f"{changed_at}:{annotation_id}",
     )
+
+
+def _with_project(project_body: dict | None, key: str, value) -> dict | None:
+    return None if project_body is None else {key: value, "project": project_body}
+
+
+def tasks_created(project_id: int, tasks: list[Task]) -> int:
+    """TASKS_CREATED for new tasks (an import, a storage sync, one task), `TASK_BATCH` tasks a delivery.
+    A batch is named by its task ids, which are never reused: publishing it again queues nothing."""
+    if not tasks:
+        return 0
+    batches = [tasks[i : i + TASK_BATCH] for i in range(0, len(tasks), TASK_BATCH)]
+    project_body = cache(lambda: _project_body(project_id))  # read once for all the batches
+
+    def event(batch: list[Task]) -> tuple[str, PayloadOf]:
+        key = f"{stamp(batch[0].created_at)}:tasks-{batch[0].id}-{batch[-1].id}"
+        return key, lambda: _with_project(project_body(), "tasks", [_task_body(t) for t in batch])
+
+    try:
+        return publish_batches(project_id, "TASKS_CREATED", (event(b) for b in batches))
+    except Exception:  # see after_write
+        logger.exception("TASKS_CREATED of project %s was not queued", project_id)
+        return 0
+
+
+def tasks_deleted(project_id: int, task_ids: list[int], deleted_at: datetime) -> int:
+    """TASKS_DELETED for tasks deleted at `deleted_at` (`{"tasks": [{"id"}...]}`), `TASK_BATCH` a delivery."""
+    if not task_ids:
+        return 0
+    batches = [task_ids[i : i + TASK_BATCH] for i in range(0, len(task_ids), TASK_BATCH)]
+    project_body = cache(lambda: _project_body(project_id))
+
+    def event(batch: list[int]) -> tuple[str, PayloadOf]:
+        key = f"{stamp(deleted_at)}:tasks-{batch[0]}-{batch[-1]}-{len(batch)}"
+        return key, lambda: _with_project(project_body(), "tasks", [{"id": i} for i in batch])
+
+    try:
+        return publish_batches(project_id, "TASKS_DELETED", (event(b) for b in batches))
+    except Exception:  # see after_write
+        logger.exception("TASKS_DELETED of project %s was not queued", project_id)
+        return 0
+
+
+def project_created(project: Project) -> int:
+    return after_write(
+        project.id,
+        "PROJECT_CREATED",
+        lambda: _project_payload(project.id),
+        f"{stamp(project.created_at)}:project-{project.id}",
+    )
+
+
+def project_updated(project: Project, updated_at: datetime) -> int:
+    """PROJECT_UPDATED for the change that made `project.version`."""
+    return after_write(
+        project.id,
+        "PROJECT_UPDATED",
+        lambda: _project_payload(project.id),
+        f"{stamp(updated_at)}:project-{project.id}-v{project.version}",
+    )
+
+
+def project_deleted(project_id: int, deleted_at: datetime) -> int:
+    """PROJECT_DELETED: Label Studio sends only the project's id."""
+    return after_write(
+        project_id,
+        "PROJECT_DELETED",
+        lambda: {"project": {"id": project_id}},
+        f"{stamp(deleted_at)}:project-{project_id}",
+    )
+
+
+def _project_payload(project_id: int) -> dict | None:
+    project_body = _project_body(project_id)
+    return None if project_body is None else {"project": project_body}
+
+
+def remove_project_webhooks(project_id: int) -> int:
+    """A deleted project's webhooks go with it (Label Studio deletes them with the project)."""
+    hooks = webhook_store.list_for_project(project_id)
+    for hook in hooks:
+        _delete(hook.id)
+    return len(hooks)
+
+
+def send_test(user: User, webhook_id: int) -> dict:
+    """`POST /api/webhooks/{id}/test`: queue a `WEBHOOK_TEST` delivery to this webhook alone, whatever
+    actions it is sent, through the same queue, signature and SSRF guard as every event; returns the
+    delivery as the log shows it (queued). Its payload names the webhook and, for a project's webhook,
+    the project."""
+    webhook = webhook_for(user, webhook_id, manage=True)
+    if not webhook.is_active:
+        raise ValidationFailed.field("is_active", "The webhook is not active: activate it to send a test.")
+    _check_url(webhook.url)
+    now = utcnow()
+    delivery_id = f"{stamp(now)}:test-{secrets.token_hex(4)}:{TEST_ACTION}"
+    payload: dict = {"webhook": {"id": webhook.id, "url": webhook.url}}
+    if webhook.project_id is not None:
+        payload["project"] = _project_body(webhook.project_id) or {"id": webhook.project_id}
+    message = _message(webhook, TEST_ACTION, payload, delivery_id)
+    with atomic():
+        webhook_store.enqueue([message])
+        webhook_store.log_queued(webhook.id, delivery_id, TEST_ACTION)
+    return {
+        "id": delivery_id,
+        "action": TEST_ACTION,
+        "status": "queued",
+        "attempts": 0,
+        "response_status": None,
+        "error": None,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 # --- delivering -----------------------------------------------------------------------------------------

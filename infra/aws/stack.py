@@ -92,6 +92,11 @@ class LabelstackStack(Stack):
             function.add_to_role_policy(
                 iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[self.storage_role_pattern])
             )
+        # Task and project webhook events are queued by the requests and jobs that make the change (and a
+        # storage's new objects by the storage-events function), annotation events by the stream consumer.
+        for function in (self.api.api_function, self.api.jobs_function, self.events.storage_events):
+            self.events.deliveries.grant_send_messages(function)
+            function.add_environment("LABELSTACK_DELIVERIES_QUEUE", self.events.deliveries.queue_name)
         self.training = Training(self, "Training", stage=stage, functions=functions, data=self.data)
         # Runs start from the API (by hand) and from the stream consumer (on annotations).
         for function in (self.api.api_function, self.api.jobs_function, self.events.consumer):

@@ -36,6 +36,48 @@ def test_formats_follow_the_labeling_config(api):
     assert ner_formats[-1].get("disabled") is True  # disabled ones come last, as in Label Studio
 
 
+BBOX_CONFIG = """<View><Image name="image" value="$image"/>
+<RectangleLabels name="box" toName="image"><Label value="Car"/></RectangleLabels></View>"""
+
+
+def test_the_formats_listed_as_available_are_exactly_those_the_export_produces(api):
+    """A format offered is one the export answers; one it would refuse (the media bundles, VOC, a config
+    that does not fit) is disabled with the reason, as the export dialog shows it."""
+    box = [
+        {
+            "from_name": "box",
+            "to_name": "image",
+            "type": "rectanglelabels",
+            "original_width": 100,
+            "original_height": 80,
+            "image_rotation": 0,
+            "value": {"x": 10, "y": 10, "width": 20, "height": 30, "rotation": 0, "rectanglelabels": ["Car"]},
+        }
+    ]
+    for config, data, result in (
+        (None, {"text": "good"}, CHOICE),
+        (NER_CONFIG, {"text": "Acme hires Bo"}, None),
+        (BBOX_CONFIG, {"image": "https://example.com/a.jpg"}, box),
+    ):
+        pid = create_project(api, **({"label_config": config} if config else {}))["id"]
+        [task_id] = import_(api, pid, [data])["task_ids"]
+        if result:
+            assert api.post(f"/api/tasks/{task_id}/annotations", json={"result": result}).status_code == 201
+        formats = api.get(f"/api/projects/{pid}/export/formats").json()
+        for info in formats:
+            answer = api.get(f"/api/projects/{pid}/export", params={"exportType": info["name"]})
+            if info.get("disabled"):
+                assert answer.status_code == 400, (config, info["name"])
+                assert info["disabled_reason"], info
+            else:
+                assert answer.status_code == 200, (config, info["name"], answer.text)
+                assert "disabled_reason" not in info
+        names = {f["name"]: f for f in formats}
+        assert names["COCO_WITH_IMAGES"]["disabled"] and names["VOC"]["disabled"]
+    assert "media" in names["YOLO_WITH_IMAGES"]["disabled_reason"]
+    assert not names["COCO"].get("disabled") and not names["YOLO"].get("disabled")
+
+
 def test_csv_and_json_min_exports_stream_one_row_per_annotation(api):
     pid = create_project(api)["id"]
     ids = import_(api, pid, [{"text": "a"}, {"text": "b"}])["task_ids"]

@@ -52,6 +52,7 @@ QUERY = {
     ("GET", "/api/storages/s3"): {"project"},
     ("GET", "/api/storages/export/s3"): {"project"},
     ("GET", "/api/webhooks"): {"project"},
+    ("GET", "/api/webhooks/info"): {"organization-only"},
     ("GET", "/api/webhooks/{webhook_id}/deliveries"): {"limit"},
 }
 # POST, PATCH and PUT operations that take no body: an action on the object the path names.
@@ -64,6 +65,7 @@ NO_BODY = {
     ("POST", "/api/ml/{backend_id}/predict/test"),
     ("POST", "/api/storages/s3/{storage_id}/sync"),
     ("POST", "/api/storages/export/s3/{storage_id}/sync"),
+    ("POST", "/api/webhooks/{webhook_id}/test"),
 }
 # What a route function may not do with its `Request`: read the body or query string itself.
 _READS_REQUEST = re.compile(r"request\.(query_params|json\(|body\(|form\()|json_body\(|int_param\(|flag\(")

@@ -72,14 +72,20 @@ def receiver():
         r.close()
 
 
-def annotate(api, pid):
+def new_task(api, pid) -> int:
+    """A task, imported before the test's webhook exists (so its TASKS_CREATED goes to nobody)."""
     [task_id] = import_(api, pid, [{"data": {"text": "good"}}])["task_ids"]
-    return task_id, api.post(f"/api/tasks/{task_id}/annotations", json={"result": CHOICE}).json()
+    return task_id
+
+
+def annotate(api, task_id):
+    return api.post(f"/api/tasks/{task_id}/annotations", json={"result": CHOICE}).json()
 
 
 def test_receiver_gets_annotation_created_signed(api, allow_local, receiver, monkeypatch):
     hook = receiver()
     pid = create_project(api)["id"]
+    task_id = new_task(api, pid)
     created = api.post(
         "/api/webhooks",
         json={"project": pid, "url": hook.url, "headers": {"X-Sample": "1"}, "secret": SECRET},
@@ -88,7 +94,7 @@ def test_receiver_gets_annotation_created_signed(api, allow_local, receiver, mon
     body = created.json()
     assert body["send_payload"] is True and body["send_for_all_actions"] is True and body["actions"] == []
     assert body["secret_is_set"] is True and SECRET not in created.text
-    task_id, annotation = annotate(api, pid)
+    annotation = annotate(api, task_id)
     # This pump hands the record on and then dies before it can acknowledge it (a crash, a restart).
     with monkeypatch.context() as crash:
         crash.setattr(EventPump, "_acknowledge", lambda self, records: None)
@@ -119,6 +125,7 @@ def test_receiver_gets_annotation_created_signed(api, allow_local, receiver, mon
 def test_only_wanted_actions_and_no_payload_when_asked(api, allow_local, receiver):
     hook = receiver()
     pid = create_project(api)["id"]
+    task_id = new_task(api, pid)
     api.post(
         "/api/webhooks",
         json={
@@ -129,7 +136,7 @@ def test_only_wanted_actions_and_no_payload_when_asked(api, allow_local, receive
             "actions": ["ANNOTATION_UPDATED"],
         },
     )
-    _, annotation = annotate(api, pid)
+    annotation = annotate(api, task_id)
     api.patch(f"/api/annotations/{annotation['id']}", json={"result": CHOICE, "lead_time": 1.0})
     EventPump().drain()
     DeliveryPump(retry_after=0).drain()
@@ -139,8 +146,9 @@ def test_only_wanted_actions_and_no_payload_when_asked(api, allow_local, receive
 def test_failing_receiver_is_retried_then_dead_lettered(api, allow_local, receiver):
     hook = receiver(status=500)
     pid = create_project(api)["id"]
+    task_id = new_task(api, pid)
     webhook = api.post("/api/webhooks", json={"project": pid, "url": hook.url, "secret": SECRET}).json()
-    annotate(api, pid)
+    annotate(api, task_id)
     EventPump().drain()
     DeliveryPump(retry_after=0).drain()
     assert len(hook.requests) == 5  # maxReceiveCount: every attempt reached the receiver
@@ -201,6 +209,7 @@ def test_only_managers_and_admins_read_and_change_webhooks(api, make_user, allow
 
 def test_header_values_are_write_only_and_kept_when_not_sent(api, allow_local, receiver):
     pid = create_project(api)["id"]
+    task_id = new_task(api, pid)
     hook = receiver()
     secret_header = "Bearer receiver-credential-123"
     created = api.post(
@@ -228,7 +237,7 @@ def test_header_values_are_write_only_and_kept_when_not_sent(api, allow_local, r
     unknown = api.patch(f"/api/webhooks/{wid}", json={"headers": {"X-New": "********"}})
     assert unknown.status_code == 400 and "headers" in unknown.json()["validation_errors"]
 
-    annotate(api, pid)
+    annotate(api, task_id)
     EventPump().drain()
     assert DeliveryPump(retry_after=0).drain() == 1
     [(_, headers, _)] = hook.requests

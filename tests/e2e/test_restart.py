@@ -106,6 +106,7 @@ def test_kill_9_while_annotators_submit_loses_nothing_that_was_answered(tmp_path
             hook = {
                 "project": pid,
                 "url": receiver.url,
+                "send_for_all_actions": False,
                 "actions": ["ANNOTATION_CREATED"],
                 "send_payload": True,
             }

@@ -127,9 +127,13 @@ def test_sign_in_create_import_label_skip_and_export(page, tmp_path):
     page.get_by_text("Page 1 of 1 · 1 tasks").wait_for()
     assert page.locator("tr[data-task]").count() == 1
 
-    # The JSON export, as the page's link downloads it (with the session cookie).
+    # The JSON export, as the export dialog downloads it (with the session cookie).
+    page.get_by_role("button", name="Export", exact=True).click()
+    dialog = page.get_by_test_id("export-dialog")
+    expect(dialog.get_by_role("radio", name="JSON", exact=True)).to_be_checked()
     with page.expect_download() as download:
-        page.get_by_role("link", name="Export JSON").click()
+        dialog.get_by_role("button", name="Export", exact=True).click()
+    dialog.get_by_role("button", name="Close").click()
     exported = json.loads(download.value.path().read_text())
     by_id = {str(task["id"]): task for task in exported}
     assert set(labeled) <= set(by_id)

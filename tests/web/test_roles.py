@@ -65,7 +65,8 @@ def test_an_annotator_sees_no_manager_controls_and_can_label(page, admin_http, e
     _no_manager_controls(page)
     options = page.get_by_label("Action").locator("option").all_inner_texts()
     assert options == ["Choose an action", "Create annotations from predictions"]
-    expect(page.get_by_role("link", name="Export JSON")).to_be_visible()
+    expect(page.get_by_role("button", name="Export", exact=True)).to_be_visible()
+    assert page.get_by_role("button", name="Review").count() == 0  # reviewing is for reviewers
     screenshot(page, "16-annotator-data-manager")
 
     # Settings, typed in by hand: a plain answer, no forms to be refused.

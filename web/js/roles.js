@@ -6,7 +6,8 @@
 //   manager    creates projects; in the projects they belong to: settings, import, members, models,
 //              deleting tasks, annotations and predictions, snapshots; invites annotators and reviewers
 //   everyone   their own account: API token, personal access tokens, password
-//   reviewer   labels and exports the projects they belong to; may change anyone's annotation
+//   reviewer   labels and exports the projects they belong to; may change anyone's annotation; accepts
+//              and rejects annotations (managers and admins too)
 //   annotator  labels and exports the projects they belong to; changes only their own annotations
 
 /** Create projects, and change the projects one can see: settings, import, members, deletions. */
@@ -14,6 +15,9 @@ export const canManage = (user) => user.role === "admin" || user.role === "manag
 
 /** Change (Update) an annotation someone else wrote. */
 export const canChangeOthersAnnotations = (user) => user.role !== "annotator";
+
+/** Accept or reject annotations and see agreement (functions/services/reviews.py REVIEWER_ROLES). */
+export const canReview = (user) => ["admin", "manager", "reviewer"].includes(user.role);
 
 /** The id of an annotation's author: the API gives `completed_by` as an id, or in task views an object. */
 export const authorOf = (annotation) => annotation.completed_by?.id ?? annotation.completed_by ?? null;

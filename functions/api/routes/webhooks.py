@@ -1,5 +1,5 @@
 """/api/webhooks: Label Studio's webhook paths and JSON (ls-protocol.md section 8), plus the delivery log
-`GET /api/webhooks/{id}/deliveries`."""
+`GET /api/webhooks/{id}/deliveries` and a test delivery `POST /api/webhooks/{id}/test`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from functions.api.auth import CurrentUser
 from functions.api.routing import LabelStudioRoute
-from functions.api.schemas.common import COMMON_ERRORS, ObjectId, QueryInt, error_responses
+from functions.api.schemas.common import COMMON_ERRORS, ObjectId, QueryFlag, QueryInt, error_responses
 from functions.api.schemas.webhooks import (
     Delivery,
     PatchedWebhookRequest,
@@ -31,9 +31,19 @@ def _json(webhook) -> dict:
 
 
 @router.get("/api/webhooks/info", response_model=dict[str, WebhookAction])
-def info(user: CurrentUser):
+def info(
+    user: CurrentUser,
+    organization_only: Annotated[
+        QueryFlag | None,
+        Query(
+            alias="organization-only",
+            description="true: only the actions of every project's webhooks; false: those a project's "
+            "webhook can be sent.",
+        ),
+    ] = None,
+):
     """The actions a webhook can be sent, by name."""
-    return actions_info()
+    return actions_info(organization_only)
 
 
 @router.get("/api/webhooks", response_model=list[Webhook])
@@ -75,6 +85,23 @@ def delete_webhook(webhook_id: ObjectId, user: CurrentUser):
     return Response(status_code=204)
 
 
+def _delivery_json(delivery: dict) -> dict:
+    return {**delivery, "created_at": iso(delivery["created_at"]), "updated_at": iso(delivery["updated_at"])}
+
+
+@router.post(
+    "/api/webhooks/{webhook_id}/test",
+    status_code=202,
+    response_model=Delivery,
+    responses=error_responses(409),
+)
+async def test_webhook(webhook_id: ObjectId, user: CurrentUser):
+    """Queue a test delivery (action `WEBHOOK_TEST`) to this webhook, whatever actions it is sent: signed
+    and sent through the same queue and URL guard as events. It shows in the delivery log, where its
+    outcome can be followed."""
+    return _delivery_json(await run_in_threadpool(webhooks.send_test, user, webhook_id))
+
+
 @router.get("/api/webhooks/{webhook_id}/deliveries", response_model=list[Delivery])
 def deliveries(
     webhook_id: ObjectId,
@@ -82,7 +109,4 @@ def deliveries(
     limit: Annotated[QueryInt, Query(description="The newest this many, 1 to 1,000.")] = 100,
 ):
     """The webhook's latest deliveries: each attempt's status, answer and error."""
-    return [
-        {**d, "created_at": iso(d["created_at"]), "updated_at": iso(d["updated_at"])}
-        for d in webhooks.delivery_log(user, webhook_id, limit)
-    ]
+    return [_delivery_json(d) for d in webhooks.delivery_log(user, webhook_id, limit)]

@@ -98,7 +98,14 @@ class ExportFormat(ResponseBody):
     description: str
     link: str
     tags: list[str] | None = None
-    disabled: bool | None = Field(None, description="true when the label config cannot be written so.")
+    disabled: bool | None = Field(
+        None, description="true when this project cannot be exported so (see disabled_reason)."
+    )
+    disabled_reason: str | None = Field(
+        None,
+        description="labelstack: why a disabled format is unavailable: the labeling interface does not "
+        "fit it, or it needs the media files, which exports here do not bundle.",
+    )
 
 
 class ExportRequest(RequestBody):

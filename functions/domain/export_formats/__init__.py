@@ -27,6 +27,7 @@ __all__ = [
     "FORMATS",
     "WRITABLE_FORMATS",
     "ExportFile",
+    "available_formats",
     "export_file_for",
     "formats_for_config",
     "write_export",
@@ -61,6 +62,35 @@ _FILES = {
 WRITABLE_FORMATS: tuple[str, ...] = tuple(_FILES)
 
 
+NOT_PRODUCED = "Needs the media files, which this server's exports do not bundle."
+DOES_NOT_FIT = "Does not fit this project's labeling interface."
+NO_DATA_KEY = "Needs an object tag (Text, Image, ...) that reads task data in the labeling interface."
+
+
+def unavailable_reason(name: str, config: LabelConfig) -> str | None:
+    """Why this server cannot write the format `name` (a catalogue name) for `config`; None if it can.
+    What `write_export` refuses and what the formats list marks disabled are the same rules."""
+    if name not in _FILES:
+        return NOT_PRODUCED
+    if name not in _supported_formats(config.parsed):
+        return DOES_NOT_FIT
+    if name not in ("JSON", "JSON_MIN", "CSV", "TSV") and not data_keys(config.parsed):
+        return NO_DATA_KEY
+    return None
+
+
+def available_formats(config: LabelConfig) -> list[dict]:
+    """Label Studio's catalogue for a project (`formats_for_config`), with what this server cannot
+    write for it disabled too and each disabled format's `disabled_reason`; enabled ones first."""
+    formats = []
+    for info in formats_for_config(config):
+        reason = unavailable_reason(info["name"], config)
+        if reason is not None:
+            info = {**info, "disabled": True, "disabled_reason": reason}
+        formats.append(info)
+    return sorted(formats, key=lambda f: f.get("disabled", False))
+
+
 def write_export(
     export_type: str, tasks: Callable[[], Iterable[dict]], config: LabelConfig, out: IO[bytes]
 ) -> ExportFile:
@@ -69,16 +99,19 @@ def write_export(
     name = export_type.upper() if isinstance(export_type, str) else ""
     if name not in FORMAT_NAMES:
         raise ValueError(f"Unknown export type {export_type!r}; expected one of {', '.join(FORMAT_NAMES)}")
-    if name not in _FILES:
+    reason = unavailable_reason(name, config)
+    if reason == NOT_PRODUCED:
         raise ValueError(
             f"Export type {name} is not available on this server; available: {', '.join(WRITABLE_FORMATS)}"
         )
-    parsed = config.parsed
-    if name not in _supported_formats(parsed):
+    if reason == DOES_NOT_FIT:
         raise ValueError(
             f"Export type {name} does not fit this project's labeling config "
             "(see GET /api/projects/{id}/export/formats)"
         )
+    if reason is not None:
+        raise ValueError(f"Export type {name} needs an object tag reading task data in the labeling config")
+    parsed = config.parsed
 
     if name == "JSON":
         write_json(tasks, out)
@@ -88,12 +121,7 @@ def write_export(
         write_csv(tasks, parsed, out, delimiter="," if name == "CSV" else "\t")
     else:
         # These are enabled only for configs with a single data key (see catalogue.supported_formats).
-        keys = data_keys(parsed)
-        if not keys:
-            raise ValueError(
-                f"Export type {name} needs an object tag reading task data in the labeling config"
-            )
-        data_key = keys[0]
+        data_key = data_keys(parsed)[0]
         if name == "CONLL2003":
             write_conll(tasks, parsed, data_key, out)
         elif name == "COCO":

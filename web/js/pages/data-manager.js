@@ -5,9 +5,11 @@
 import { api, query } from "../api.js";
 import { dmTabs, tabState } from "../dm-tabs.js";
 import { h, show, status } from "../dom.js";
+import { exportDialog } from "../export-dialog.js";
 import { importDialog } from "../import-dialog.js";
 import { dataCell, imageKeys } from "../media-cells.js";
-import { canManage } from "../roles.js";
+import { agreementSummary, reviewCell } from "../review.js";
+import { canManage, canReview } from "../roles.js";
 import { projectTabs } from "./project-tabs.js";
 
 const PAGE_SIZE = 25;
@@ -36,6 +38,7 @@ export async function dataManagerPage({ user, params, args: [projectId] }) {
   // Only the actions this user may run (the API lists no others).
   const actions = await api("GET", `/api/dm/actions?project=${projectId}`);
   const manager = canManage(user);
+  const reviewer = canReview(user);
   const note = status();
   const tabs = await dmTabs({
     projectId: Number(projectId), user, canManage: manager, params,
@@ -116,7 +119,8 @@ export async function dataManagerPage({ user, params, args: [projectId] }) {
     const counts = COUNT_COLUMNS.filter(([id]) => visible(id));
     table.replaceChildren(
       h("thead", {}, h("tr", {}, h("th", {}, allBox), visible("tasks:id") ? h("th", {}, "ID") : null,
-        keys.map((key) => h("th", {}, key)), counts.map(([, title]) => h("th", {}, title)), h("th", {}, ""))),
+        keys.map((key) => h("th", {}, key)), counts.map(([, title]) => h("th", {}, title)),
+        reviewer ? h("th", {}, "Review") : null, h("th", {}, ""))),
       h("tbody", {}, tasks.map((task) => {
         const box = h("input", { type: "checkbox", "aria-label": `Select task ${task.id}`, checked: state.selected.has(task.id),
           onchange: () => (box.checked ? state.selected.add(task.id) : state.selected.delete(task.id)) });
@@ -124,6 +128,7 @@ export async function dataManagerPage({ user, params, args: [projectId] }) {
           h("td", {}, box), visible("tasks:id") ? h("td", {}, task.id) : null,
           keys.map((key) => h("td", { class: "data" }, dataCell(task, key, images))),
           counts.map(([, , col, value]) => h("td", { class: "num", "data-col": col }, value(task))),
+          reviewer ? reviewCell(task, load) : null,
           h("td", {}, h("a", { href: `#/projects/${projectId}/label?task=${task.id}` }, "Open")));
       })),
     );
@@ -206,9 +211,9 @@ export async function dataManagerPage({ user, params, args: [projectId] }) {
     tabs.element,
     h("div", { class: "toolbar" }, labelButtons,
       manager ? h("button", { type: "button", onclick: () => importDialog(project, load).showModal() }, "Import") : null,
-      h("a", { class: "button", href: `/api/projects/${projectId}/export?exportType=JSON`, download: `project-${projectId}.json` },
-        "Export JSON"),
-      manager ? h("button", { type: "button", onclick: () => snapshot(projectId, note) }, "Export snapshot (large projects)") : null),
+      h("button", { type: "button", onclick: () => exportDialog(projectId) }, "Export"),
+      manager ? h("button", { type: "button", onclick: () => snapshot(projectId, note) }, "Export snapshot (large projects)") : null,
+      reviewer ? agreementSummary(projectId) : null),
     filterBar(), chips, actions.length ? actionBar() : null, note, table, pager,
   );
 }

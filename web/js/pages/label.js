@@ -10,7 +10,8 @@ import { h, show, status } from "../dom.js";
 import { sanitizedHtml } from "../html.js";
 import { labelStream } from "../label-stream.js";
 import { mountLabelStudio, selectedAnnotation, unmountLabelStudio } from "../lsf.js";
-import { authorOf, canChangeOthersAnnotations, canManage } from "../roles.js";
+import { reviewPanel } from "../review.js";
+import { authorOf, canChangeOthersAnnotations, canManage, canReview } from "../roles.js";
 import { shortcuts } from "../shortcuts.js";
 import { projectTabs } from "./project-tabs.js";
 
@@ -24,6 +25,7 @@ export async function labelPage({ user, params, args: [projectId] }) {
   const holder = h("div", { class: "labeling", "data-testid": "labeling" });
   const heading = h("span", { class: "muted", "data-testid": "task-heading" });
   const draftNote = h("span", { class: "muted draft-note", "data-testid": "draft-status" });
+  const reviews = h("div", { class: "reviews" });  // the review panel, for those who may review
   const hasInstructions = Boolean(project.expert_instruction?.trim());
   // Annotation versions, for PATCH's optimistic concurrency (a stale version is a 409, not a lost edit).
   const versions = new Map();
@@ -67,6 +69,7 @@ export async function labelPage({ user, params, args: [projectId] }) {
       unmountLabelStudio();
       heading.textContent = "";
       delete heading.dataset.task;
+      reviews.replaceChildren();
       holder.replaceChildren(h("div", { class: "card done", "data-testid": "no-more-tasks" },
         h("h2", {}, "All done"), h("p", {}, "There are no more tasks for you in this project."),
         h("a", { href: `#/projects/${projectId}` }, "Back to the data")));
@@ -118,6 +121,8 @@ export async function labelPage({ user, params, args: [projectId] }) {
         () => api("POST", `/api/tasks/${task.id}/annotations`, { result: [], was_cancelled: true, lead_time: leadTime() })),
       onDraft: (result, annotation) => saveDraft(task, result, annotation),
     });
+    const answered = (task.annotations || []).some((a) => !a.was_cancelled);
+    reviews.replaceChildren(...(canReview(user) && answered ? [reviewPanel(task.id)] : []));
   }
 
   const leadTime = () => Math.round((performance.now() - startedAt) / 10) / 100;
@@ -195,7 +200,7 @@ export async function labelPage({ user, params, args: [projectId] }) {
       h("span", { class: "spacer" }),
       hasInstructions ? h("button", { type: "button", onclick: () => showInstructions("Close") }, "Show instructions") : null,
       h("button", { type: "button", "aria-label": "Keyboard shortcuts", title: "Keyboard shortcuts (?)", onclick: keys.toggle }, "Shortcuts")),
-    keys.panel, note, holder);
+    keys.panel, note, holder, reviews);
   await open(stream ? () => stream.next() : () => api("GET", `/api/tasks/${singleTask}`));
   if (hasInstructions && project.show_instruction && !singleTask) {
     // The time spent reading is not labeling time.

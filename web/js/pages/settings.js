@@ -1,4 +1,4 @@
-// Project settings for managers and admins. Cloud storage and webhooks are not here yet.
+// Project settings for managers and admins. Cloud storage and webhooks have modules of their own.
 
 import { api } from "../api.js";
 import { configEditor } from "../config-editor.js";
@@ -7,10 +7,13 @@ import { sanitizedHtml } from "../html.js";
 import { inviteForm } from "../invites.js";
 import { canManage } from "../roles.js";
 import { projectTabs } from "./project-tabs.js";
+import { storageSettings } from "./storage-settings.js";
+import { webhookSettings } from "./webhook-settings.js";
 
 const SECTIONS = [
   ["general", "General"], ["labeling", "Labeling interface"], ["instructions", "Instructions"],
-  ["annotation", "Annotation"], ["models", "Model"], ["members", "Members"], ["danger", "Danger zone"],
+  ["annotation", "Annotation"], ["models", "Model"], ["members", "Members"], ["storage", "Cloud Storage"],
+  ["webhooks", "Webhooks"], ["danger", "Danger zone"],
 ];
 const SAMPLING = ["Sequential sampling", "Uniform sampling", "Uncertainty sampling"];
 
@@ -49,6 +52,9 @@ const input = (name, value, attrs = {}) => h("input", { name, value: value ?? ""
 const checkbox = (name, checked) => h("input", { type: "checkbox", name, checked });
 
 const SECTION_PAGES = {
+  storage: storageSettings,
+  webhooks: webhookSettings,
+
   general(project) {
     const title = input("title", project.title, { maxlength: 50, required: true });
     const description = h("textarea", { name: "description", rows: 3, value: project.description });
