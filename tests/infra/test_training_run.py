@@ -204,6 +204,9 @@ def deployed(full_stack, tmp_path_factory):
             "LABELSTACK_ALLOWED_HOSTS": "127.0.0.1",
         }
         env.pop("LABELSTACK_JWT_SECRET_ARN")
+        # Background jobs (connecting a backend refreshes the label queue) run on this process's threads:
+        # the jobs function is not what this test deploys.
+        env.pop("LABELSTACK_JOBS_FUNCTION", None)
         for key, value in env.items():
             patch.setenv(key, value)
         apply_settings({})
