@@ -23,6 +23,10 @@ ARTIFACT_NAME = "text_classifier.json"
 EXAMPLES_NAME = "text_classifier-examples.json"
 FORMAT = "labelstack.text_classifier/1"
 MAX_EXAMPLES = 200_000
+# A training run (START_TRAINING) also measures the model on examples it did not see, once there are this
+# many; fewer would make the number noise.
+MIN_HELD_OUT_EXAMPLES = 10
+HELD_OUT_FRACTION = 0.2
 UNTRAINED_VERSION = "text_classifier-untrained"
 
 _VECTORIZER_PARAMS: dict[str, Any] = {
@@ -314,7 +318,29 @@ class TextClassifier(LabelStudioMLBase):
                 return {"trained": False, "reason": str(exc), "examples": len(examples)}
             artifacts.write_json(Path(self.model_dir) / ARTIFACT_NAME, document)
         self.set("model_version", document["model_version"])
-        return {"trained": True, "model_version": document["model_version"], "examples": len(examples)}
+        result = {"trained": True, "model_version": document["model_version"], "examples": len(examples)}
+        if event == "START_TRAINING":  # a training run, whose metrics the platform records
+            result.update(held_out_metrics(list(examples.values())))
+        return result
+
+
+def held_out_metrics(examples: list[Example]) -> dict:
+    """The held-out accuracy of a model trained as the served one is, on the rest: the training job's
+    split (`ml_endpoints.train`, stratified, seeded) and metric names. Nothing for too few examples."""
+    from ml_endpoints.train import accuracy, split  # that module imports this one
+
+    if len(examples) < MIN_HELD_OUT_EXAMPLES:
+        return {}
+    training, validation = split(examples, HELD_OUT_FRACTION, 0)
+    try:
+        document = train(training)
+    except NotEnoughData:  # the split left one class only
+        return {}
+    return {
+        "validation:accuracy": accuracy(document, validation),
+        "train:examples": len(training),
+        "validation:examples": len(validation),
+    }
 
 
 def _merge_examples(path: Path, event: str, data: dict, from_name: str, text_key: str) -> dict[str, Example]:
