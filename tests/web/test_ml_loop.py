@@ -10,6 +10,7 @@ in batches of 4, so the Data Manager's progress can be watched on a small projec
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -91,21 +92,38 @@ def _prefilled(page) -> str | None:
     return None
 
 
-def _ensure_model_webhook(http, project_id: int, model_url: str) -> None:
+def _model_webhook(http, project_id: int, model_url: str) -> int:
     """The model learns from annotation events on its /webhook, as Label Studio wires it. The server
     makes that webhook when the backend connects; on a server that does not yet, the test makes it."""
     hooks = http.get("/api/webhooks", params={"project": project_id}).json()
-    if not any(h["url"].rstrip("/") == f"{model_url}/webhook" for h in hooks):
-        made = http.post(
-            "/api/webhooks",
-            json={
-                "project": project_id,
-                "url": f"{model_url}/webhook",
-                "send_payload": True,
-                "send_for_all_actions": True,
-            },
-        )
-        assert made.status_code == 201, made.text
+    for hook in hooks:
+        if hook["url"].rstrip("/") == f"{model_url}/webhook":
+            return hook["id"]
+    made = http.post(
+        "/api/webhooks",
+        json={
+            "project": project_id,
+            "url": f"{model_url}/webhook",
+            "send_payload": True,
+            "send_for_all_actions": True,
+        },
+    )
+    assert made.status_code == 201, made.text
+    return made.json()["id"]
+
+
+def _wait_for_the_model_to_hear(http, webhook_id: int, annotations: int) -> None:
+    """Until the model has been sent every annotation (retries included). Each one it hears retrains it,
+    which gives it a new version: a late one would make a later step's version differ from the one read."""
+    deadline = time.monotonic() + 90
+    while True:
+        log = http.get(f"/api/webhooks/{webhook_id}/deliveries", params={"limit": 1000}).json()
+        created = [d for d in log if d["action"] == "ANNOTATION_CREATED"]
+        if len(created) >= annotations and all(d["status"] in ("delivered", "failed") for d in log):
+            assert all(d["status"] == "delivered" for d in created), created
+            return
+        assert time.monotonic() < deadline, log
+        time.sleep(0.5)
 
 
 def test_connect_label_train_retrieve_and_choose_what_annotators_see(
@@ -133,7 +151,7 @@ def test_connect_label_train_retrieve_and_choose_what_annotators_see(
     expect(card).to_contain_text(model_url)
     expect(card).to_contain_text("text_classifier-untrained")
     screenshot(page, "ml-01-model-connected")
-    _ensure_model_webhook(admin_http, pid, model_url)
+    webhook = _model_webhook(admin_http, pid, model_url)
 
     # Send Test Request: the whole exchange, as Label Studio shows it.
     _menu(page, "Built-in classifier", "Send Test Request")
@@ -164,6 +182,8 @@ def test_connect_label_train_retrieve_and_choose_what_annotators_see(
         labeled.append(task)
     assert len(set(labeled)) == 20
     screenshot(page, "ml-03-labeled")
+
+    _wait_for_the_model_to_hear(admin_http, webhook, 20)
 
     # The runs the annotations started show in the Model tab, and it follows them until none is running.
     page.goto(f"/#/projects/{pid}/settings/models")
@@ -200,6 +220,16 @@ def test_connect_label_train_retrieve_and_choose_what_annotators_see(
     assert version == manual["model_version"] != "text_classifier-untrained"
     expect(page.locator(".backend-card")).to_contain_text(version)
     screenshot(page, "ml-05-training-history")
+
+    # Edit: the form comes filled in, the version it follows is offered, and a change is saved.
+    _menu(page, "Built-in classifier", "Edit")
+    form = page.get_by_test_id("model-form")
+    expect(form.get_by_label("Name", exact=True)).to_have_value("Built-in classifier")
+    expect(form.get_by_label("Model version")).to_have_value(version)
+    form.get_by_label("Description").fill("Sentiment, trained from this project")
+    form.get_by_role("button", name="Validate and Save").click()
+    expect(form).to_have_count(0)
+    expect(page.locator(".backend-card")).to_contain_text("Sentiment, trained from this project")
 
     # Retrieve predictions for the 16 unlabeled reviews: over 8 tasks, so a background job with progress.
     page.goto(f"/#/projects/{pid}")
@@ -359,5 +389,12 @@ def test_a_broken_backend_says_why_in_settings_and_the_data_manager(page, admin_
         failed = page.locator(".status.error", has_text="Retrieved 0 predictions: the ML backend failed:")
         expect(failed).to_be_visible()
         screenshot(page, "ml-13-retrieval-failed")
+
+        # Delete, after a confirmation: the page is back to connecting a first model.
+        page.goto(f"/#/projects/{pid}/settings/models")
+        _menu(page, "Flaky model", "Delete")
+        page.get_by_test_id("delete-dialog").get_by_role("button", name="Delete").click()
+        page.get_by_test_id("no-models").wait_for()
+        assert admin_http.get("/api/ml", params={"project": pid}).json() == []
     finally:
         fault.stop()
