@@ -236,8 +236,11 @@ export async function modelSettings(project, user) {
         const answer = await api("POST", `/api/ml/${backend.id}/predict/test?random=true`);
         requestPre.textContent = `POST ${answer.url}\n\n${pretty(answer.request)}`;
         responsePre.textContent = `${answer.status}\n\n${answer.error_message ? answer.error_message : pretty(answer.response)}`;
-        outcome.set(answer.status === 200 ? "The model answered." : `The model failed: ${answer.error_message}`,
-          answer.status === 200 ? "ok" : "error");
+        const predicted = Array.isArray(answer.response) && answer.response.some((item) => [].concat(item)
+          .some((prediction) => prediction?.result?.length));
+        if (answer.status !== 200) outcome.set(`The model failed: ${answer.error_message}`, "error");
+        else if (predicted) outcome.set("The model answered.", "ok");
+        else outcome.set("The model answered, with no prediction for this task (an untrained model predicts nothing).", "warn");
       } catch (error) {
         outcome.set(error.message, "error");
       } finally {
