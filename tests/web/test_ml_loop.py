@@ -400,3 +400,32 @@ def test_a_broken_backend_says_why_in_settings_and_the_data_manager(page, admin_
         assert admin_http.get("/api/ml", params={"project": pid}).json() == []
     finally:
         fault.stop()
+
+
+def test_connect_the_printed_sagemaker_endpoint(page, admin_http, local_stack_banner, expected):
+    expected.response(*MODEL_VERSIONS)
+    endpoint = re.search(r"SageMaker endpoint (\S+)", local_stack_banner["ml backend"]).group(1)
+    project = admin_http.post(
+        "/api/projects", json={"title": "Endpoint", "label_config": SENTIMENT_CONFIG}
+    ).json()
+    admin_http.post(f"/api/projects/{project['id']}/import", json=[{"data": {"text": "great phone"}}])
+    sign_in(page)
+    page.goto(f"/#/projects/{project['id']}/settings/models")
+    page.get_by_role("button", name="Connect Model").click()
+    form = page.get_by_test_id("model-form")
+    form.get_by_label("Kind").select_option("sagemaker")
+    expect(form.get_by_label("Backend URL")).to_be_hidden()
+    form.get_by_label("Name", exact=True).fill("Endpoint model")
+    form.get_by_label("Endpoint name").fill(endpoint)
+    form.get_by_label("Region").fill("us-east-1")
+    form.get_by_role("button", name="Validate and Save").click()
+    card = page.locator(".backend-card")
+    expect(card.locator(".ml-state")).to_have_text("Connected")
+    expect(card).to_contain_text(f"SageMaker endpoint {endpoint} (us-east-1)")
+    (backend,) = admin_http.get("/api/ml", params={"project": project["id"]}).json()
+    assert (backend["kind"], backend["endpoint_name"], backend["region"]) == (
+        "sagemaker",
+        endpoint,
+        "us-east-1",
+    )
+    screenshot(page, "ml-14-sagemaker-endpoint")
