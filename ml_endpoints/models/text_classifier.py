@@ -324,11 +324,30 @@ class TextClassifier(LabelStudioMLBase):
         return result
 
 
+def split(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
+    """A held-out share of `examples` (at least one per class), stratified when every class has two."""
+    from sklearn.model_selection import train_test_split  # see train() for why here
+
+    labels = [example.label for example in examples]
+    stratify = labels if min(labels.count(label) for label in set(labels)) >= 2 else None
+    held_out = max(len(set(labels)) if stratify else 1, round(len(examples) * fraction))
+    try:
+        return train_test_split(examples, test_size=held_out, random_state=seed, stratify=stratify)
+    except ValueError:
+        return train_test_split(examples, test_size=held_out, random_state=seed)
+
+
+def accuracy(document: dict, examples: list[Example]) -> float:
+    """The share of `examples` the artifact `document` labels right."""
+    predicted = Classifier(document).top([example.text for example in examples])
+    return sum(label == example.label for (label, _), example in zip(predicted, examples, strict=True)) / len(
+        examples
+    )
+
+
 def held_out_metrics(examples: list[Example]) -> dict:
     """The held-out accuracy of a model trained as the served one is, on the rest: the training job's
-    split (`ml_endpoints.train`, stratified, seeded) and metric names. Nothing for too few examples."""
-    from ml_endpoints.train import accuracy, split  # that module imports this one
-
+    split (stratified, seeded) and metric names (`ml_endpoints.train`). Nothing for too few examples."""
     if len(examples) < MIN_HELD_OUT_EXAMPLES:
         return {}
     training, validation = split(examples, HELD_OUT_FRACTION, 0)
