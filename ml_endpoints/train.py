@@ -25,9 +25,10 @@ from pathlib import Path
 from ml_endpoints import artifacts
 from ml_endpoints.models.text_classifier import (
     ARTIFACT_NAME,
-    Example,
     NotEnoughData,
+    accuracy,
     examples_from_tasks,
+    split,
     train,
 )
 
@@ -104,27 +105,6 @@ def text_key_of(tasks: list[dict], wanted: str | None) -> str:
             "set the hyperparameter text_key"
         )
     return keys.pop()
-
-
-def split(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
-    from sklearn.model_selection import train_test_split
-
-    labels = [example.label for example in examples]
-    stratify = labels if min(labels.count(label) for label in set(labels)) >= 2 else None
-    held_out = max(len(set(labels)) if stratify else 1, round(len(examples) * fraction))
-    try:
-        return train_test_split(examples, test_size=held_out, random_state=seed, stratify=stratify)
-    except ValueError:
-        return train_test_split(examples, test_size=held_out, random_state=seed)
-
-
-def accuracy(document: dict, examples: list[Example]) -> float:
-    from ml_endpoints.models.text_classifier import Classifier
-
-    predicted = Classifier(document).top([example.text for example in examples])
-    return sum(label == example.label for (label, _), example in zip(predicted, examples, strict=True)) / len(
-        examples
-    )
 
 
 def run(root: Path) -> dict:

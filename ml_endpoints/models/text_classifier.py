@@ -23,6 +23,10 @@ ARTIFACT_NAME = "text_classifier.json"
 EXAMPLES_NAME = "text_classifier-examples.json"
 FORMAT = "labelstack.text_classifier/1"
 MAX_EXAMPLES = 200_000
+# A training run (START_TRAINING) also measures the model on examples it did not see, once there are this
+# many; fewer would make the number noise.
+MIN_HELD_OUT_EXAMPLES = 10
+HELD_OUT_FRACTION = 0.2
 UNTRAINED_VERSION = "text_classifier-untrained"
 
 _VECTORIZER_PARAMS: dict[str, Any] = {
@@ -314,7 +318,48 @@ class TextClassifier(LabelStudioMLBase):
                 return {"trained": False, "reason": str(exc), "examples": len(examples)}
             artifacts.write_json(Path(self.model_dir) / ARTIFACT_NAME, document)
         self.set("model_version", document["model_version"])
-        return {"trained": True, "model_version": document["model_version"], "examples": len(examples)}
+        result = {"trained": True, "model_version": document["model_version"], "examples": len(examples)}
+        if event == "START_TRAINING":  # a training run, whose metrics the platform records
+            result.update(held_out_metrics(list(examples.values())))
+        return result
+
+
+def split(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
+    """A held-out share of `examples` (at least one per class), stratified when every class has two."""
+    from sklearn.model_selection import train_test_split  # see train() for why here
+
+    labels = [example.label for example in examples]
+    stratify = labels if min(labels.count(label) for label in set(labels)) >= 2 else None
+    held_out = max(len(set(labels)) if stratify else 1, round(len(examples) * fraction))
+    try:
+        return train_test_split(examples, test_size=held_out, random_state=seed, stratify=stratify)
+    except ValueError:
+        return train_test_split(examples, test_size=held_out, random_state=seed)
+
+
+def accuracy(document: dict, examples: list[Example]) -> float:
+    """The share of `examples` the artifact `document` labels right."""
+    predicted = Classifier(document).top([example.text for example in examples])
+    return sum(label == example.label for (label, _), example in zip(predicted, examples, strict=True)) / len(
+        examples
+    )
+
+
+def held_out_metrics(examples: list[Example]) -> dict:
+    """The held-out accuracy of a model trained as the served one is, on the rest: the training job's
+    split (stratified, seeded) and metric names (`ml_endpoints.train`). Nothing for too few examples."""
+    if len(examples) < MIN_HELD_OUT_EXAMPLES:
+        return {}
+    training, validation = split(examples, HELD_OUT_FRACTION, 0)
+    try:
+        document = train(training)
+    except NotEnoughData:  # the split left one class only
+        return {}
+    return {
+        "validation:accuracy": accuracy(document, validation),
+        "train:examples": len(training),
+        "validation:examples": len(validation),
+    }
 
 
 def _merge_examples(path: Path, event: str, data: dict, from_name: str, text_key: str) -> dict[str, Example]:

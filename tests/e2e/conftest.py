@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -46,13 +47,16 @@ def stop_dev(process: subprocess.Popen) -> None:
         process.wait()
 
 
-@pytest.fixture(scope="session")
-def _local_stack_process(tmp_path_factory):
+@contextmanager
+def running_dev(data_dir, **settings: str):
+    """`labelstack dev` as a process on a free port, with `settings` in its environment (such as
+    `LABELSTACK_ML_SYNC_PREDICT_LIMIT="8"`); yields `(url, banner)`. Ctrl-C must stop everything it
+    started."""
     port = free_port()
-    env = dict(os.environ, LABELSTACK_ADMIN_TOKEN=E2E_TOKEN, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, LABELSTACK_ADMIN_TOKEN=E2E_TOKEN, PYTHONUNBUFFERED="1", **settings)
     env.pop("LABELSTACK_AWS_ENDPOINT_URL", None)
     process = subprocess.Popen(
-        [*dev_command(tmp_path_factory.mktemp("data")), "--port", str(port)],
+        [*dev_command(data_dir), "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -79,10 +83,15 @@ def _local_stack_process(tmp_path_factory):
         if line.startswith("Ctrl-C stops it."):
             break
     yield url, banner
-    # Ctrl-C must stop everything it started.
     process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
         raise AssertionError("labelstack dev did not stop on SIGINT") from None
+
+
+@pytest.fixture(scope="session")
+def _local_stack_process(tmp_path_factory):
+    with running_dev(tmp_path_factory.mktemp("data")) as started:
+        yield started

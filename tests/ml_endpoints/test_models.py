@@ -94,7 +94,16 @@ def test_classifier_learns_sentiment_well_above_chance(model_dir):
     data = reviews(60)
     model = TextClassifier(project_id="1", label_config=SENTIMENT_CONFIG)
     fitted = model.fit("START_TRAINING", {"project": {"id": 1}, "tasks": export_tasks(data[:45])})
-    assert fitted == {"trained": True, "model_version": fitted["model_version"], "examples": 45}
+    assert fitted == {
+        "trained": True,
+        "model_version": fitted["model_version"],
+        "examples": 45,
+        # A training run also reports how a model trained on 36 of them does on the other 9.
+        "validation:accuracy": fitted["validation:accuracy"],
+        "train:examples": 36,
+        "validation:examples": 9,
+    }
+    assert fitted["validation:accuracy"] >= 7 / 9
     held_out = export_tasks(data[45:], first_id=100)
     response = TextClassifier(project_id="1", label_config=SENTIMENT_CONFIG).predict(held_out)
     assert len(response.predictions) == 15
@@ -203,6 +212,7 @@ def test_classifier_trains_from_webhook_events_one_at_a_time(model_dir):
         results.append(model.fit("ANNOTATION_CREATED", event))
     assert results[0]["trained"] is False  # one class so far
     assert results[-1]["trained"] is True and results[-1]["examples"] == 8
+    assert "validation:accuracy" not in results[-1]  # measured by training runs only
     # A skip replacing an answer removes that example; a re-answer replaces it rather than adding one.
     skipped = {
         "annotation": {"id": 200, "was_cancelled": True, "result": []},
@@ -217,6 +227,20 @@ def test_classifier_trains_from_webhook_events_one_at_a_time(model_dir):
         )["examples"]
         == 7
     )
+
+
+def test_a_training_runs_held_out_accuracy_measures_what_the_model_cannot_know(model_dir):
+    model = TextClassifier(project_id="3", label_config=SENTIMENT_CONFIG)
+    # Too few examples for a held-out number: the run trains and says nothing of it.
+    few = model.fit("START_TRAINING", {"tasks": export_tasks(reviews(6))})
+    assert few["trained"] is True and "validation:accuracy" not in few
+    # The same text under both labels (these tasks replace those six): no model can tell them apart, so on
+    # a stratified held-out split of two of each it is right exactly half the time.
+    tasks = export_tasks([("the same words", "Positive" if i % 2 else "Negative") for i in range(20)])
+    fitted = model.fit("START_TRAINING", {"tasks": tasks})
+    assert fitted["trained"] is True and fitted["examples"] == 20
+    measured = (fitted["validation:accuracy"], fitted["validation:examples"], fitted["train:examples"])
+    assert measured == (0.5, 4, 16)
 
 
 def test_classifier_without_a_choices_control_says_so(model_dir):

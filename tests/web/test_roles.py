@@ -70,7 +70,7 @@ def test_an_annotator_sees_no_manager_controls_and_can_label(page, admin_http, e
     screenshot(page, "16-annotator-data-manager")
 
     # Settings, typed in by hand: a plain answer, no forms to be refused.
-    for section in ("general", "members", "danger"):
+    for section in ("general", "models", "predictions", "members", "danger"):
         page.goto(f"/#/projects/{project_id}/settings/{section}")
         page.get_by_test_id("not-allowed").wait_for()
         _no_manager_controls(page)

@@ -25,14 +25,15 @@ export function unmountLabelStudio() {
 
 /** The annotation being labeled in the mounted LSF, if any. */
 export function selectedAnnotation() {
-  return mounted?.annotationStore?.selected ?? null;
+  return mounted?.store?.annotationStore?.selected ?? null;  // the instance's app store, once it is made
 }
 
 /**
  * Mount the LSF for `task` ({id, data, annotations, predictions}) with `config`.
  * `handlers`: onSubmit(result, annotation), onUpdate(result, annotation), onSkip() (no Skip button without
  * it), onDraft(result, annotation) (the LSF saves a draft a few seconds after each change; without it,
- * none). An annotation of `task.annotations` with a `draft` result opens on the draft; `task.draftIds`
+ * none), onRegionFinishedDrawing(store, region, group) (with it, the LSF offers Auto-Annotation, and a
+ * region drawn with it on calls this: interactive.js). An annotation of `task.annotations` with a `draft` result opens on the draft; `task.draftIds`
  * ({annotation id, or "new": draft id}) tells each annotation its stored draft. Without handlers the
  * view is a preview. With predictions and no annotations, the first prediction pre-fills the annotation.
  */
@@ -40,11 +41,12 @@ export function mountLabelStudio(holder, config, task, user, handlers = null) {
   unmountLabelStudio();
   const root = h("div", { id: `label-studio-${++counter}`, class: "lsf-root" });
   holder.replaceChildren(root);
-  const { onSubmit, onUpdate, onSkip, onDraft } = handlers || {};
+  const { onSubmit, onUpdate, onSkip, onDraft, onRegionFinishedDrawing } = handlers || {};
+  const interfaces = handlers ? LABELING_INTERFACES.filter((name) => name !== "skip" || onSkip) : PREVIEW_INTERFACES;
   mounted = new window.LabelStudio(root, {
     config,
     task,
-    interfaces: handlers ? LABELING_INTERFACES.filter((name) => name !== "skip" || onSkip) : PREVIEW_INTERFACES,
+    interfaces: onRegionFinishedDrawing ? [...interfaces, "auto-annotation"] : interfaces,
     user: { pk: user.id, firstName: user.first_name || user.email, lastName: user.last_name || "" },
     // Called inside the store's initialisation, before its first reactions run. An object tag (Text,
     // HyperText) watches the selected annotation's regions from then on: with nothing selected that first
@@ -78,5 +80,9 @@ export function mountLabelStudio(holder, config, task, user, handlers = null) {
     // Without this handler the LSF saves no drafts (previews).
     onSubmitDraft: onDraft ? (ls, annotation) => onDraft(annotation.serializeAnnotation(), annotation) : undefined,
   });
+  if (onRegionFinishedDrawing) {
+    const instance = mounted;
+    instance.on("regionFinishedDrawing", (region, group) => onRegionFinishedDrawing(instance.store, region, group));
+  }
   return mounted;
 }

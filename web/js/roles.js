@@ -13,6 +13,10 @@
 /** Create projects, and change the projects one can see: settings, import, members, deletions. */
 export const canManage = (user) => user.role === "admin" || user.role === "manager";
 
+/** Connect, edit, test, train and delete a project's models; choose which predictions annotators see.
+ *  Every member may read the models and use interactive pre-annotation while labeling. */
+export const canManageModels = (user) => canManage(user);
+
 /** Change (Update) an annotation someone else wrote. */
 export const canChangeOthersAnnotations = (user) => user.role !== "annotator";
 

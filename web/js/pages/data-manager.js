@@ -8,6 +8,7 @@ import { h, show, status } from "../dom.js";
 import { exportDialog } from "../export-dialog.js";
 import { importDialog } from "../import-dialog.js";
 import { dataCell, imageKeys } from "../media-cells.js";
+import { reportRetrieval } from "../retrieve-predictions.js";
 import { agreementSummary, reviewCell } from "../review.js";
 import { canManage, canReview } from "../roles.js";
 import { projectTabs } from "./project-tabs.js";
@@ -193,9 +194,11 @@ export async function dataManagerPage({ user, params, args: [projectId] }) {
       try {
         const result = await api("POST", `/api/dm/actions?${query({ project: projectId, id: action.value })}`,
           dmQuery({ all: false, included: [...state.selected] }));
-        // Retrieve Predictions answers 200 with the backend's failure in `error` (the detail says it).
-        note.set(result?.detail || `Done: ${action.selectedOptions[0].textContent}.`, result?.error ? "error" : "ok");
         state.selected.clear();
+        drawTable(shown);
+        // Retrieve Predictions says why nothing came back, and follows a background job to its end.
+        if (action.value === "retrieve_tasks_predictions") await reportRetrieval(result, note);
+        else note.set(result?.detail || `Done: ${action.selectedOptions[0].textContent}.`, "ok");
         load();
       } catch (error) { note.set(error.message, "error"); }
     };

@@ -8,6 +8,7 @@
 import { api } from "../api.js";
 import { h, show, status } from "../dom.js";
 import { sanitizedHtml } from "../html.js";
+import { interactiveBackend, suggestWith } from "../interactive.js";
 import { labelStream } from "../label-stream.js";
 import { mountLabelStudio, selectedAnnotation, unmountLabelStudio } from "../lsf.js";
 import { reviewPanel } from "../review.js";
@@ -21,6 +22,7 @@ export async function labelPage({ user, params, args: [projectId] }) {
   const project = await api("GET", `/api/projects/${projectId}`);
   const singleTask = params.get("task");
   const stream = singleTask ? null : await labelStream(projectId, params.get("view"));
+  const interactive = await interactiveBackend(projectId);  // suggestions while labeling (interactive.js)
   const note = status();
   const holder = h("div", { class: "labeling", "data-testid": "labeling" });
   const heading = h("span", { class: "muted", "data-testid": "task-heading" });
@@ -120,6 +122,7 @@ export async function labelPage({ user, params, args: [projectId] }) {
       onSkip: project.show_skip_button === false ? undefined : () => answer(selectedAnnotation(), submitted("Skipped", true),
         () => api("POST", `/api/tasks/${task.id}/annotations`, { result: [], was_cancelled: true, lead_time: leadTime() })),
       onDraft: (result, annotation) => saveDraft(task, result, annotation),
+      onRegionFinishedDrawing: interactive ? suggestWith(interactive, task.id, (text) => note.set(text, "error")) : undefined,
     });
     const answered = (task.annotations || []).some((a) => !a.was_cancelled);
     reviews.replaceChildren(...(canReview(user) && answered ? [reviewPanel(task.id)] : []));

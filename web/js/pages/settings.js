@@ -1,4 +1,5 @@
-// Project settings for managers and admins. Cloud storage and webhooks have modules of their own.
+// Project settings for managers and admins. Cloud storage, webhooks, the Model and the Predictions
+// sections have modules of their own.
 
 import { api } from "../api.js";
 import { configEditor } from "../config-editor.js";
@@ -6,14 +7,16 @@ import { h, show, status } from "../dom.js";
 import { sanitizedHtml } from "../html.js";
 import { inviteForm } from "../invites.js";
 import { canManage } from "../roles.js";
+import { modelSettings } from "./model-settings.js";
+import { predictionSettings } from "./prediction-settings.js";
 import { projectTabs } from "./project-tabs.js";
 import { storageSettings } from "./storage-settings.js";
 import { webhookSettings } from "./webhook-settings.js";
 
 const SECTIONS = [
   ["general", "General"], ["labeling", "Labeling interface"], ["instructions", "Instructions"],
-  ["annotation", "Annotation"], ["models", "Model"], ["members", "Members"], ["storage", "Cloud Storage"],
-  ["webhooks", "Webhooks"], ["danger", "Danger zone"],
+  ["annotation", "Annotation"], ["models", "Model"], ["predictions", "Predictions"], ["members", "Members"],
+  ["storage", "Cloud Storage"], ["webhooks", "Webhooks"], ["danger", "Danger zone"],
 ];
 const SAMPLING = ["Sequential sampling", "Uniform sampling", "Uncertainty sampling"];
 
@@ -100,35 +103,8 @@ const SECTION_PAGES = {
       show_skip_button: skip.checked }))];
   },
 
-  async models(project) {
-    const backends = await api("GET", `/api/ml?project=${project.id}`);
-    const note = status();
-    const url = input("url", "", { type: "url", required: true, placeholder: "http://model-server:9090" });
-    const title = input("title", "", { placeholder: "My model" });
-    const modelVersion = input("model_version", project.model_version,
-      { placeholder: "a model version or a backend title" });
-    const list = h("ul", { class: "plain" }, backends.map((b) => h("li", {},
-      h("strong", {}, b.title || `backend ${b.id}`), ` ${b.kind || "http"} · ${b.url || b.endpoint_name || ""} · `,
-      h("span", { class: b.state === "ER" ? "error" : "" }, b.state), b.error_message ? ` (${b.error_message})` : "",
-      h("button", { type: "button", onclick: async () => {
-        try { await api("DELETE", `/api/ml/${b.id}`); location.reload(); } catch (e) { note.set(e.message, "error"); }
-      } }, "Remove"))));
-    return [
-      h("section", { class: "card" }, h("h2", {}, "Connected models"),
-        backends.length ? list : h("p", { class: "muted" }, "No model connected."), note),
-      h("form", { class: "card", onsubmit: async (event) => {
-        event.preventDefault();
-        try {
-          await api("POST", "/api/ml", { project: project.id, url: url.value, title: title.value });
-          location.reload();
-        } catch (error) { note.set(error.message, "error"); }
-      } }, h("h2", {}, "Connect a model (Label Studio ML backend protocol)"),
-      h("label", {}, "URL", url), h("label", {}, "Title", title),
-      h("button", { class: "primary", type: "submit" }, "Connect")),
-      projectForm(project, [h("label", {}, "Predictions shown to annotators (model version)", modelVersion)],
-        () => ({ model_version: modelVersion.value })),
-    ];
-  },
+  models: modelSettings,
+  predictions: predictionSettings,
 
   async members(project, user) {
     const note = status();
