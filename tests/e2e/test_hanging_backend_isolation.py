@@ -94,8 +94,12 @@ def test_45_requests_on_a_hanging_backend_leave_health_and_next_quick(local_stac
 
     assert still_waiting == WAITING  # measured while every request was still held by the backend
     assert all(status == 200 for _, status in health + nexts), (health, nexts)
-    assert max(seconds for seconds, _ in health) < QUICK, health
-    assert max(seconds for seconds, _ in nexts) < QUICK, nexts
+    # Held workers would make every probe wait for the backend's timeout; free ones answer at once. The
+    # median is the claim; the slowest probe only has to beat the timeout by far, as on a machine busy with
+    # other work (CI runs two suites at once) one probe can wait for a core.
+    for probes in (health, nexts):
+        seconds = sorted(s for s, _ in probes)
+        assert seconds[len(seconds) // 2] < QUICK and seconds[-1] < TIMEOUT / 2, probes
     reason = f"timed out after {TIMEOUT:g} s"
     for kind, answer in answers:
         assert answer.status_code == 200, (kind, answer.text)
