@@ -8,6 +8,7 @@ from typing import Any
 
 from functions.domain.errors import Conflict, NotFound, ValidationFailed
 from functions.domain.label_config import LabelConfig, parse_label_config
+from functions.domain.label_stream import UNCERTAINTY
 from functions.domain.project_fields import clean_project_fields
 from functions.domain.records import Project, User, utcnow
 from functions.services import access, jobs, model_versions, webhooks
@@ -99,10 +100,17 @@ def update_project(
     return after
 
 
+def _queue_settings(project: Project) -> tuple:
+    """What every task's queue entry follows: its overlap, and under Uncertainty sampling the model
+    version whose scores order the queue. Another sampling does not read those keys, so a model version
+    set then (connecting a model, importing predictions) rewrites no task; switching to Uncertainty
+    sampling refreshes them."""
+    return project.maximum_annotations, project.model_version if project.sampling == UNCERTAINTY else None
+
+
 def _follow_queue_settings(before: Project, after: Project) -> None:
-    """Every task's overlap and Uncertainty-sampling key follow these settings: a change of them, as
-    the write itself saw it, refreshes the queue."""
-    if (after.maximum_annotations, after.model_version) != (before.maximum_annotations, before.model_version):
+    """A change of the queue's settings, as the write itself saw it, refreshes every task's entry."""
+    if _queue_settings(after) != _queue_settings(before):
         jobs.submit("refresh_label_queue", {"project_id": after.id})
 
 
