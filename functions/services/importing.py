@@ -44,11 +44,7 @@ class ImportResult:
         """Label Studio's import response; a background import answers with its id instead of counts."""
         job = self.job
         files = self.files
-        body = {
-            "task_count": job.task_count,
-            "annotation_count": job.annotation_count,
-            "prediction_count": job.prediction_count,
-            "duration": self.duration,
+        body: dict = {
             "file_upload_ids": self.file_upload_ids,
             "could_be_tasks_list": files.could_be_tasks_list if files else False,
             # Label Studio counts the files by extension ({".png": 2}); a JSON body found none.
@@ -56,8 +52,17 @@ class ImportResult:
             "data_columns": files.data_columns if files else [],
         }
         if job.status != "completed":
+            # Running in the background: the answer says only that (Label Studio's async import answers
+            # `{"import": id}`), so a client polls instead of reading counts of an import not yet made.
             body["import"] = job.id
-        elif return_task_ids:
+            return body
+        body.update(
+            task_count=job.task_count,
+            annotation_count=job.annotation_count,
+            prediction_count=job.prediction_count,
+            duration=self.duration,
+        )
+        if return_task_ids:
             body["task_ids"] = job.task_ids
         return body
 

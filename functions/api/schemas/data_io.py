@@ -60,10 +60,12 @@ def import_request_body() -> dict[str, Any]:
 
 
 class ImportResult(ResponseBody):
-    task_count: int
-    annotation_count: int
-    prediction_count: int
-    duration: float = Field(description="Seconds.")
+    """A finished import's counts; a background one answers its `import` id instead of them."""
+
+    task_count: int | None = None
+    annotation_count: int | None = None
+    prediction_count: int | None = None
+    duration: float | None = Field(None, description="Seconds.")
     file_upload_ids: list[int] = Field(description="The uploads of the media files among the files.")
     could_be_tasks_list: bool = Field(description="Whether a file was CSV, TSV or TXT.")
     found_formats: list[Any] | dict[str, int] = Field(
