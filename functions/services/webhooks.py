@@ -299,13 +299,13 @@ def _message(hook: Webhook, action: str, payload: dict, delivery_id: str) -> dic
     return message
 
 
-def after_write(project_id: int | None, action: str, payload_of: PayloadOf, delivery_key: str) -> int:
-    """Publish an event of a change a request (or job) has just written: task and project events, which
-    have no stream behind them. The change happened, so a queue that fails is logged, not raised: the
-    caller's answer must not tell a client to retry a write that was made. These events are therefore at
-    most once, where annotation events (from the stream) are at least once."""
+def after_write(project_id: int | None, action: str, events: Iterable[tuple[str, PayloadOf]]) -> int:
+    """Publish the events (delivery key, payload) of a change a request (or job) has just written: task
+    and project events, which have no stream behind them. The change happened, so a queue that fails is
+    logged, not raised: the caller's answer must not tell a client to retry a write that was made. These
+    events are therefore at most once, where annotation events (from the stream) are at least once."""
     try:
-        return publish(project_id, action, payload_of, delivery_key)
+        return publish_batches(project_id, action, events)
     except Exception:
         logger.exception("webhook event %s of project %s was not queued", action, project_id)
         return 0
@@ -375,65 +375,48 @@ def tasks_created(project_id: int, tasks: list[Task]) -> int:
     A batch is named by its task ids, which are never reused: publishing it again queues nothing."""
     if not tasks:
         return 0
-    batches = [tasks[i : i + TASK_BATCH] for i in range(0, len(tasks), TASK_BATCH)]
     project_body = cache(lambda: _project_body(project_id))  # read once for all the batches
 
     def event(batch: list[Task]) -> tuple[str, PayloadOf]:
         key = f"{stamp(batch[0].created_at)}:tasks-{batch[0].id}-{batch[-1].id}"
         return key, lambda: _with_project(project_body(), "tasks", [_task_body(t) for t in batch])
 
-    try:
-        return publish_batches(project_id, "TASKS_CREATED", (event(b) for b in batches))
-    except Exception:  # see after_write
-        logger.exception("TASKS_CREATED of project %s was not queued", project_id)
-        return 0
+    return after_write(project_id, "TASKS_CREATED", (event(b) for b in _batches(tasks)))
 
 
 def tasks_deleted(project_id: int, task_ids: list[int], deleted_at: datetime) -> int:
     """TASKS_DELETED for tasks deleted at `deleted_at` (`{"tasks": [{"id"}...]}`), `TASK_BATCH` a delivery."""
     if not task_ids:
         return 0
-    batches = [task_ids[i : i + TASK_BATCH] for i in range(0, len(task_ids), TASK_BATCH)]
     project_body = cache(lambda: _project_body(project_id))
 
     def event(batch: list[int]) -> tuple[str, PayloadOf]:
         key = f"{stamp(deleted_at)}:tasks-{batch[0]}-{batch[-1]}-{len(batch)}"
         return key, lambda: _with_project(project_body(), "tasks", [{"id": i} for i in batch])
 
-    try:
-        return publish_batches(project_id, "TASKS_DELETED", (event(b) for b in batches))
-    except Exception:  # see after_write
-        logger.exception("TASKS_DELETED of project %s was not queued", project_id)
-        return 0
+    return after_write(project_id, "TASKS_DELETED", (event(b) for b in _batches(task_ids)))
+
+
+def _batches(items: list) -> list[list]:
+    """`TASK_BATCH` items a delivery."""
+    return [items[i : i + TASK_BATCH] for i in range(0, len(items), TASK_BATCH)]
 
 
 def project_created(project: Project) -> int:
-    return after_write(
-        project.id,
-        "PROJECT_CREATED",
-        lambda: _project_payload(project.id),
-        f"{stamp(project.created_at)}:project-{project.id}",
-    )
+    key = f"{stamp(project.created_at)}:project-{project.id}"
+    return after_write(project.id, "PROJECT_CREATED", [(key, lambda: _project_payload(project.id))])
 
 
 def project_updated(project: Project, updated_at: datetime) -> int:
     """PROJECT_UPDATED for the change that made `project.version`."""
-    return after_write(
-        project.id,
-        "PROJECT_UPDATED",
-        lambda: _project_payload(project.id),
-        f"{stamp(updated_at)}:project-{project.id}-v{project.version}",
-    )
+    key = f"{stamp(updated_at)}:project-{project.id}-v{project.version}"
+    return after_write(project.id, "PROJECT_UPDATED", [(key, lambda: _project_payload(project.id))])
 
 
 def project_deleted(project_id: int, deleted_at: datetime) -> int:
     """PROJECT_DELETED: Label Studio sends only the project's id."""
-    return after_write(
-        project_id,
-        "PROJECT_DELETED",
-        lambda: {"project": {"id": project_id}},
-        f"{stamp(deleted_at)}:project-{project_id}",
-    )
+    key = f"{stamp(deleted_at)}:project-{project_id}"
+    return after_write(project_id, "PROJECT_DELETED", [(key, lambda: {"project": {"id": project_id}})])
 
 
 def _project_payload(project_id: int) -> dict | None:
