@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
@@ -208,15 +209,7 @@ def page_ids(
     settle = 0.0 if get_settings().store_engine == "sqlite" else INDEX_SETTLE_SECONDS
     if generation and start_key is not None and counted < offset:
         page_bookmarks.note(project_id, generation, offset, int(start_key["id"]["N"]), settle_seconds=settle)
-    found: list[int] = []
-    while len(found) < limit:
-        page = conn.query(
-            str(project_id), index_name=index, limit=limit - len(found), exclusive_start_key=start_key
-        )
-        found.extend(int(item["id"]["N"]) for item in page.get("Items", []))
-        start_key = page.get("LastEvaluatedKey")
-        if start_key is None:
-            break
+    found = list(itertools.islice(_index_ids(project_id, start_key, limit), limit))
     if generation and found:
         page_bookmarks.note(project_id, generation, offset + len(found), found[-1], settle_seconds=settle)
     return found
@@ -232,24 +225,25 @@ def _index_key(project_id: int, task_id: int) -> dict:
     return {"project_id": {"N": str(project_id)}, "id": {"N": str(task_id)}}
 
 
-def iter_ids(project_id: int) -> Iterator[list[int]]:
-    """All of a project's task ids, a chunk of at most 100 at a time (one BatchGetItem each). Read from
-    the index's wire form: a Model per key cost more than the export that walks them."""
+def _index_ids(project_id: int, start_key: dict | None, page_size: int) -> Iterator[int]:
+    """The project's task ids after `start_key` (None: from the first), in id order, `page_size` keys a
+    Query, read lazily from the index's wire form: a Model per key cost more than the export that walks
+    them."""
     conn = TaskModel._get_connection()
     index = TaskModel.project_index.Meta.index_name
-    start_key = None
-    chunk: list[int] = []
     while True:
-        page = conn.query(str(project_id), index_name=index, limit=1000, exclusive_start_key=start_key)
+        page = conn.query(str(project_id), index_name=index, limit=page_size, exclusive_start_key=start_key)
         for item in page.get("Items", []):
-            chunk.append(int(item["id"]["N"]))
-            if len(chunk) == 100:
-                yield chunk
-                chunk = []
+            yield int(item["id"]["N"])
         start_key = page.get("LastEvaluatedKey")
         if start_key is None:
-            break
-    if chunk:
+            return
+
+
+def iter_ids(project_id: int) -> Iterator[list[int]]:
+    """All of a project's task ids, a chunk of at most 100 at a time (one BatchGetItem each)."""
+    ids = _index_ids(project_id, None, 1000)
+    while chunk := list(itertools.islice(ids, 100)):
         yield chunk
 
 
