@@ -46,9 +46,10 @@ class Round:
     problems: list[str] = field(default_factory=list)
 
 
-def start_server(data_dir: str, port: int, workers: int) -> subprocess.Popen:
+def start_server(data_dir: str, port: int, workers: int, threads: int = 8) -> subprocess.Popen:
     env = dict(os.environ, LABELSTACK_ADMIN_TOKEN=TOKEN, PYTHONUNBUFFERED="1")
     command = ["serve", "--data-dir", data_dir, "--port", str(port), "--workers", str(workers)]
+    command += ["--threads", str(threads)]
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.cli", *command],
         env=env,
@@ -160,10 +161,11 @@ def main() -> None:
     )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=1, help="labelstack serve --workers")
+    parser.add_argument("--threads", type=int, default=8, help="labelstack serve --threads")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="labelstack-bench-") as data_dir:
-        server = start_server(data_dir, args.port, args.workers)
+        server = start_server(data_dir, args.port, args.workers, args.threads)
         try:
             rounds = [
                 run_round(f"http://127.0.0.1:{args.port}", args.annotators, args.tasks, overlap, think / 1000)
@@ -176,7 +178,7 @@ def main() -> None:
 
     print(
         f"\n## {args.annotators} annotators on one {args.tasks}-task project "
-        f"(labelstack serve --workers {args.workers}, sqlite)\n"
+        f"(labelstack serve --workers {args.workers} --threads {args.threads}, sqlite)\n"
     )
     print(
         "| think ms | overlap | answers | seconds | answers/s | /next p50 ms | /next p95 ms | submit p50 ms "

@@ -53,8 +53,8 @@ def worker_app() -> FastAPI:
 
 def _limit_worker_threads(app: FastAPI, threads: int) -> None:
     """Run sync routes on `threads` threads instead of anyio's 40. The work is CPU in one interpreter
-    (Python's GIL, one SQLite writer): with 40 threads, 50 annotators at once got 70 answers/s and a slow
-    tail of seconds; with 8, 120 answers/s (bench/annotators.py)."""
+    (Python's GIL, one SQLite writer), and more threads only hand the GIL to each other more often
+    (bench/annotators.py); the label stream's calls do not use them (`functions.api.auth.current_user`)."""
     import anyio.to_thread
 
     original = app.router.lifespan_context

@@ -64,6 +64,10 @@ class NextTask:
     queue: str
     lock_id: str
     drafts: list[Draft]  # the caller's, given back with the task
+    project: Project
+    task: Task  # as stored (`view.task` is as the browser reads it)
+    # False when `next_task(ask_model=False)` left the predictions to `prelabel`, as a model may be asked.
+    prelabeled: bool = True
 
 
 def next_task(
@@ -73,17 +77,20 @@ def next_task(
     rng: random.Random | None = None,
     scope: TaskQuery | None = None,
     dm_queue: bool = False,
+    ask_model: bool = True,
 ) -> NextTask:
     """The user's next task: from the sampling queues, or, with `scope`, among the tasks it selects
-    (`dm_queue`: the first of them in its order the user may have)."""
+    (`dm_queue`: the first of them in its order the user may have). Without `ask_model`, no ML backend
+    is asked for a prediction here (the call then only reads and writes the store): a task that one may
+    be asked for comes back `prelabeled=False`, for `prelabel`."""
     project = access.project_for(user, project_id)
     rng = rng or random.Random()  # noqa: S311 -- task sampling order, not a secret
     if scope is not None and (dm_queue or not scope.is_default):
-        return _next_in_scope(project, user, scope, dm_queue, rng)
+        return _next_in_scope(project, user, scope, dm_queue, rng, ask_model)
     now = time.time()
     held = _held(project, user, now)
     if held is not None:
-        return _answer(project, user, held, "held")
+        return _answer(project, user, held, "held", ask_model)
     expires = now + get_settings().task_lock_seconds
     how = project.sampling  # which queue the task came from, a key of QUEUE_NAMES
     found = _take(project, user, how, now, expires, rng)
@@ -96,11 +103,11 @@ def next_task(
     if found is None:
         raise NotFound(NO_MORE)
     label_queue.remember(project.id, user.id, found, expires)
-    return _answer(project, user, task_store.get(found, consistent=True), how)
+    return _answer(project, user, task_store.get(found, consistent=True), how, ask_model)
 
 
 def _next_in_scope(
-    project: Project, user: User, scope: TaskQuery, dm_queue: bool, rng: random.Random
+    project: Project, user: User, scope: TaskQuery, dm_queue: bool, rng: random.Random, ask_model: bool
 ) -> NextTask:
     now = time.time()
     expires = now + get_settings().task_lock_seconds
@@ -108,7 +115,7 @@ def _next_in_scope(
     if not dm_queue:
         held = _held(project, user, now)
         if held is not None and any(t.id == held.id for t in tasks):
-            return _answer(project, user, held, "held")
+            return _answer(project, user, held, "held", ask_model)
     # Label Studio's candidates: the view's tasks still needing work (labeled ones are left out).
     open_tasks = [t for t in tasks if not t.is_labeled]
     if dm_queue:
@@ -125,7 +132,7 @@ def _next_in_scope(
     if before is not None and before[0] != found and before[1] > now:
         label_queue.release(before[0], user.id)  # one held task per user and project, as before
     label_queue.remember(project.id, user.id, found, expires)
-    return _answer(project, user, task_store.get(found, consistent=True), how)
+    return _answer(project, user, task_store.get(found, consistent=True), how, ask_model)
 
 
 def _sampled(
@@ -219,15 +226,34 @@ def _try(entry: QueueEntry, project: Project, user: User, now: float, expires: f
     return label_queue.acquire(entry, user.id, expires, expired_holders(entry, now), requeued=requeued)
 
 
-def _answer(project: Project, user: User, task: Task, how: str) -> NextTask:
+def _answer(project: Project, user: User, task: Task, how: str, ask_model: bool) -> NextTask:
     view = views([task])[0]
     # The annotator sees their own earlier answers (a requeued skip) but not the others' (LS hides them
     # in the label stream), and predictions only when the project shows them.
     view.annotations = [a for a in view.annotations if a.completed_by == user.id]
-    view.predictions = ml_predictions.prelabel(project, view.task, view.predictions)
+    found = NextTask(
+        view,
+        QUEUE_NAMES.get(how, how),
+        str(uuid.uuid4()),
+        drafts.mine(user, task),
+        project,
+        view.task,
+        prelabeled=False,
+    )
+    if ask_model or not ml_predictions.may_ask_a_backend(project):
+        prelabel(found)
     view.task = task_media.for_browser(view.task)
     stream_history.handed_out(project.id, user.id, task.id)
-    return NextTask(view, QUEUE_NAMES.get(how, how), str(uuid.uuid4()), drafts.mine(user, task))
+    return found
+
+
+def prelabel(found: NextTask) -> NextTask:
+    """The predictions shown with the task, as the project chooses them (a connected model may be asked
+    for one: this may wait on the network)."""
+    view = found.view
+    view.predictions = ml_predictions.prelabel(found.project, found.task, view.predictions)
+    found.prelabeled = True
+    return found
 
 
 def refresh_label_queue(project_id: int) -> int:

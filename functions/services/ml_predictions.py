@@ -388,12 +388,18 @@ def prelabel(project: Project, task: Task, predictions: list[Prediction]) -> lis
     (all of them when none is chosen). Never fails the read."""
     if not project.show_collab_predictions:
         return []
-    backends = backend_store.list_for_project(project.id) if project.model_version else []
+    backends = backend_store.list_for_project(project.id) if may_ask_a_backend(project) else []
     live = next((b for b in backends if b.title == project.model_version), None)
     if live is None:
         return shown_predictions(project, predictions)
     fresh = _predict_one(project, live, task, predictions)
     return fresh or [p for p in predictions if p.model_version == live.model_version]
+
+
+def may_ask_a_backend(project: Project) -> bool:
+    """Whether `prelabel` may call one of the project's ML backends (so may wait on the network): only
+    while it shows predictions and its model version may name a backend."""
+    return project.show_collab_predictions and bool(project.model_version)
 
 
 def _predict_one(

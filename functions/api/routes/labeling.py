@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from functions.api.auth import CurrentUser
+from functions.api.backend_calls import call_backends
 from functions.api.routing import LabelStudioRoute
 from functions.api.schemas.common import COMMON_ERRORS, ObjectId, QueryInt, error_responses
 from functions.api.schemas.labeling import (
@@ -56,10 +57,21 @@ def _scope(user, project_id: int, query: str | None, view: int | None):
 
 
 @router.get("/api/projects/{project_id}/next", response_model=NextTask, tags=["Label stream"])
-def next_task(project_id: ObjectId, user: CurrentUser, view: ViewParam = None, query: QueryParam = None):
+async def next_task(
+    project_id: ObjectId, user: CurrentUser, view: ViewParam = None, query: QueryParam = None
+):
     """The next task for the caller to label, in the project's sampling order (among a view's or a
     query's tasks, when one is given), held for them a while; 404 when none is left."""
-    found = label_stream.next_task(user, project_id, scope=_scope(user, project_id, query, view))
+    if view or query:  # reads the view's tasks: as many as the project has
+        found = await run_in_threadpool(
+            lambda: label_stream.next_task(user, project_id, scope=_scope(user, project_id, query, view))
+        )
+    else:
+        # A handful of point reads and conditional writes: on the event loop (see `CurrentUser`); only
+        # asking a connected model for the task's prediction waits, on the backend-call threads.
+        found = label_stream.next_task(user, project_id, ask_model=False)
+        if not found.prelabeled:
+            found = await call_backends(label_stream.prelabel, found)
     return next_task_body(found)
 
 
