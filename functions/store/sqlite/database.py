@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,9 +66,9 @@ class Database:
         self._local = threading.local()
         # The write lock within this process. SQLite's own lock, waited for with its busy handler, wakes a
         # waiting writer by polling (sleeps of up to 100 ms), so with many threads writing at once most of
-        # their time went to sleeping past the moment the lock came free; a Python lock hands it on at once.
-        # SQLite's lock still orders this process's writes with other processes' (`--workers`).
-        self._writing = threading.Lock()
+        # their time went to sleeping past the moment the lock came free; this one is handed on at once, in
+        # turn. SQLite's lock still orders this process's writes with other processes' (`--workers`).
+        self._writing = HandOffLock()
         path.parent.mkdir(parents=True, exist_ok=True)
         migrate(self.connection())
 
@@ -110,6 +111,34 @@ class Database:
             self.connection().backup(target)
         finally:
             target.close()
+
+
+class HandOffLock:
+    """A lock given to its waiters in the order they came. A thread writing in a loop (a large import)
+    would otherwise take `threading.Lock` again the moment it let it go, and a request waiting to write
+    on the event loop (`functions.api.auth.current_user`) would wait for the whole import."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._held = False
+
+    def __enter__(self) -> None:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        turn.acquire()  # released by the holder, handing the lock over: `_held` stays True
+
+    def __exit__(self, *exc: object) -> None:
+        with self._guard:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._held = False
 
 
 def connect(path: Path) -> sqlite3.Connection:
