@@ -130,7 +130,7 @@ def item_values(task: Task, model_version: str = "") -> dict[str, Any]:
         "project_id": task.project_id,
         "data": data,
         "data_ref": data_ref,
-        "meta": blobs.dumps(task.meta),
+        "meta": blobs.dumps(task.meta) if task.meta else "{}",
         "inner_id": task.inner_id,
         "overlap": task.overlap,
         "is_labeled": task.is_labeled,

@@ -53,7 +53,7 @@ def _dumps(value: Any) -> str:
 
 def column(value: dict) -> Any:
     """A key attribute's typed value as the SQLite value that sorts as DynamoDB sorts it."""
-    kind, raw = next(iter(value.items()))
+    ((kind, raw),) = value.items()
     if kind == "N":
         if _PLAIN_INTEGER.fullmatch(raw):
             return int(raw)  # ids and counts: Decimal's round trip gives the same, ten times slower
@@ -151,12 +151,12 @@ class Table:
     def index_key(self, index: Index, item: Item) -> tuple[Any, Any] | None:
         """The item's (hash, range) in `index`, or None when the item is not in it (a sparse index)."""
         hash_attr = item.get(index.hash_key)
-        if hash_attr is None or next(iter(hash_attr)) != self.types.get(index.hash_key):
+        if hash_attr is None or self.types.get(index.hash_key) not in hash_attr:
             return None
         if index.range_key is None:
             return column(hash_attr), NO_RANGE
         range_attr = item.get(index.range_key)
-        if range_attr is None or next(iter(range_attr)) != self.types.get(index.range_key):
+        if range_attr is None or self.types.get(index.range_key) not in range_attr:
             return None
         return column(hash_attr), column(range_attr)
 
