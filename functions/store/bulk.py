@@ -62,9 +62,8 @@ def _plan(model: type[Model]) -> list[tuple[str, Any, str, str, str, Any, bool]]
             if isinstance(attribute, MapAttribute)
             else "serialize"
         )
-        plan.append(
-            (name, attribute, attribute.attr_name, attribute.attr_type, how, attribute.default, attribute.null)
-        )
+        stored_name, default = attribute.attr_name, attribute.default
+        plan.append((name, attribute, stored_name, attribute.attr_type, how, default, attribute.null))
     return plan
 
 
