@@ -118,15 +118,27 @@ def _import_checked(user: User, project: Project, tasks: list[ImportedTask], sta
     if len(tasks) <= settings.sync_import_limit:
         _write(project, tasks, user, job)
         return ImportResult(job, time.monotonic() - started)
-    # Large: keep the validated tasks in S3 and let a job write them.
+    # Large: keep the validated tasks in S3 and let a job write them; when the job runs in this process,
+    # hand them over as they are.
     body_ref = f"imports/{job.id}/tasks.json"
-    blobs.put_bytes(body_ref, json.dumps([t.__dict__ for t in tasks]).encode(), "application/json")
+    if not jobs.run_here():
+        blobs.put_bytes(body_ref, json.dumps([t.__dict__ for t in tasks]).encode(), "application/json")
     import_store.create(job, body_ref)
+    if jobs.run_here():
+        _VALIDATED[job.id] = tasks
     jobs.submit("import_tasks", {"import_id": job.id})
     return ImportResult(job, time.monotonic() - started)
 
 
+# The validated tasks of background imports whose job runs in this process (`jobs.run_here`: the local
+# stack's job threads), by import id. Written to the files bucket and parsed back, 100,000 tasks cost 0.7 s
+# of a 9 s import; a job cut off by a stop of the process is cleared at the next start all the same
+# (`clear_interrupted`), as it needs only the job's record.
+_VALIDATED: dict[int, list[ImportedTask]] = {}
+
+
 def run_import_job(import_id: int) -> None:
+    validated = _VALIDATED.pop(import_id, None)
     job, body_ref = import_store.get(import_id)
     if job.status != "created" or body_ref is None:
         return  # a retried invocation of a job that already ran (every job is created with its body)
@@ -135,7 +147,9 @@ def run_import_job(import_id: int) -> None:
     started = time.monotonic()
     try:
         project = project_store.get(job.project_id)
-        tasks = [ImportedTask(**t) for t in json.loads(blobs.get_bytes(body_ref))]
+        tasks = validated
+        if tasks is None:
+            tasks = [ImportedTask(**t) for t in json.loads(blobs.get_bytes(body_ref))]
         _write(project, tasks, user_store.get(job.created_by), job)
     except Exception as exc:
         logger.exception("import %s failed", import_id)

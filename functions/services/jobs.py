@@ -42,6 +42,11 @@ def _run_logged(kind: str, payload: dict):
         raise
 
 
+def run_here() -> bool:
+    """Whether submitted jobs run in this process (the local stack) rather than in the jobs Lambda."""
+    return not get_settings().jobs_function_name
+
+
 def submit(kind: str, payload: dict) -> threading.Thread | None:
     if kind not in _JOBS:
         raise ValueError(f"unknown job {kind!r}")

@@ -29,6 +29,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.connection.base import BOTOCORE_EXCEPTIONS
 from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
@@ -173,11 +174,18 @@ def put_items(model: type[Model], items: Iterable[Item]) -> int:
 
 
 def _write_chunk(model: type[Model], chunk: list[Item]) -> None:
-    connection = model._get_connection()
+    # The request built here rather than by `batch_write_item`, which copies every attribute of every
+    # item into a new map to find it already typed (5% of an import on the sqlite engine).
+    connection = model._get_connection().connection
+    table = model.Meta.table_name
     pending = chunk
     for attempt in range(MAX_ATTEMPTS):
-        answer = connection.batch_write_item(put_items=pending) or {}
-        unprocessed = answer.get("UnprocessedItems", {}).get(model.Meta.table_name)
+        request = {"RequestItems": {table: [{"PutRequest": {"Item": item}} for item in pending]}}
+        try:
+            answer = connection.dispatch("BatchWriteItem", request) or {}
+        except BOTOCORE_EXCEPTIONS as exc:
+            raise PutError(f"Failed to batch write items: {exc}", exc) from exc
+        unprocessed = answer.get("UnprocessedItems", {}).get(table)
         if not unprocessed:
             return
         pending = [request["PutRequest"]["Item"] for request in unprocessed]
