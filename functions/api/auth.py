@@ -34,7 +34,7 @@ async def current_user(
     # Run on the event loop, not in FastAPI's thread pool: it is two point reads of the store, and on the
     # embedded engine (SQLite, microseconds a read) a thread hand-off costs more than that. Worse, with
     # many requests at once their threads fight over Python's GIL at every SQLite call (each one lets
-    # it go): 50 annotators got 70 answers/s with the stream's calls in threads and 130 with them here
+    # it go): 50 annotators got ~70 answers/s with the stream's calls in threads and ~165 with them here
     # (bench/annotators.py). Routes that read many items, or wait on the network, stay in threads.
     # Scripts send an Authorization header; the web UI's browser sends its session cookie (CSRF-checked).
     if not authorization and session is not None:
