@@ -121,10 +121,11 @@ def _import_checked(user: User, project: Project, tasks: list[ImportedTask], sta
     # Large: keep the validated tasks in S3 and let a job write them; when the job runs in this process,
     # hand them over as they are.
     body_ref = f"imports/{job.id}/tasks.json"
-    if not jobs.run_here():
+    in_process = jobs.run_here()
+    if not in_process:
         blobs.put_bytes(body_ref, json.dumps([t.__dict__ for t in tasks]).encode(), "application/json")
     import_store.create(job, body_ref)
-    if jobs.run_here():
+    if in_process:
         _VALIDATED[job.id] = tasks
     jobs.submit("import_tasks", {"import_id": job.id})
     return ImportResult(job, time.monotonic() - started)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -45,33 +45,59 @@ Item = dict[str, dict[str, Any]]
 _PLAIN_INTEGER = re.compile(r"-?[0-9]{1,18}")
 
 
+class _Field(NamedTuple):
+    """One attribute of a model, looked up once: how its value is written and read."""
+
+    name: str
+    attribute: Any
+    stored_name: str
+    kind: str  # DynamoDB's type: S, N, M...
+    write: str  # "number", "as is", "time", "map" or "serialize"
+    read: str  # "number", "as is", "raw map" or "deserialize"
+    default: Any
+    nullable: bool
+
+
 @functools.cache
-def _plan(model: type[Model]) -> list[tuple[str, Any, str, str, str, Any, bool]]:
-    """Per attribute: (name, attribute, stored name, type, how to write it, default, may be absent),
-    looked up once."""
-    plan = []
+def _fields(model: type[Model]) -> list[_Field]:
+    fields = []
     for name, attribute in model.get_attributes().items():
         kind = type(attribute)
-        how = (
+        plain = (
             "number"
             if kind is NumberAttribute
             else "as is"
             if kind in (UnicodeAttribute, BooleanAttribute)
-            else "time"
+            else None
+        )
+        write = plain or (
+            "time"
             if kind is UTCDateTimeAttribute
             else "map"
             if isinstance(attribute, MapAttribute)
             else "serialize"
         )
-        stored_name, default = attribute.attr_name, attribute.default
-        plan.append((name, attribute, stored_name, attribute.attr_type, how, default, attribute.null))
-    return plan
+        # Only a plain MapAttribute is read as a raw map; its subclasses deserialize into their fields.
+        read = plain or ("raw map" if kind is MapAttribute else "deserialize")
+        fields.append(
+            _Field(
+                name,
+                attribute,
+                attribute.attr_name,
+                attribute.attr_type,
+                write,
+                read,
+                attribute.default,
+                attribute.null,
+            )
+        )
+    return fields
 
 
 def wire_item(model: type[Model], values: dict[str, Any]) -> Item:
     """`values` (attribute name -> Python value, defaults applied for absent ones) in DynamoDB's form."""
     item: Item = {}
-    for name, attribute, stored_name, kind, how, default, nullable in _plan(model):
+    for name, attribute, stored_name, kind, how, _, default, nullable in _fields(model):
         value = values.get(name)
         if value is None:
             if default is None:
@@ -101,33 +127,13 @@ def _serialized_time(value: datetime) -> str:
     return UTCDateTimeAttribute().serialize(value)
 
 
-@functools.cache
-def _read_plan(model: type[Model]) -> list[tuple[str, Any, str, str, str]]:
-    """Per attribute: (name, attribute, stored name, type, how to read it), looked up once."""
-    plan = []
-    for name, attribute in model.get_attributes().items():
-        kind = type(attribute)
-        how = (
-            "number"
-            if kind is NumberAttribute
-            else "as is"
-            if kind in (UnicodeAttribute, BooleanAttribute)
-            else "raw map"
-            if kind is MapAttribute
-            else "deserialize"
-        )
-        plan.append((name, attribute, attribute.attr_name, attribute.attr_type, how))
-    return plan
-
-
 def plain_item(model: type[Model], item: Item) -> SimpleNamespace:
     """An item as read (DynamoDB's form) into its attribute values, absent ones at their defaults."""
     values: dict[str, Any] = {}
-    for name, attribute, stored_name, kind, how in _read_plan(model):
+    for name, attribute, stored_name, kind, _, how, default, _ in _fields(model):
         typed = item.get(stored_name)
         raw = None if typed is None else typed.get(kind)
         if raw is None:
-            default = attribute.default
             values[name] = default() if callable(default) else default
         elif how == "number":
             values[name] = int(raw) if _PLAIN_INTEGER.fullmatch(raw) else json.loads(raw)

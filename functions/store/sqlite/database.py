@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 FILE_NAME = "labelstack.sqlite3"
@@ -84,24 +84,17 @@ class Database:
         """A write transaction holding the database's write lock from its first statement. Inside another
         one (see `functions.store.atomic`) it is a savepoint: it can fail alone, and commits with it."""
         conn = self.connection()
-        if conn.in_transaction:
-            conn.execute("SAVEPOINT inner")
+        nested = conn.in_transaction
+        with nullcontext() if nested else self._writing:
+            conn.execute("SAVEPOINT inner" if nested else "BEGIN IMMEDIATE")
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK TO inner")
-                conn.execute("RELEASE inner")
+                conn.execute("ROLLBACK TO inner" if nested else "ROLLBACK")
+                if nested:
+                    conn.execute("RELEASE inner")
                 raise
-            conn.execute("RELEASE inner")
-            return
-        with self._writing:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+            conn.execute("RELEASE inner" if nested else "COMMIT")
 
     def backup(self, destination: Path) -> None:
         """A consistent copy while others write (SQLite's online backup)."""
